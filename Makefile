@@ -1,0 +1,67 @@
+# emlab: the two commands are `make lab` and `make test` (see README.md).
+# Everything lives in .venv; nothing is registered globally.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8888
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PYTEST_NB := --nbval-lax --nbval-current-env
+
+.PHONY: lab test test-unit test-notebooks lint html exercises grade student-dist test-browser benchmarks clean
+
+# The environment is rebuilt only when pyproject.toml changes.
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "emlab needs Python 3.11 or newer; set PYTHON=python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+
+# Every test: lint, unit/reference/property tests, and nbval over every notebook.
+test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests --ignore=tests/browser $(PYTEST_NB) notebooks solutions $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.installed
+	$(BIN)/python -m pytest tests --ignore=tests/browser $(PYTEST_ARGS)
+
+test-notebooks: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_NB) notebooks solutions $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+# The course in a real browser (needs Debian's chromium: apt-get install -y chromium).
+test-browser: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+# A static site of the executed notebooks, in _build/html/.
+html: $(VENV)/.installed
+	$(BIN)/python tools/build_html.py
+
+# Student exercises are generated from the instructor solutions (nbgrader), never edited by hand.
+exercises: $(VENV)/.installed
+	$(BIN)/python tools/exercises.py generate
+
+# make grade SUBMISSIONS=<folder of student-id folders> OUT=<folder>
+grade: $(VENV)/.installed
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder> OUT=<folder>"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" "$(OUT)"
+
+student-dist: $(VENV)/.installed
+	$(BIN)/python tools/student_dist.py
+
+benchmarks: $(VENV)/.installed
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache grading
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -1,0 +1,239 @@
+"""One EM loop for every model (notebook 02, "the general form of EM").
+
+A model plugs in by providing three methods (the :class:`EMModel` protocol):
+
+``model.prepare(data)``
+    Validate and encode the data once (e.g. words to integer codes); raise
+    ``ValueError`` for bad input. Returns whatever ``e_step`` takes.
+``model.e_step(prepared, method, rng) -> EStep``
+    Collect the sufficient statistics: **expected counts in the same shapes as the
+    parameters** (a dict of arrays), plus the marginal log-likelihood ``log p(x)`` of the
+    data under *this* model and the value of the objective that ``method`` improves.
+    ``method`` is ``"soft"`` (posterior-weighted counts), ``"hard"`` (counts of the single
+    best structure; objective ``Σ max_y log p(x, y)``) or ``"stochastic"`` (counts of a
+    structure sampled from the posterior with ``rng``; objective ``log p(x)``).
+    Data with probability zero raises ``ValueError`` naming the item.
+``model.m_step(counts) -> model``
+    The closed-form maximizer of the expected log-likelihood: for a product of
+    categoricals, :func:`emlab.categorical.normalize` of each count array (notebook 01).
+``model.params() -> dict[str, ndarray]``
+    The parameter arrays, used to measure how far each iteration moved.
+
+The loop (notebook 02, Algorithm EM)::
+
+    θ_0 → E-step → counts_0, L(θ_0) → M-step → θ_1 → E-step → counts_1, L(θ_1) → …
+
+Soft EM never decreases ``L(θ) = log p(x; θ)`` (notebook 02, the bound
+``L(θ) − L(θ_t) ≥ Q(θ|θ_t) − Q(θ_t|θ_t)``); a decrease beyond ``1e-9`` relative is a bug,
+so :func:`fit` warns with :class:`LikelihoodDecreaseWarning`, as hmmlearn's
+``ConvergenceMonitor`` does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .validation import as_generator
+
+METHODS = ("soft", "hard", "stochastic")
+STOPPING_RULES = ("objective", "params")
+
+#: Relative slack before a drop in a monotone quantity counts as a decrease.
+DECREASE_RTOL = 1e-9
+
+
+class LikelihoodDecreaseWarning(UserWarning):
+    """Soft EM's log-likelihood (or hard EM's objective) went down: a bug detector."""
+
+
+class NotConvergedWarning(UserWarning):
+    """``fit`` reached ``max_iter`` before its stopping rule was met."""
+
+
+@dataclass(frozen=True)
+class EStep:
+    """What an E-step returns: expected counts (same shapes as the parameters), the
+    marginal log-likelihood of the data and the objective of the method used."""
+
+    counts: dict[str, np.ndarray]
+    log_likelihood: float
+    objective: float
+
+
+class EMModel(Protocol):
+    def prepare(self, data) -> Any: ...
+    def e_step(self, data, method: str, rng: np.random.Generator) -> EStep: ...
+    def m_step(self, counts: dict[str, np.ndarray]) -> EMModel: ...
+    def params(self) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class EMResult:
+    """The outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    model : the fitted model (same type as the input model).
+    log_likelihoods : list of float, ``log p(data)`` at iterates ``0..n_iter``
+        (index 0 is the initial model).
+    objectives : list of float, what the method improves at each iterate
+        (soft: the log-likelihoods; hard: ``Σ max_y log p(x, y)``; stochastic: log-likelihoods).
+    param_changes : list of float, largest absolute change of any parameter at each
+        iteration (length ``n_iter``).
+    converged : bool, whether the stopping rule was met before ``max_iter``.
+    n_iter : int, number of M-steps taken.
+    method : str.
+    models : list, every iterate's model when ``fit(..., keep_models=True)``, else empty.
+    """
+
+    model: Any
+    log_likelihoods: list[float]
+    objectives: list[float]
+    param_changes: list[float]
+    converged: bool
+    n_iter: int
+    method: str
+    models: list = field(default_factory=list, repr=False)
+
+    @property
+    def log_likelihood(self) -> float:
+        """The final log-likelihood."""
+        return self.log_likelihoods[-1]
+
+
+def param_change(old: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> float:
+    """Largest absolute difference between corresponding parameter arrays."""
+    return max((float(np.max(np.abs(new[k] - old[k]))) if old[k].size else 0.0) for k in old)
+
+
+def relative_change(old: float, new: float) -> float:
+    """``|new − old| / |old|`` (absolute change when ``old`` is 0)."""
+    scale = abs(old) if old != 0 else 1.0
+    return abs(new - old) / scale
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tuple[Any, EStep]]:
+    """Run EM forever, yielding ``(model_t, estep_t)`` for t = 0, 1, 2, …
+
+    ``estep_t`` is the E-step *of* ``model_t``: its counts give ``model_{t+1}`` and its
+    log-likelihood is ``L(θ_t)``. This is the one loop in emlab; :func:`fit` and the
+    notebooks' step-by-step widgets consume it.
+    """
+    _check_method(method)
+    rng = as_generator(rng)
+    prepared = model.prepare(data)
+    while True:
+        estep = model.e_step(prepared, method, rng)
+        yield model, estep
+        model = model.m_step(estep.counts)
+
+
+def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: float = 1e-8,
+        rng=None, stop: str = "objective", keep_models: bool = False) -> EMResult:
+    """Expectation Maximization from ``model`` on ``data``.
+
+    Parameters
+    ----------
+    model : an ``hmm.HMM``, ``pcfg.PCFG`` or mixture model (anything with the
+        :class:`EMModel` methods).
+    data : what the model's ``prepare`` accepts (a corpus of sequences, of sentences, a count matrix…).
+    method : ``"soft"`` | ``"hard"`` | ``"stochastic"``.
+    max_iter : the largest number of M-steps.
+    tol : stopping threshold. With ``stop="objective"`` EM stops when the relative change
+        of the objective is below ``tol``; with ``stop="params"`` when no parameter moved
+        more than ``tol`` (notebook 05 compares the two rules).
+    rng : int seed or ``numpy.random.Generator``; used by stochastic E-steps.
+    keep_models : keep every iterate's model in ``result.models``.
+
+    Returns
+    -------
+    EMResult
+
+    Warns
+    -----
+    LikelihoodDecreaseWarning
+        when soft EM's log-likelihood or hard EM's objective decreases by more than
+        ``1e-9`` relative (the theorem says it cannot: something is wrong).
+    """
+    _check_method(method)
+    if stop not in STOPPING_RULES:
+        raise ValueError(f"stop must be one of {STOPPING_RULES}, got {stop!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+
+    lls: list[float] = []
+    objectives: list[float] = []
+    changes: list[float] = []
+    models: list = []
+    converged = False
+    previous = None
+    for t, (current, estep) in enumerate(steps(model, data, method, rng)):
+        lls.append(estep.log_likelihood)
+        objectives.append(estep.objective)
+        if keep_models:
+            models.append(current)
+        if previous is not None:
+            changes.append(param_change(previous.params(), current.params()))
+            _warn_if_decreased(method, lls, objectives)
+            if stop == "objective":
+                converged = relative_change(objectives[-2], objectives[-1]) < tol
+            else:
+                converged = changes[-1] < tol
+        if converged or t == max_iter:
+            break
+        previous = current
+    if not converged and max_iter > 0:
+        warnings.warn(f"EM did not converge in {max_iter} iterations (method={method!r})",
+                      NotConvergedWarning, stacklevel=2)
+    return EMResult(model=current, log_likelihoods=lls, objectives=objectives,
+                    param_changes=changes, converged=converged, n_iter=len(changes),
+                    method=method, models=models)
+
+
+def _warn_if_decreased(method: str, lls: list[float], objectives: list[float]) -> None:
+    watched = {"soft": lls, "hard": objectives}.get(method)
+    if watched is None:
+        return
+    old, new = watched[-2], watched[-1]
+    if new < old - DECREASE_RTOL * max(abs(old), 1.0):
+        name = "log-likelihood" if method == "soft" else "hard-EM objective"
+        warnings.warn(f"{method} EM's {name} decreased from {old!r} to {new!r} at iteration "
+                      f"{len(watched) - 1}: EM can never do that, so this is a bug",
+                      LikelihoodDecreaseWarning, stacklevel=3)
+
+
+def restarts(init: Callable[[np.random.Generator], EMModel], data, n: int = 10,
+             method: str = "soft", rng=None, progress: bool = True, **fit_kwargs) -> list[EMResult]:
+    """Run EM from ``n`` initializations and return every result, best first.
+
+    ``init(rng)`` builds a starting model from a generator. Each run gets its own
+    independent child generator spawned from ``rng`` (used both by ``init`` and by the
+    run's stochastic E-steps), so the same seed reproduces every run, and run ``i`` does not
+    depend on how many runs there are. Results are sorted by final log-likelihood,
+    highest first. A ``tqdm.auto`` progress bar shows when ``progress`` is true.
+    """
+    from tqdm.auto import tqdm
+
+    if not (isinstance(n, (int, np.integer)) and n >= 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    children = as_generator(rng).spawn(n)
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        for child in tqdm(children, desc=f"{method} EM restarts", disable=not progress):
+            start = init(child)
+            results.append(fit(start, data, method=method, rng=child, **fit_kwargs))
+    order = sorted(range(n), key=lambda i: -results[i].log_likelihood)
+    return [results[i] for i in order]

@@ -1,0 +1,115 @@
+"""Checks at the boundary: every public function validates its input here, so a
+mistake is reported as a ``ValueError`` that names the array, row or item at fault
+(never a NaN or an IndexError deep inside numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rows of a categorical must sum to one within this tolerance (DESIGN.md).
+SUM_TOL = 1e-8
+
+
+def as_generator(rng=None) -> np.random.Generator:
+    """Turn ``rng`` (None, an int seed, or a Generator) into a ``numpy.random.Generator``.
+
+    All randomness in emlab goes through the returned generator, so the same seed gives
+    the same numbers everywhere.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
+def check_array(name: str, value, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
+    """Return ``value`` as a float array, raising ``ValueError`` naming ``name`` when it has
+    the wrong number of dimensions or shape, or holds NaN, infinite or negative entries.
+
+    ``shape`` may contain ``None`` for an axis of any length.
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(
+            want is not None and got != want for got, want in zip(arr.shape, shape, strict=True)
+        ):
+            want = tuple("any" if s is None else s for s in shape)
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if np.isnan(arr).any():
+        where = tuple(int(i) for i in np.argwhere(np.isnan(arr))[0])
+        raise ValueError(f"{name} contains NaN at index {where}")
+    if np.isinf(arr).any():
+        where = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
+        raise ValueError(f"{name} contains an infinite value at index {where}")
+    if (arr < 0).any():
+        where = tuple(int(i) for i in np.argwhere(arr < 0)[0])
+        raise ValueError(f"{name} has a negative entry {arr[where]!r} at index {where}")
+    return arr
+
+
+def check_rows_sum_to_one(name: str, arr: np.ndarray, extra: np.ndarray | None = None,
+                          extra_name: str | None = None) -> None:
+    """Raise ``ValueError`` naming the first row of ``arr`` (plus ``extra``, e.g. an HMM's
+    STOP probabilities) whose entries do not sum to 1 within :data:`SUM_TOL`."""
+    totals = arr.sum(axis=-1)
+    if extra is not None:
+        totals = totals + extra
+    bad = np.argwhere(np.abs(totals - 1.0) > SUM_TOL)
+    if bad.size:
+        row = tuple(int(i) for i in bad[0])
+        what = f"{name} row {row[0] if len(row) == 1 else row}"
+        plus = f" plus {extra_name}" if extra is not None else ""
+        raise ValueError(f"{what}{plus} sums to {float(totals[row]):.12g}, not 1")
+
+
+def check_stochastic(name: str, value, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
+    """A probability array whose last axis holds categoricals: validated and returned as floats."""
+    arr = check_array(name, value, ndim=ndim, shape=shape)
+    check_rows_sum_to_one(name, arr)
+    return arr
+
+
+def check_symbols(name: str, seq, vocab_size: int) -> np.ndarray:
+    """A 1-D sequence of integer codes in ``range(vocab_size)``, returned as ``intp``."""
+    arr = np.asarray(seq)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of integer symbols, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.intp)
+        else:
+            raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
+    outside = np.flatnonzero((arr < 0) | (arr >= vocab_size))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(
+            f"{name} position {i} has symbol {int(arr[i])}, outside the vocabulary 0..{vocab_size - 1}"
+        )
+    return arr.astype(np.intp, copy=False)
+
+
+def as_corpus(seqs, vocab_size: int) -> list[np.ndarray]:
+    """A corpus: a list of 1-D integer sequences (a single 1-D sequence is one sequence).
+
+    Raises ``ValueError`` for an empty corpus, naming the sequence and position of any
+    symbol outside the vocabulary.
+    """
+    if isinstance(seqs, np.ndarray) and seqs.ndim == 1 and seqs.dtype != object:
+        seqs = [seqs]
+    elif isinstance(seqs, (list, tuple)) and seqs and np.isscalar(seqs[0]):
+        seqs = [np.asarray(seqs)]
+    try:
+        seqs = list(seqs)
+    except TypeError:
+        raise ValueError("the corpus must be a list of 1-D integer sequences") from None
+    if not seqs:
+        raise ValueError("the corpus is empty: give at least one sequence")
+    return [check_symbols(f"sequence {n}", s, vocab_size) for n, s in enumerate(seqs)]
