@@ -83,7 +83,8 @@ def check_symbols(name: str, seq, vocab_size: int) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
     if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        whole = np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+        if whole and np.all(arr == np.round(arr)):
             arr = arr.astype(np.intp)
         else:
             raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
