@@ -154,8 +154,8 @@ class HMM:
         for n, (x, y) in enumerate(zip(xs, ys, strict=True)):
             if len(x) != len(y):
                 raise ValueError(f"sequence {n} has {len(x)} symbols but {len(y)} states")
-        counts = _path_counts(K, V, stop, xs, ys)
-        counts = {k: categorical.smooth(c, smoothing) for k, c in counts.items()}
+        per_sequence = [_path_counts(K, V, stop, x[None], y[None]) for x, y in zip(xs, ys, strict=True)]
+        counts = {k: categorical.smooth(sum(c[k] for c in per_sequence), smoothing) for k in per_sequence[0]}
         return _normalize_counts(counts, None, K, stop)
 
     # ------------------------------------------------------- the EMModel protocol
@@ -353,20 +353,19 @@ def _soft_counts(m: HMM, X: np.ndarray, B, alpha, scale, end) -> dict[str, np.nd
     return counts
 
 
-def _path_counts(K: int, V: int, stop: bool, xs, ys) -> dict[str, np.ndarray]:
-    """Counts of (observed, Viterbi or sampled) state paths: the supervised sufficient statistics."""
-    x = np.concatenate(xs)
-    y = np.concatenate(ys)
-    first = np.array([p[0] for p in ys])
-    prev = np.concatenate([p[:-1] for p in ys])
-    nxt = np.concatenate([p[1:] for p in ys])
+def _path_counts(K: int, V: int, stop: bool, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
+    """Counts of the state paths ``Y`` (N, T) under observations ``X`` (N, T): observed, Viterbi or
+    sampled paths alike (the supervised sufficient statistics of notebook 01)."""
+    def tally(index, size):
+        return np.bincount(index.ravel(), minlength=size).astype(float)
+
     counts = {
-        "start": np.bincount(first, minlength=K).astype(float),
-        "trans": np.bincount(prev * K + nxt, minlength=K * K).reshape(K, K).astype(float),
-        "emit": np.bincount(y * V + x, minlength=K * V).reshape(K, V).astype(float),
+        "start": tally(Y[:, 0], K),
+        "trans": tally(Y[:, :-1] * K + Y[:, 1:], K * K).reshape(K, K),
+        "emit": tally(Y * V + X, K * V).reshape(K, V),
     }
     if stop:
-        counts["stop"] = np.bincount(np.array([p[-1] for p in ys]), minlength=K).astype(float)
+        counts["stop"] = tally(Y[:, -1], K)
     return counts
 
 
@@ -399,7 +398,7 @@ def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
             else:
                 paths = _sample_paths_batch(m, alpha, rng)
                 objective += float(logp.sum())
-            counts = _path_counts(m.K, m.V, m.has_stop, list(X), list(paths))
+            counts = _path_counts(m.K, m.V, m.has_stop, X, paths)
         for k in total:
             total[k] += counts[k]
     return total, ll, objective
