@@ -1,0 +1,666 @@
+"""Probabilistic context-free grammars in Chomsky normal form: inside-outside, CKY, sampling and
+EM (notebook 04).
+
+A PCFG is a product of categoricals, one per left-hand side (notebook 01)::
+
+    p(x, t) = Π_{rules A → β used in t} q(A → β),      Σ_β q(A → β) = 1 for every A
+
+In Chomsky normal form every rule is binary, ``A → B C`` (two nonterminals), or lexical,
+``A → w`` (one word). Internally symbols and words are integers and the grammar is two arrays:
+``binary[A, B, C] = q(A → B C)`` of shape (N, N, N) and ``lexical[A, w] = q(A → w)`` of shape
+(N, V); for every A, ``binary[A].sum() + lexical[A].sum() == 1``.
+
+The dynamic programs (in :mod:`emlab._pcfg_charts`) run **vectorized over spans and batched over
+sentences** of equal length, with per-cell scaling so a 300-word sentence has a finite
+log-likelihood:
+
+- inside  ``β(i, j, A) = p(A ⇒* w_i … w_{j-1})``; ``p(x) = β(0, n, S)``;
+- outside ``α(i, j, A) = p(S ⇒* w_0 … w_{i-1} A w_j … w_{n-1})``;
+- expected counts ``c(A → B C) = Σ_{i<k<j} α(i,j,A) q(A → B C) β(i,k,B) β(k,j,C) / p(x)`` and
+  ``c(A → w) = Σ_{i: w_i = w} α(i,i+1,A) β(i,i+1,A) / p(x)``;
+- CKY: the same recursion as inside with max in place of sum (the Viterbi tree).
+
+The M-step (``PCFG.m_step``) is :func:`emlab.categorical.normalize` applied, per left-hand side,
+to the concatenation of that symbol's binary and lexical counts (notebook 04, "M-step per
+left-hand side")::
+
+    q(A → β) = c(A → β) / Σ_β' c(A → β')
+
+The three E-steps of :func:`emlab.em.fit` collect counts from the posterior (``"soft"``,
+inside-outside), from the CKY tree (``"hard"``; objective ``Σ log p(x, t*)``) or from one tree
+per sentence sampled from the posterior top-down through the inside chart (``"stochastic"``).
+
+Trees are nested tuples: ``(label, word)`` for a preterminal, ``(label, left, right)`` otherwise.
+
+Examples
+--------
+>>> g = PCFG.from_rules([("S", ("A", "A"), 1.0), ("A", ("a",), 0.5), ("A", ("b",), 0.5)])
+>>> round(float(np.exp(log_likelihood(g, ["a", "b"]))), 6)
+0.25
+>>> viterbi_parse(g, ["a", "b"])[0]
+('S', ('A', 'a'), ('A', 'b'))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+
+import numpy as np
+
+from . import _pcfg_charts as charts
+from . import categorical
+from .em import METHODS, EStep
+from .validation import SUM_TOL, as_generator, check_array
+
+__all__ = [
+    "PCFG", "Corpus", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
+    "viterbi_parse", "inside_outside", "sample", "sample_trees",
+    "tree_yield", "tree_rules", "tree_log_prob", "bracketed", "indented",
+]
+
+
+def _name(symbol) -> str:
+    return repr(symbol)
+
+
+def _rule_str(lhs, rhs) -> str:
+    return f"{lhs} -> {' '.join(str(s) for s in rhs)}"
+
+
+class PCFG:
+    """A PCFG in Chomsky normal form: ``PCFG(nonterminals, words, binary, lexical, start)``.
+
+    Parameters
+    ----------
+    nonterminals : sequence of distinct hashable symbols (index ``A`` ↔ ``nonterminals[A]``).
+    words : sequence of distinct hashable words (index ``w`` ↔ ``words[w]``); none may also be a
+        nonterminal.
+    binary : (N, N, N) ``binary[A, B, C] = q(A → B C)``.
+    lexical : (N, V) ``lexical[A, w] = q(A → w)``.
+    start : the start symbol, one of ``nonterminals``.
+
+    The arrays are validated (non-negative, no NaN, and for every left-hand side the binary plus
+    lexical probabilities sum to 1 within 1e-8, else a ``ValueError`` names the symbol), copied and
+    made read-only. Most users build grammars with :meth:`from_rules` or :meth:`random`.
+
+    The grammar implements the :class:`emlab.em.EMModel` protocol, so ``em.fit(g, sentences,
+    method="soft" | "hard" | "stochastic")`` runs inside-outside EM and its hard and stochastic
+    variants and returns a :class:`PCFG`.
+    """
+
+    def __init__(self, nonterminals, words, binary, lexical, start):
+        nts = tuple(nonterminals)
+        ws = tuple(words)
+        if not nts:
+            raise ValueError("a grammar needs at least one nonterminal")
+        for kind, seq in (("nonterminal", nts), ("word", ws)):
+            seen = set()
+            for s in seq:
+                if not isinstance(s, Hashable):
+                    raise ValueError(f"{kind} {s!r} is not hashable")
+                if s in seen:
+                    raise ValueError(f"{kind} {_name(s)} is listed twice")
+                seen.add(s)
+        both = set(nts) & set(ws)
+        if both:
+            s = sorted(both, key=str)[0]
+            raise ValueError(f"symbol {_name(s)} is used both as a word and as a nonterminal: "
+                             "a CNF grammar must keep them apart")
+        N, V = len(nts), len(ws)
+        binary = check_array("binary", binary, shape=(N, N, N))
+        lexical = check_array("lexical", lexical, shape=(N, V))
+        totals = binary.reshape(N, -1).sum(axis=1) + lexical.sum(axis=1)
+        for A in np.flatnonzero(np.abs(totals - 1.0) > SUM_TOL):
+            raise ValueError(f"the probabilities of the rules with left-hand side {_name(nts[A])} sum to "
+                             f"{float(totals[A]):.12g}, not 1")
+        if start not in nts:
+            raise ValueError(f"unknown start symbol {_name(start)}: it is not a left-hand side of the "
+                             f"grammar (nonterminals: {', '.join(map(str, nts))})")
+        self.nonterminals, self.words, self.start = nts, ws, start
+        self._nt = {s: i for i, s in enumerate(nts)}
+        self._w = {s: i for i, s in enumerate(ws)}
+        self.binary, self.lexical = _frozen(binary), _frozen(lexical)
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_rules(cls, rules: Iterable, start="S") -> PCFG:
+        """A grammar from rules ``(lhs, rhs, prob)``; ``rhs`` is ``(B, C)`` of two nonterminals or
+        ``(word,)`` of one word (a bare string counts as one word).
+
+        Nonterminals are the left-hand sides, in order of first appearance; words are the symbols of
+        one-symbol right-hand sides. Raises ``ValueError`` naming the rule or symbol at fault for a
+        rule that is not in Chomsky normal form (a unary rule to a nonterminal, a right-hand side of
+        length 0 or more than 2, a binary rule over a symbol that has no rules), a duplicated rule,
+        a negative / NaN / infinite probability, a left-hand side whose probabilities do not sum to
+        1 (within 1e-8) and an unknown start symbol.
+        """
+        parsed = []
+        for rule in rules:
+            if not (isinstance(rule, (tuple, list)) and len(rule) == 3):
+                raise ValueError(f"rule {rule!r} must be a triple (lhs, rhs_tuple, prob)")
+            lhs, rhs, p = rule
+            if isinstance(rhs, str):
+                rhs = (rhs,)
+            if not isinstance(rhs, (tuple, list)):
+                raise ValueError(f"rule {rule!r}: the right-hand side must be a tuple of symbols")
+            rhs = tuple(rhs)
+            try:
+                p = float(p)
+            except (TypeError, ValueError):
+                raise ValueError(f"rule {_rule_str(lhs, rhs)} has a probability that is not a number: "
+                                 f"{p!r}") from None
+            if math.isnan(p) or math.isinf(p) or p < 0:
+                raise ValueError(f"rule {_rule_str(lhs, rhs)} has an invalid probability {p!r} "
+                                 "(it must be a finite number >= 0)")
+            parsed.append((lhs, rhs, p))
+        if not parsed:
+            raise ValueError("the grammar has no rules")
+        nts = list(dict.fromkeys(lhs for lhs, _, _ in parsed))
+        is_nt = set(nts)
+        words: dict = {}
+        seen = set()
+        for lhs, rhs, _p in parsed:
+            if (lhs, rhs) in seen:
+                raise ValueError(f"rule {_rule_str(lhs, rhs)} is listed twice")
+            seen.add((lhs, rhs))
+            if len(rhs) == 1:
+                if rhs[0] in is_nt:
+                    raise ValueError(f"rule {_rule_str(lhs, rhs)} is not in Chomsky normal form: "
+                                     f"{_name(rhs[0])} is a nonterminal (it has rules), so this is a unary "
+                                     "rule; a one-symbol right-hand side must be a word")
+                words.setdefault(rhs[0], None)
+            elif len(rhs) == 2:
+                for s in rhs:
+                    if s not in is_nt:
+                        raise ValueError(f"rule {_rule_str(lhs, rhs)} is not in Chomsky normal form: "
+                                         f"{_name(s)} is not a nonterminal (no rule has it as left-hand "
+                                         "side); a two-symbol right-hand side must be two nonterminals")
+            else:
+                raise ValueError(f"rule {_rule_str(lhs, rhs)} is not in Chomsky normal form: the right-hand "
+                                 f"side has {len(rhs)} symbols (CNF allows A -> B C or A -> word)")
+        both = is_nt & set(words)
+        if both:  # pragma: no cover - caught above as a unary rule
+            raise ValueError(f"symbol {_name(sorted(both, key=str)[0])} is both a word and a nonterminal")
+        nt_index = {s: i for i, s in enumerate(nts)}
+        w_index = {s: i for i, s in enumerate(words)}
+        N, V = len(nts), len(words)
+        binary, lexical = np.zeros((N, N, N)), np.zeros((N, V))
+        for lhs, rhs, p in parsed:
+            if len(rhs) == 2:
+                binary[nt_index[lhs], nt_index[rhs[0]], nt_index[rhs[1]]] = p
+            else:
+                lexical[nt_index[lhs], w_index[rhs[0]]] = p
+        return cls(nts, list(words), binary, lexical, start)
+
+    @classmethod
+    def random(cls, nonterminals, words, rng=None, start=None, rules=None,
+               concentration: float = 1.0) -> PCFG:
+        """A random initialization for EM.
+
+        Without ``rules`` the grammar is *dense* CNF: every ``A → B C`` over ``nonterminals`` and
+        every ``A → w`` over ``words``. With ``rules`` (pairs ``(lhs, rhs)`` or triples whose
+        probabilities are ignored, e.g. ``g.rules()``) only those rules get probability. Each
+        left-hand side's probabilities are drawn from a symmetric Dirichlet(``concentration``) with
+        ``rng``. ``start`` defaults to the first nonterminal.
+        """
+        rng = as_generator(rng)
+        if not (np.isfinite(concentration) and concentration > 0):
+            raise ValueError(f"concentration must be a positive number, got {concentration!r}")
+        nts, ws = list(nonterminals), list(words)
+        if not nts:
+            raise ValueError("nonterminals is empty")
+        start = nts[0] if start is None else start
+        if rules is None:
+            support = [(a, (b, c)) for a in nts for b in nts for c in nts]
+            support += [(a, (w,)) for a in nts for w in ws]
+        else:
+            support = [(r[0], tuple(r[1]) if not isinstance(r[1], str) else (r[1],)) for r in rules]
+        by_lhs: dict = {}
+        for lhs, rhs in support:
+            by_lhs.setdefault(lhs, []).append(rhs)
+        missing = [a for a in nts if a not in by_lhs]
+        if missing:
+            raise ValueError(f"nonterminal {_name(missing[0])} has no rules in the given rule set")
+        out = []
+        for lhs in nts:
+            probs = rng.dirichlet(np.full(len(by_lhs[lhs]), float(concentration)))
+            out += [(lhs, rhs, p) for rhs, p in zip(by_lhs[lhs], probs, strict=True)]
+        g = cls.from_rules(out, start=start)
+        # keep the requested orders (and words without rules) so indices are predictable
+        extra = [w for w in ws if w not in g._w]
+        order_w = [w for w in ws if w in g._w] + [w for w in g.words if w not in set(ws)] + extra
+        lex = np.zeros((len(g.nonterminals), len(order_w)))
+        for j, w in enumerate(order_w):
+            if w in g._w:
+                lex[:, j] = g.lexical[:, g._w[w]]
+        perm = [g._nt[a] for a in nts]
+        return cls(nts, order_w, g.binary[np.ix_(perm, perm, perm)], lex[perm], start)
+
+    # -- queries ------------------------------------------------------------------------------
+    @property
+    def N(self) -> int:
+        """Number of nonterminals."""
+        return len(self.nonterminals)
+
+    @property
+    def V(self) -> int:
+        """Number of words."""
+        return len(self.words)
+
+    def prob(self, lhs, rhs) -> float:
+        """``q(lhs → rhs)``; 0.0 for a rule the grammar lacks (including unknown symbols)."""
+        if isinstance(rhs, str):
+            rhs = (rhs,)
+        rhs = tuple(rhs)
+        A = self._nt.get(lhs)
+        if A is None:
+            return 0.0
+        if len(rhs) == 2 and rhs[0] in self._nt and rhs[1] in self._nt:
+            return float(self.binary[A, self._nt[rhs[0]], self._nt[rhs[1]]])
+        if len(rhs) == 1 and rhs[0] in self._w:
+            return float(self.lexical[A, self._w[rhs[0]]])
+        return 0.0
+
+    def rules(self) -> list[tuple]:
+        """Every rule with positive probability, as ``(lhs, rhs, prob)``, grouped by left-hand side
+        (binary rules first). ``PCFG.from_rules(g.rules(), g.start)`` rebuilds the grammar (up to
+        words that only had zero-probability rules)."""
+        out = []
+        for A, a in enumerate(self.nonterminals):
+            for B, C in zip(*np.nonzero(self.binary[A]), strict=True):
+                out.append((a, (self.nonterminals[B], self.nonterminals[C]), float(self.binary[A, B, C])))
+            for w in np.flatnonzero(self.lexical[A]):
+                out.append((a, (self.words[w],), float(self.lexical[A, w])))
+        return out
+
+    def params(self) -> dict[str, np.ndarray]:
+        """``{"binary": (N, N, N), "lexical": (N, V)}`` (read-only views)."""
+        return {"binary": self.binary, "lexical": self.lexical}
+
+    def __repr__(self) -> str:
+        n_rules = int(np.count_nonzero(self.binary) + np.count_nonzero(self.lexical))
+        return f"PCFG(N={self.N}, V={self.V}, rules={n_rules}, start={self.start!r})"
+
+    # -- the EMModel protocol -------------------------------------------------------------------
+    def prepare(self, data) -> Corpus:
+        """Encode and validate sentences once (see :class:`Corpus`)."""
+        return data if isinstance(data, Corpus) and data.grammar_words == self.words else Corpus(self, data)
+
+    def e_step(self, prepared, method: str = "soft", rng=None) -> EStep:
+        """Expected rule counts (``{"binary": (N,N,N), "lexical": (N,V)}``), ``log p(x)`` and the
+        objective of ``method`` (see the module docstring)."""
+        counts, ll, objective = _e_step(self, self.prepare(prepared), method, as_generator(rng))
+        return EStep(counts=counts, log_likelihood=ll, objective=objective)
+
+    def m_step(self, counts: dict[str, np.ndarray]) -> PCFG:
+        """Normalize the counts per left-hand side over its binary and lexical rules together; a
+        left-hand side whose counts are all zero keeps its previous probabilities."""
+        N, V = self.N, self.V
+        cb = check_array("counts['binary']", counts["binary"], shape=(N, N, N))
+        cl = check_array("counts['lexical']", counts["lexical"], shape=(N, V))
+        joint = np.concatenate([cb.reshape(N, N * N), cl], axis=1)
+        previous = np.concatenate([self.binary.reshape(N, N * N), self.lexical], axis=1)
+        probs = categorical.normalize(joint, previous=previous)
+        return PCFG(self.nonterminals, self.words, probs[:, :N * N].reshape(N, N, N), probs[:, N * N:],
+                    self.start)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+# -- sentences ------------------------------------------------------------------------------------
+def _as_sentences(sentences) -> list[list]:
+    """A list of token lists (a single token list, or a whitespace-separated string, is one sentence)."""
+    if isinstance(sentences, str):
+        return [sentences.split()]
+    if isinstance(sentences, np.ndarray):
+        sentences = sentences.tolist()
+    try:
+        items = list(sentences)
+    except TypeError:
+        raise ValueError("sentences must be a list of token lists (or one token list)") from None
+    if not items:
+        raise ValueError("the corpus is empty: give at least one sentence")
+    if all(not isinstance(s, (list, tuple, np.ndarray)) for s in items):
+        return [items]
+    out = []
+    for n, s in enumerate(items):
+        if isinstance(s, str):
+            s = s.split()
+        elif isinstance(s, np.ndarray):
+            s = s.tolist()
+        elif not isinstance(s, (list, tuple)):
+            raise ValueError(f"sentence {n} must be a list of tokens, got {type(s).__name__}")
+        out.append(list(s))
+    return out
+
+
+def _show(tokens, limit: int = 12) -> str:
+    text = " ".join(map(str, tokens[:limit]))
+    return repr(text + (" …" if len(tokens) > limit else ""))
+
+
+class Corpus:
+    """Sentences encoded as word indices and grouped by length for batching.
+
+    Raises ``ValueError`` for an empty corpus, an empty sentence, or a word that is not in the
+    grammar's vocabulary (naming the word, the sentence and the position).
+    """
+
+    def __init__(self, g: PCFG, sentences):
+        self.texts = _as_sentences(sentences)
+        self.grammar_words = g.words
+        self.codes = []
+        for n, tokens in enumerate(self.texts):
+            if not tokens:
+                raise ValueError(f"sentence {n} is empty")
+            codes = np.empty(len(tokens), dtype=np.intp)
+            for i, tok in enumerate(tokens):
+                try:
+                    codes[i] = g._w[tok]
+                except (KeyError, TypeError):
+                    raise ValueError(f"the grammar cannot emit word {tok!r} (sentence {n}, position {i}: "
+                                     f"{_show(tokens)}): it is not in the grammar's vocabulary") from None
+            self.codes.append(codes)
+        by_len: dict[int, list[int]] = {}
+        for n, c in enumerate(self.codes):
+            by_len.setdefault(len(c), []).append(n)
+        #: list of (sentence indices, words (B, n)) batches of equal length
+        self.batches = [(np.array(ix), np.stack([self.codes[k] for k in ix]))
+                        for _, ix in sorted(by_len.items())]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def describe(self, n: int) -> str:
+        return f"sentence {n} ({_show(self.texts[n])})"
+
+
+def _inside_all(g: PCFG, corpus: Corpus):
+    """Inside charts per batch and the log-likelihood of every sentence."""
+    start = g._nt[g.start]
+    lls = np.empty(len(corpus))
+    chart_list = []
+    for ix, words in corpus.batches:
+        ins = charts.inside(g.binary, g.lexical, words)
+        lls[ix] = ins.log_prob(start)
+        chart_list.append(ins)
+    return chart_list, lls
+
+
+def _refuse_zero(corpus: Corpus, lls: np.ndarray) -> None:
+    bad = np.flatnonzero(~np.isfinite(lls))
+    if bad.size:
+        raise ValueError(f"{corpus.describe(int(bad[0]))} has no parse (probability zero under the grammar), "
+                         "so its expected rule counts are undefined")
+
+
+def _tree_counts(g: PCFG, uses) -> dict[str, np.ndarray]:
+    N, V = g.N, g.V
+    cb, cl = np.zeros(N * N * N), np.zeros((N, V))
+    for bins, lexs, words in uses:
+        if bins:
+            b = np.array(bins)[:, :3]
+            np.add.at(cb, (b[:, 0] * N + b[:, 1]) * N + b[:, 2], 1.0)
+        lx = np.array(lexs)
+        np.add.at(cl, (lx[:, 0], words[lx[:, 1]]), 1.0)
+    return {"binary": cb.reshape(N, N, N), "lexical": cl}
+
+
+def _e_step(g: PCFG, corpus: Corpus, method: str, rng: np.random.Generator):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    start = g._nt[g.start]
+    inside_charts, lls = _inside_all(g, corpus)
+    _refuse_zero(corpus, lls)
+    ll = float(lls.sum())
+    if method == "soft":
+        cb, cl = np.zeros((g.N, g.N, g.N)), np.zeros((g.N, g.V))
+        for (ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
+            out, oscale = charts.outside(g.binary, ins, start)
+            b, lx = charts.soft_counts(g.binary, g.lexical, words, ins, out, oscale, lls[ix])
+            cb += b
+            cl += lx
+        return {"binary": cb, "lexical": cl}, ll, ll
+    uses = []
+    objective = 0.0
+    for (_ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
+        if method == "hard":
+            for k, (best, bins, lexs) in enumerate(charts.cky_trees(*charts.cky(g.binary, g.lexical, words),
+                                                                     start, g.N)):
+                objective += best
+                uses.append((bins, lexs, words[k]))
+        else:
+            for k in range(words.shape[0]):
+                bins, lexs = charts.sample_from_inside(g.binary, ins, k, start, rng)
+                uses.append((bins, lexs, words[k]))
+    if method == "stochastic":
+        objective = ll
+    return _tree_counts(g, uses), ll, float(objective)
+
+
+# -- the contract -------------------------------------------------------------------------------
+def sentence_log_likelihoods(g: PCFG, sentences) -> np.ndarray:
+    """``log p(x)`` of every sentence (``-inf`` for a sentence without a parse)."""
+    return _inside_all(g, Corpus(g, sentences))[1]
+
+
+def log_likelihood(g: PCFG, sentences) -> float:
+    """``Σ_x log p(x)`` over the sentences (a list of token lists, or one token list), computed by
+    the scaled inside algorithm; ``-inf`` if some sentence has no parse."""
+    return float(sentence_log_likelihoods(g, sentences).sum())
+
+
+def expected_rule_counts(g: PCFG, sentences) -> dict:
+    """``{(lhs, rhs): E[count of the rule]}`` summed over the sentences, for every rule of the
+    grammar (inside-outside; see the module docstring). Raises ``ValueError`` naming a sentence
+    that has no parse."""
+    counts, _, _ = _e_step(g, Corpus(g, sentences), "soft", as_generator(None))
+    return _counts_to_dict(g, counts)
+
+
+def _counts_to_dict(g: PCFG, counts) -> dict:
+    out = {}
+    for lhs, rhs, _p in g.rules():
+        A = g._nt[lhs]
+        if len(rhs) == 2:
+            out[(lhs, rhs)] = float(counts["binary"][A, g._nt[rhs[0]], g._nt[rhs[1]]])
+        else:
+            out[(lhs, rhs)] = float(counts["lexical"][A, g._w[rhs[0]]])
+    return out
+
+
+def _one_sentence(g: PCFG, sentence) -> Corpus:
+    corpus = Corpus(g, sentence)
+    if len(corpus) != 1:
+        raise ValueError(f"expected one sentence (a token list), got {len(corpus)}")
+    return corpus
+
+
+def _tree_from_uses(g: PCFG, bins, lexs, tokens):
+    """A nested-tuple tree from the rule uses of the chart kernels: binary uses
+    ``(A, B, C, i, k, j)`` and lexical uses ``(A, i)``."""
+    at_span = {(i, j): (A, k) for A, _B, _C, i, k, j in bins}
+    at_word = dict((i, A) for A, i in lexs)
+
+    def node(i, j):
+        if j == i + 1:
+            return (g.nonterminals[at_word[i]], tokens[i])
+        A, k = at_span[(i, j)]
+        return (g.nonterminals[A], node(i, k), node(k, j))
+
+    return node(0, len(tokens))
+
+
+def viterbi_parse(g: PCFG, sentence) -> tuple:
+    """The most probable tree (CKY) and ``log p(x, t*)``: ``(tree, log_prob)``, with trees as
+    ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``."""
+    corpus = _one_sentence(g, sentence)
+    words = corpus.batches[0][1]
+    best, bins, lexs = charts.cky_trees(*charts.cky(g.binary, g.lexical, words), g._nt[g.start], g.N)[0]
+    if bins is None:
+        return None, -np.inf
+    return _tree_from_uses(g, bins, lexs, corpus.texts[0]), float(best)
+
+
+def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
+    """The inside and outside charts of one sentence, for teaching and inspection:
+    ``(inside, outside, log_prob)`` with ``inside[i, j, A] = β(i, j, A)`` and
+    ``outside[i, j, A] = α(i, j, A)`` as plain probabilities, shape (n+1, n+1, N) (entries with
+    ``j <= i`` are 0). ``Σ_A α(i, j, A) β(i, j, A) = p(x) · P(some constituent spans (i, j))`` and
+    ``β(0, n, S) = p(x)``. The charts are unscaled here, so very long sentences underflow to 0;
+    :func:`log_likelihood` and the E-steps use the scaled charts and do not."""
+    corpus = _one_sentence(g, sentence)
+    words = corpus.batches[0][1]
+    ins = charts.inside(g.binary, g.lexical, words)
+    out, oscale = charts.outside(g.binary, ins, g._nt[g.start])
+    with np.errstate(under="ignore"):
+        beta = ins.chart[0] * np.exp(ins.scale[0])[..., None]
+        alpha = out[0] * np.exp(oscale[0])[..., None]
+    return beta, alpha, float(ins.log_prob(g._nt[g.start])[0])
+
+
+# -- sampling -------------------------------------------------------------------------------------
+class _TooLong(Exception):
+    pass
+
+
+def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int = 200,
+                 max_tries: int = 10_000) -> list:
+    """``n`` trees drawn from the grammar, top-down from the start symbol, with ``rng``.
+
+    With ``length`` every tree has exactly that many words: trees are drawn from
+    ``p(t | |x| = length)`` by sampling top-down through the table
+    ``P(A ⇒* a string of length l)`` (an inside algorithm over lengths instead of spans). Without it,
+    a draw that grows beyond ``max_length`` words is abandoned and redrawn (a guard against
+    grammars whose trees are very large or infinite with positive probability); after
+    ``max_tries`` abandoned draws a ``ValueError`` says so.
+    """
+    rng = as_generator(rng)
+    if not (isinstance(n, (int, np.integer)) and n >= 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    A0 = g._nt[g.start]
+    if length is not None:
+        if not (isinstance(length, (int, np.integer)) and length >= 1):
+            raise ValueError(f"length must be a positive integer, got {length!r}")
+        table, scale = charts.length_table(g.binary, g.lexical, int(length))
+        if table[length, A0] == 0:
+            raise ValueError(f"the grammar generates no sentence of length {length}")
+        return [_sample_of_length(g, A0, int(length), table, scale, rng) for _ in range(n)]
+    if not (isinstance(max_length, (int, np.integer)) and max_length >= 1):
+        raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+    rows = np.concatenate([g.binary.reshape(g.N, g.N * g.N), g.lexical], axis=1)
+    trees, tries = [], 0
+    while len(trees) < n:
+        try:
+            trees.append(_grow(g, A0, rows, rng, 2 * int(max_length) - 1))
+        except (_TooLong, RecursionError):
+            tries += 1
+            if tries >= max_tries:
+                raise ValueError(f"{max_tries} draws grew beyond max_length={max_length} words: the "
+                                 "grammar's trees are too large; raise max_length or give a length") from None
+    return trees
+
+
+def _grow(g: PCFG, A0: int, rows, rng, max_nodes: int):
+    """One tree drawn top-down; raises ``_TooLong`` past ``max_nodes`` nodes (2n - 1 for n words)."""
+    N, nodes = g.N, [0]
+
+    def grow(A):
+        nodes[0] += 1
+        if nodes[0] > max_nodes:
+            raise _TooLong
+        r = charts._draw(rows[A], rng)
+        if r >= N * N:
+            return (g.nonterminals[A], g.words[r - N * N])
+        B, C = divmod(r, N)
+        return (g.nonterminals[A], grow(B), grow(C))
+
+    return grow(A0)
+
+
+def _sample_of_length(g: PCFG, A0: int, length: int, table, scale, rng):
+    N = g.N
+
+    def grow(A, n_words):
+        if n_words == 1:
+            return (g.nonterminals[A], g.words[charts._draw(g.lexical[A], rng)])
+        k = np.arange(1, n_words)
+        comb = scale[k] + scale[n_words - k]
+        weights = np.exp(comb - comb.max())
+        prob = (weights[:, None, None] * table[k][:, :, None] * table[n_words - k][:, None, :]
+                * g.binary[A][None])
+        kk, r = divmod(charts._draw(prob, rng), N * N)
+        B, C = divmod(r, N)
+        return (g.nonterminals[A], grow(B, int(k[kk])), grow(C, n_words - int(k[kk])))
+
+    return grow(A0, length)
+
+
+def sample(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int = 200) -> list[list]:
+    """``n`` sentences (token lists) drawn from the grammar: the yields of :func:`sample_trees`."""
+    return [tree_yield(t) for t in sample_trees(g, n, rng=rng, length=length, max_length=max_length)]
+
+
+# -- trees ----------------------------------------------------------------------------------------
+def _check_tree(tree):
+    if not (isinstance(tree, tuple) and len(tree) in (2, 3)):
+        raise ValueError(f"a tree is (label, word) or (label, left, right), got {tree!r}")
+
+
+def tree_yield(tree) -> list:
+    """The words at the leaves of ``tree``, left to right."""
+    _check_tree(tree)
+    if len(tree) == 2:
+        return [tree[1]]
+    return tree_yield(tree[1]) + tree_yield(tree[2])
+
+
+def tree_rules(tree) -> list[tuple]:
+    """The rules ``(lhs, rhs)`` used in ``tree``, in pre-order."""
+    _check_tree(tree)
+    if len(tree) == 2:
+        return [(tree[0], (tree[1],))]
+    return [(tree[0], (tree[1][0], tree[2][0]))] + tree_rules(tree[1]) + tree_rules(tree[2])
+
+
+def tree_log_prob(g: PCFG, tree) -> float:
+    """``log p(x, t) = Σ log q(rule)`` over the rules of ``tree`` (``-inf`` if one is missing)."""
+    with np.errstate(divide="ignore"):
+        return float(sum(np.log(g.prob(lhs, rhs)) for lhs, rhs in tree_rules(tree)))
+
+
+def bracketed(tree) -> str:
+    """One-line bracketed text: ``(S (NP astronomers) (VP (V saw) (NP stars)))``."""
+    _check_tree(tree)
+    if len(tree) == 2:
+        return f"({tree[0]} {tree[1]})"
+    return f"({tree[0]} {bracketed(tree[1])} {bracketed(tree[2])})"
+
+
+def indented(tree, indent: str = "  ") -> str:
+    """Multi-line text, one node per line, children indented under their parent::
+
+        S
+          NP astronomers
+          VP
+            V saw
+            NP stars
+    """
+    lines: list[str] = []
+
+    def walk(t, depth):
+        _check_tree(t)
+        if len(t) == 2:
+            lines.append(f"{indent * depth}{t[0]} {t[1]}")
+        else:
+            lines.append(f"{indent * depth}{t[0]}")
+            walk(t[1], depth + 1)
+            walk(t[2], depth + 1)
+
+    walk(tree, 0)
+    return "\n".join(lines)
