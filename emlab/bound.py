@@ -1,0 +1,171 @@
+"""The EM lower bound and generalized EM (notebook 02; used again in 05 and 08).
+
+For a model that is a product of categoricals, the complete-data log-likelihood is
+``log p(x, y | θ) = Σ_k c_k(x, y) log θ_k`` (counts of every parameter used by ``(x, y)``), so the
+expected complete-data log-likelihood under the posterior at ``θ_t`` is
+
+    Q(θ | θ_t) = E_{y ~ p(y|x, θ_t)} [log p(x, y | θ)] = Σ_k E[c_k] log θ_k      (02, eq. Q)
+
+— the expected counts of the E-step at ``θ_t`` dotted with ``log θ``. Jensen's inequality
+(log is concave) gives, for every ``θ``,
+
+    L(θ) − L(θ_t) ≥ Q(θ | θ_t) − Q(θ_t | θ_t)                                       (02, eq. bound)
+
+with equality at ``θ = θ_t``; the gap is ``KL(p(y|x,θ_t) ‖ p(y|x,θ))``. So the curve
+``B_t(θ) = L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)`` lies below ``L`` and touches it at ``θ_t``; the M-step
+maximizes ``B_t`` and therefore cannot lower ``L``. Any step that merely *increases* ``Q``
+(generalized EM, :class:`PartialMStep`) cannot lower ``L`` either.
+
+Everything here works through the :class:`emlab.em.EMModel` protocol, so it applies to every
+product-of-categoricals model (mixture of categoricals, HMM, PCFG). ``Q`` as computed here drops
+no constant, but only differences of ``Q`` enter the bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import categorical
+from .em import EMModel
+
+
+def q_function(counts: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> float:
+    """``Q(θ | θ_t) = Σ_arrays Σ_k E[c_k] log θ_k``: expected counts (from the E-step at ``θ_t``)
+    against the parameters ``θ`` (02, eq. Q). ``0 · log 0`` is 0; a positive count on a zero
+    parameter gives ``-inf``.
+    """
+    missing = set(counts) ^ set(params)
+    if missing:
+        raise ValueError(f"counts and params must have the same arrays; mismatch: {sorted(missing)}")
+    return float(sum(categorical.log_likelihood(counts[k], params[k]) for k in counts))
+
+
+@dataclass(frozen=True)
+class BoundOnPath:
+    """``L`` and the EM lower bound along a one-parameter family of models (02).
+
+    Attributes
+    ----------
+    thetas : (G,) the grid of the family's parameter.
+    log_likelihoods : (G,) ``L(θ)`` on the grid.
+    bound : (G,) ``L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)`` on the grid (≤ ``log_likelihoods``).
+    theta_t : the point where the bound was built; ``L_t`` its log-likelihood.
+    theta_next : the grid point maximizing the bound (the M-step restricted to the family).
+    """
+
+    thetas: np.ndarray
+    log_likelihoods: np.ndarray
+    bound: np.ndarray
+    theta_t: float
+    L_t: float
+    theta_next: float
+
+    @property
+    def gap(self) -> np.ndarray:
+        """``L(θ) − B_t(θ) = KL(p(y|x,θ_t) ‖ p(y|x,θ)) ≥ 0``."""
+        return self.log_likelihoods - self.bound
+
+
+def marginal_log_likelihood(model: EMModel, prepared, rng=None) -> float:
+    """``L(θ) = log p(x; θ)`` from the model's soft E-step (``-inf`` if the data are impossible)."""
+    try:
+        return model.e_step(prepared, "soft", np.random.default_rng(rng)).log_likelihood
+    except ValueError:
+        return -np.inf
+
+
+def bound_on_path(family: Callable[[float], EMModel], data, thetas: Iterable[float],
+                  theta_t: float) -> BoundOnPath:
+    """Evaluate ``L`` and the lower bound built at ``θ_t`` along ``family(θ)`` for ``θ`` in ``thetas``.
+
+    ``family(θ)`` returns a model (any :class:`~emlab.em.EMModel` that is a product of
+    categoricals), e.g. the two-coins mixture with coin A's bias set to ``θ`` and everything else
+    fixed. Because ``Q`` separates over the categoricals, the maximizer of the bound along such a
+    slice is exactly what the full M-step sets that parameter to.
+    """
+    grid = np.asarray(list(thetas), dtype=float)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
+        raise ValueError("thetas must be a non-empty 1-D sequence of finite numbers")
+    model_t = family(float(theta_t))
+    prepared = model_t.prepare(data)
+    est = model_t.e_step(prepared, "soft", np.random.default_rng(0))
+    q_t = q_function(est.counts, model_t.params())
+    lls = np.empty(grid.size)
+    bound = np.empty(grid.size)
+    for i, theta in enumerate(grid):
+        model = family(float(theta))
+        lls[i] = marginal_log_likelihood(model, prepared)
+        bound[i] = est.log_likelihood + q_function(est.counts, model.params()) - q_t
+    return BoundOnPath(thetas=grid, log_likelihoods=lls, bound=bound, theta_t=float(theta_t),
+                       L_t=est.log_likelihood, theta_next=float(grid[np.argmax(bound)]))
+
+
+def frozen_arrays(model: EMModel) -> set[str]:
+    """The parameter arrays the model's M-step never changes (e.g. the two coins' fixed weights,
+    ``learn_weights=False``): feeding the M-step two different count arrays leaves them as they are."""
+    params = model.params()
+    probe_a = {k: np.ones_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+    probe_b = {k: np.broadcast_to(np.arange(1.0, v.shape[-1] + 1), np.shape(v)).copy() if np.ndim(v) else
+               np.ones(()) for k, v in params.items()}
+    got_a, got_b = model.m_step(probe_a).params(), model.m_step(probe_b).params()
+    return {k for k in params
+            if np.array_equal(got_a[k], params[k]) and np.array_equal(got_b[k], params[k])}
+
+
+def with_params(model: EMModel, params: dict[str, np.ndarray]) -> EMModel:
+    """A model of the same kind with the given (already normalized) parameters.
+
+    For a product of categoricals the M-step is :func:`emlab.categorical.normalize` of each array,
+    and normalizing a stochastic array returns it unchanged, so ``model.m_step(params)`` *is*
+    "set the parameters". Arrays the M-step keeps fixed (:func:`frozen_arrays`) must be passed
+    unchanged. Raises ``ValueError`` if the model's M-step is not of that kind.
+    """
+    try:
+        new = model.m_step({k: np.asarray(v, dtype=float) for k, v in params.items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{type(model).__name__}.m_step does not reproduce parameter array {exc}: "
+                         "with_params needs a product-of-categoricals model") from None
+    got = new.params()
+    for k, v in params.items():
+        if not np.allclose(got[k], v, rtol=0, atol=1e-10):
+            raise ValueError(f"{type(model).__name__}.m_step does not reproduce parameter array {k!r} "
+                             "(a fixed array, or not a product-of-categoricals model)")
+    return new
+
+
+class PartialMStep:
+    """Generalized EM: an M-step that only moves a fraction ``alpha`` of the way (02, 08).
+
+    ``θ_{t+1} = (1 − α) θ_t + α θ*`` where ``θ*`` is the exact M-step. ``Q(·|θ_t)`` is concave in
+    ``θ`` (a sum of ``c log θ``), so ``Q(θ_{t+1}|θ_t) ≥ (1−α) Q(θ_t|θ_t) + α Q(θ*|θ_t) ≥ Q(θ_t|θ_t)``:
+    the step improves ``Q`` without maximizing it, hence (by the bound) never lowers ``L``.
+    Wraps any product-of-categoricals model and plugs into :func:`emlab.em.fit` like the model
+    itself; ``alpha = 1`` is ordinary EM. The wrapped model is ``.model``.
+    """
+
+    def __init__(self, model: EMModel, alpha: float = 0.5):
+        if not (np.isfinite(alpha) and 0 < alpha <= 1):
+            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+        self.model = model
+        self.alpha = float(alpha)
+
+    def prepare(self, data):
+        return self.model.prepare(data)
+
+    def e_step(self, prepared, method, rng):
+        return self.model.e_step(prepared, method, rng)
+
+    def params(self) -> dict[str, np.ndarray]:
+        return self.model.params()
+
+    def m_step(self, counts: dict[str, np.ndarray]) -> PartialMStep:
+        old = self.model.params()
+        full = self.model.m_step(counts).params()
+        mixed = {k: (1 - self.alpha) * old[k] + self.alpha * full[k] for k in old}
+        return PartialMStep(with_params(self.model, mixed), self.alpha)
+
+    def __repr__(self) -> str:
+        return f"PartialMStep({self.model!r}, alpha={self.alpha})"

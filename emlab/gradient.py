@@ -1,0 +1,157 @@
+"""Direct maximization of ``log p(x)`` by gradient ascent: the alternative to EM (notebook 08).
+
+Parameterize every categorical by a softmax, ``θ_k = exp(η_k) / Σ_j exp(η_j)``, so ``η`` is
+unconstrained. For a product of categoricals ``log p(x, y) = Σ_k c_k(x, y) log θ_k`` and
+``∂ log θ_j / ∂η_k = [j = k] − θ_k``, hence ``∂ log p(x, y) / ∂η_k = c_k − n θ_k`` with ``n`` the
+row's total count. Since ``∇ log p(x) = E_{y|x}[∇ log p(x, y)]`` (Fisher's identity):
+
+    ∂ log p(x) / ∂η_k = E[c_k] − E[n] θ_k = expected counts − model counts          (08, eq. grad)
+
+The expected counts are exactly what EM's E-step computes, so gradient ascent and EM need the
+same inference; they differ in what they do with the counts. EM jumps to the maximizer of ``Q``
+(:func:`emlab.categorical.normalize`); gradient ascent takes a step of chosen size along the
+gradient. At a fixed point of EM, ``E[c] ∝ θ`` row by row, i.e. the gradient is zero: the two
+methods have the same stationary points.
+
+Works for any product-of-categoricals model through the :class:`emlab.em.EMModel` protocol,
+with each parameter array's last axis a categorical (zero parameters stay zero: ``η = −∞``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bound import frozen_arrays, with_params
+from .em import EMModel, EMResult, param_change, relative_change
+from .validation import as_generator
+
+
+def softmax(eta: np.ndarray) -> np.ndarray:
+    """Row-wise softmax over the last axis (``−∞`` logits give exactly 0)."""
+    eta = np.asarray(eta, dtype=float)
+    shifted = eta - np.max(eta, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def logits(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``η = log θ`` (one of the softmax's many preimages; zero parameters give ``−∞``)."""
+    with np.errstate(divide="ignore"):
+        return {k: np.log(np.asarray(v, dtype=float)) for k, v in params.items()}
+
+
+def log_likelihood_and_gradient(model: EMModel, prepared, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+    """``L(θ) = log p(x)`` and ``∂L/∂η = E[c] − (Σ_row E[c]) θ`` (08, eq. grad) from one soft E-step.
+
+    Arrays the model keeps fixed (:func:`emlab.bound.frozen_arrays`) get a zero gradient."""
+    params = model.params()
+    _check_rowwise_categoricals(params)
+    est = model.e_step(prepared, "soft", as_generator(rng))
+    grads = {}
+    for k, theta in params.items():
+        c = np.asarray(est.counts[k], dtype=float)
+        grads[k] = c - c.sum(axis=-1, keepdims=True) * theta
+    for k in frozen_arrays(model):
+        grads[k] = np.zeros_like(grads[k])
+    return est.log_likelihood, grads
+
+
+def _check_rowwise_categoricals(params: dict[str, np.ndarray]) -> None:
+    for k, v in params.items():
+        totals = np.sum(v, axis=-1)
+        if not np.allclose(totals, 1.0, rtol=0, atol=1e-8):
+            raise ValueError(f"parameter array {k!r} does not have categoricals along its last axis "
+                             f"(rows sum to {np.ravel(totals)[0]:.6g}): a categorical spanning several "
+                             "arrays, like an HMM's trans + stop, needs a joint softmax, which gradient "
+                             "ascent does not do")
+
+
+def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6) -> dict[str, np.ndarray]:
+    """``∂ log p(x) / ∂η`` by central differences, one logit at a time (an independent check of
+    :func:`log_likelihood_and_gradient`; slow, for small models only). Entries with ``θ = 0`` get 0."""
+    prepared = model.prepare(data)
+    eta = logits(model.params())
+    grads = {k: np.zeros_like(v) for k, v in eta.items()}
+    rng = np.random.default_rng(0)
+
+    def value(eta_):
+        m = with_params(model, {k: softmax(v) for k, v in eta_.items()})
+        return m.e_step(prepared, "soft", rng).log_likelihood
+
+    frozen = frozen_arrays(model)
+    for k, arr in eta.items():
+        if k in frozen:
+            continue
+        for idx in np.ndindex(arr.shape):
+            if not np.isfinite(arr[idx]):
+                continue
+            plus = {j: v.copy() for j, v in eta.items()}
+            minus = {j: v.copy() for j, v in eta.items()}
+            plus[k][idx] += eps
+            minus[k][idx] -= eps
+            grads[k][idx] = (value(plus) - value(minus)) / (2 * eps)
+    return grads
+
+
+def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200, tol: float = 1e-8,
+                    keep_models: bool = False, rng=None) -> EMResult:
+    """Maximize ``log p(x)`` over softmax logits by gradient ascent with backtracking.
+
+    Each iteration: ``η ← η + s · ∇L / N`` where ``N`` is the largest total count of any parameter
+    array (the data size, so ``step`` is scale-free), starting from ``s = step``; if ``L`` would
+    drop, ``s`` is halved (up to 30 times) — so, like EM, the run never decreases ``L``, and the
+    comparison with EM is about speed, not stability. The step that succeeded is reused (doubled)
+    at the next iteration. Stops when the relative change of ``L`` is below ``tol``.
+
+    Returns an :class:`emlab.em.EMResult` with ``method="gradient"``; each iteration costs one
+    E-step per trial step (``result.n_evaluations`` counts them, a fair unit against EM's one
+    E-step per iteration).
+    """
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a positive number, got {step!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    rng = as_generator(rng)
+    prepared = model.prepare(data)
+    current = model
+    ll, grad = log_likelihood_and_gradient(current, prepared, rng)
+    lls, changes, models = [ll], [], [current] if keep_models else []
+    evaluations = 1
+    s = float(step)
+    converged = False
+    n = _data_size(current, prepared, rng)
+    frozen = frozen_arrays(model)
+    for _ in range(max_iter):
+        params = current.params()
+        eta = logits(params)
+        for _halving in range(31):
+            trial = with_params(current, {k: params[k] if k in frozen else softmax(v + s * grad[k] / n)
+                                          for k, v in eta.items()})
+            trial_ll, trial_grad = log_likelihood_and_gradient(trial, prepared, rng)
+            evaluations += 1
+            if trial_ll >= ll - 1e-12 * max(1.0, abs(ll)):
+                break
+            s /= 2
+        else:
+            converged = True  # no step size improves L: a stationary point to working precision
+            break
+        changes.append(param_change(current.params(), trial.params()))
+        converged = relative_change(ll, trial_ll) < tol
+        current, ll, grad = trial, trial_ll, trial_grad
+        lls.append(ll)
+        if keep_models:
+            models.append(current)
+        s *= 2
+        if converged:
+            break
+    result = EMResult(model=current, log_likelihoods=lls, objectives=list(lls), param_changes=changes,
+                      converged=converged, n_iter=len(changes), method="gradient", models=models)
+    result.n_evaluations = evaluations
+    return result
+
+
+def _data_size(model: EMModel, prepared, rng) -> float:
+    """The largest total expected count over the parameter arrays (= number of data items for a
+    mixture's weights, of tokens for emissions)."""
+    est = model.e_step(prepared, "soft", rng)
+    return max(float(np.sum(c)) for c in est.counts.values()) or 1.0

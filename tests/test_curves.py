@@ -1,0 +1,85 @@
+"""emlab.plots.curves and emlab.widgets: they draw the numbers they are given (checked on the
+Artists), and the widget's figure is the bound that lies below L."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from emlab import bound, mixture, widgets
+from emlab.plots import curves
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def coin_a_family(a):
+    return mixture.CategoricalMixture([0.5, 0.5], [[a, 1 - a], [0.5, 0.5]], learn_weights=False)
+
+
+def test_log_likelihood_curves_plot_each_run():
+    runs = [[-10.0, -8.0, -7.5, -7.4], [-12.0, -9.0, -7.6]]
+    ax = curves.plot_log_likelihoods(runs, labels=["a", "b"])
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    np.testing.assert_array_equal(lines[1].get_ydata(), runs[1])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+
+
+def test_gap_plot_is_distance_to_the_best_value_on_a_log_axis():
+    run = [-10.0, -8.0, -7.5, -7.4]
+    ax = curves.plot_log_likelihoods(run, gap=True, target=-7.0)
+    assert ax.get_yscale() == "log"
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [3.0, 1.0, 0.5, 0.4])
+    with pytest.raises(ValueError, match="2 labels for 1 runs"):
+        curves.plot_log_likelihoods(run, labels=["a", "b"])
+
+
+def test_lower_bound_plot_draws_L_and_the_bound_touching_at_theta_t():
+    X, _ = mixture.two_coins_example()
+    res = bound.bound_on_path(coin_a_family, X, np.linspace(0.05, 0.95, 91), 0.6)
+    ax = curves.plot_lower_bound(res)
+    L_line, B_line = ax.get_lines()[:2]
+    np.testing.assert_array_equal(L_line.get_ydata(), res.log_likelihoods)
+    np.testing.assert_array_equal(B_line.get_ydata(), res.bound)
+    touch = ax.get_lines()[2]
+    assert touch.get_xdata()[0] == 0.6 and touch.get_ydata()[0] == pytest.approx(res.L_t)
+
+
+def test_restart_histogram_counts_every_run():
+    finals = [-5.0, -5.0, -6.0, -7.5]
+    ax = curves.plot_restart_histogram(finals, bins=3, reference=-5.5)
+    assert sum(p.get_height() for p in ax.patches) == 4
+    with pytest.raises(ValueError, match="empty"):
+        curves.plot_restart_histogram([])
+
+
+def test_side_by_side_clusters_checks_assignment_shape():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]])
+    axes = curves.plot_clusters_side_by_side(X, [("k-means", [0, 0, 1], [[0.5, 0.5], [5, 5]]),
+                                                 ("hard EM", [0, 0, 1], [[0.5, 0.5], [5, 5]])])
+    assert [a.get_title() for a in axes] == ["k-means", "hard EM"]
+    with pytest.raises(ValueError, match="panel 'x'"):
+        curves.plot_clusters_side_by_side(X, [("x", [0, 1], [[0, 0]])])
+
+
+def test_lower_bound_widget_has_a_theta_slider_and_draws_a_valid_bound():
+    X, _ = mixture.two_coins_example()
+    w = widgets.lower_bound_widget(coin_a_family, X, theta_t=0.3)
+    slider = w.children[0]
+    assert slider.description == "θ_t" and slider.value == 0.3
+    res = widgets.draw_lower_bound(coin_a_family, X, 0.3)
+    assert np.all(res.bound <= res.log_likelihoods + 1e-12)
+    assert res.theta_next > 0.3  # the M-step moves θ_A up towards the heads-heavy trials
+
+
+def test_rate_widget_measures_the_predicted_rate():
+    measured, predicted = widgets.draw_rate(1.5)
+    assert measured == pytest.approx(predicted, abs=5e-3)
+    assert widgets.rate_widget(2.0).children[0].value == 2.0
