@@ -239,7 +239,7 @@ def _one(m: HMM, seq) -> np.ndarray:
 
 def _emissions(m: HMM, X: np.ndarray) -> np.ndarray:
     """``B[t, n, k] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, N, K)."""
-    return m.emit.T[X.T]
+    return np.ascontiguousarray(m.emit.T)[X.T]
 
 
 def _forward_batch(m: HMM, B: np.ndarray):
@@ -251,15 +251,27 @@ def _forward_batch(m: HMM, B: np.ndarray):
     ``log p(x_n) = Σ_t log scale[t, n] + log end[n]``.
     """
     T, N, K = B.shape
-    alpha = np.empty_like(B)
-    scale = np.empty((T, N))
-    a = m.start * B[0]
-    for t in range(T):
-        if t:
-            a = (alpha[t - 1] @ m.trans) * B[t]          # Σ_i α̂_{t-1}(i) q(j|i) e(x_t|j)
-        c = a.sum(axis=1)
-        scale[t] = c
-        alpha[t] = a / np.where(c > 0, c, 1.0)[:, None]
+    alpha = np.empty(B.shape)
+    scale = np.empty((T, N, 1))
+    trans = m.trans
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = alpha[0]
+        np.multiply(m.start, B[0], out=a)
+        np.sum(a, axis=1, keepdims=True, out=scale[0])
+        a /= scale[0]
+        for t in range(1, T):                    # α̂_t(j) ∝ Σ_i α̂_{t-1}(i) q(j|i) · e(x_t|j)
+            a = alpha[t]
+            np.dot(alpha[t - 1], trans, out=a)
+            a *= B[t]
+            c = scale[t]
+            np.sum(a, axis=1, keepdims=True, out=c)
+            a /= c
+    scale = scale[:, :, 0]
+    dead = ~(scale > 0)                          # a prefix of probability 0 (0/0 left NaN behind it)
+    if dead.any():
+        dead = np.logical_or.accumulate(dead, axis=0)
+        alpha[dead] = 0.0
+        scale[dead] = 0.0
     end = alpha[-1] @ m.stop if m.stop is not None else np.ones(N)
     return alpha, scale, end
 
@@ -274,16 +286,17 @@ def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray) -
     """Scaled backward pass: ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``.
 
     Scaled by the forward's ``scale`` so that ``alpha[t] * beta[t] = p(y_t | x)`` (03, posteriors).
+    Only called for sequences of positive probability.
     """
     T, N, K = B.shape
-    beta = np.empty_like(B)
-    safe = np.where(scale > 0, scale, 1.0)
-    if m.stop is not None:
-        beta[-1] = m.stop / np.where(end > 0, end, 1.0)[:, None]
-    else:
-        beta[-1] = 1.0
-    for t in range(T - 2, -1, -1):
-        beta[t] = ((B[t + 1] * beta[t + 1]) @ m.trans.T) / safe[t + 1][:, None]
+    beta = np.empty(B.shape)
+    beta[-1] = m.stop / end[:, None] if m.stop is not None else 1.0
+    trans_t = np.ascontiguousarray(m.trans.T)
+    scale = scale[:, :, None]
+    for t in range(T - 2, -1, -1):               # β̂_t(i) ∝ Σ_j q(j|i) e(x_{t+1}|j) β̂_{t+1}(j)
+        b = beta[t]
+        np.dot(B[t + 1] * beta[t + 1], trans_t, out=b)
+        b /= scale[t + 1]
     return beta
 
 
@@ -298,16 +311,18 @@ def _viterbi_batch(m: HMM, B: np.ndarray):
         d = np.log(m.start) + log_B[0]
         last = np.log(m.stop) if m.stop is not None else 0.0
     back = np.empty((T, N, K), dtype=np.intp)
-    for t in range(1, T):
-        s = d[:, :, None] + log_trans                     # s[n, i, j] = δ_{t-1}(i) + log q(j|i)
-        back[t] = s.argmax(axis=1)
-        d = np.take_along_axis(s, back[t][:, None, :], axis=1)[:, 0, :] + log_B[t]
+    for t in range(1, T):                        # δ_t(j) = max_i δ_{t-1}(i) + log q(j|i) + log e(x_t|j)
+        s = d[:, :, None] + log_trans
+        np.argmax(s, axis=1, out=back[t])
+        d = s.max(axis=1)
+        d += log_B[t]
     d = d + last
     path = np.empty((N, T), dtype=np.intp)
     path[:, -1] = d.argmax(axis=1)
     score = d[np.arange(N), path[:, -1]]
+    rows = np.arange(N)
     for t in range(T - 1, 0, -1):
-        path[:, t - 1] = back[t, np.arange(N), path[:, t]]
+        path[:, t - 1] = back[t, rows, path[:, t]]
     return path, score
 
 
@@ -518,21 +533,38 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
         raise ValueError("no state can reach STOP (stop is all zero): give a length cap")
     N = int(n_sequences)
     cap = int(length) if length is not None else np.iinfo(np.int64).max
-    nxt = np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans
-    y = _draw(np.broadcast_to(m.start, (N, m.K)), rng)
+    nxt = _cumulative(np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans)
+    y = _draw_cumulative(_cumulative(m.start[None])[np.zeros(N, dtype=np.intp)], rng.random(N))
     alive = np.ones(N, dtype=bool)
     lengths = np.zeros(N, dtype=np.intp)
-    states, symbols = [], []
+    states = []
     t = 0
-    while alive.any() and t < cap:
-        states.append(y.copy())
-        symbols.append(_draw(m.emit[y], rng))
-        lengths += alive
-        t += 1
-        y = _draw(nxt[y], rng)
-        if m.stop is not None:
-            alive &= y < m.K
-            y = np.minimum(y, m.K - 1)
-    Y = np.array(states).T
-    Xs = np.array(symbols).T
-    return [Xs[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]
+    while alive.any() and t < cap:               # the chain, all sequences at once, in chunks of steps
+        u = rng.random((min(cap - t, 1024), N))
+        for u_t in u:
+            states.append(y)
+            lengths += alive
+            t += 1
+            y = _draw_cumulative(nxt[y], u_t)
+            if m.stop is not None:
+                alive &= y < m.K
+                y = np.minimum(y, m.K - 1)
+                if not alive.any():
+                    break
+    Y = np.array(states).T                       # (N, T); then every emission in one draw
+    X = _draw_cumulative(_cumulative(m.emit)[Y], rng.random(Y.shape))
+    return [X[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]
+
+
+def _cumulative(p: np.ndarray) -> np.ndarray:
+    """Row-wise cumulative sums ending in exactly 1 from each row's last positive entry on, so that
+    ``_draw_cumulative`` never picks an outcome of probability zero."""
+    cum = np.cumsum(p, axis=-1)
+    last = p.shape[-1] - 1 - np.argmax(p[..., ::-1] > 0, axis=-1)
+    cum[np.arange(p.shape[-1]) >= last[..., None]] = 1.0
+    return cum
+
+
+def _draw_cumulative(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draws: the first index whose cumulative probability exceeds ``u`` (same leading shape)."""
+    return (cum <= u[..., None]).sum(axis=-1)
