@@ -31,96 +31,138 @@ def _finite_or_zero(m: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(m), m, 0.0)
 
 
-def _store(chart, scale, index, values, log_offset) -> None:
-    """Write ``values · exp(log_offset)`` into the cells ``index`` as (max-normalized vector, log scale)."""
-    top = values.max(axis=-1)
-    alive = top > 0
-    safe = np.where(alive, top, 1.0)
-    chart[(slice(None),) + index] = values / safe[..., None]
-    scale[(slice(None),) + index] = np.where(alive, log_offset + np.log(safe), NEG_INF)
-
-
 class Inside:
-    """An inside chart of one batch: ``chart`` (B, n+1, n+1, N), ``scale`` (B, n+1, n+1) and, per
-    width ``w ≥ 2``, the split-summed child products ``pairs[w]`` (B, S, N, N) with their log
-    scales ``pair_scale[w]`` (B, S), which the expected binary counts reuse."""
+    """The scaled inside chart of one batch, kept in three layouts so that, for every width, the
+    left children, right children and siblings of all spans are plain slices (no gathering):
 
-    def __init__(self, chart, scale, pairs, pair_scale):
-        self.chart, self.scale, self.pairs, self.pair_scale = chart, scale, pairs, pair_scale
+    - ``by_start[b, i, w, A]`` = the cell of the span starting at ``i`` with width ``w``;
+    - ``by_end[b, j, w, A]``   = the cell of the span ending at ``j`` with width ``w``;
+    - ``by_end_rev[b, j, n - w, A]``, the same with the width axis reversed, so the right
+      children of the split points ``k = i+1 … j-1`` are one increasing slice.
+
+    ``scale_start[b, i, w]`` and ``scale_end[b, j, w]`` hold the log scales. ``pairs[w]``
+    (B, S, N, N) and ``pair_scale[w]`` (B, S) are the split-summed child products of the spans of
+    width ``w`` (``S = n - w + 1``), reused by the expected binary counts.
+    """
+
+    def __init__(self, nbatch: int, n: int, N: int):
+        self.n = n
+        self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
+        self.by_end = np.zeros((nbatch, n + 1, n + 1, N))
+        self.by_end_rev = np.zeros((nbatch, n + 1, n + 1, N))
+        self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
+        self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
+        self.pairs: dict[int, np.ndarray] = {}
+        self.pair_scale: dict[int, np.ndarray] = {}
+
+    def store(self, w: int, values: np.ndarray, log_offset) -> None:
+        """Write ``values · exp(log_offset)`` (B, S, N) as the cells of width ``w``."""
+        n, S = self.n, self.n - w + 1
+        cell, log_scale = _normalized(values, log_offset)
+        self.by_start[:, :S, w] = cell
+        self.by_end[:, w:, w] = cell
+        self.by_end_rev[:, w:, n - w] = cell
+        self.scale_start[:, :S, w] = log_scale
+        self.scale_end[:, w:, w] = log_scale
 
     def log_prob(self, start: int) -> np.ndarray:
         """``log β(0, n, start)`` per sentence: ``log p(sentence)`` (``-inf`` without a parse)."""
-        n = self.chart.shape[1] - 1
-        top = self.chart[:, 0, n, start]
+        top = self.by_start[:, 0, self.n, start]
         with np.errstate(divide="ignore"):
-            return np.where(top > 0, self.scale[:, 0, n] + np.log(top), NEG_INF)
+            return np.where(top > 0, self.scale_start[:, 0, self.n] + np.log(top), NEG_INF)
+
+    def span(self, b: int, i, j):
+        """``(cells, log scales)`` of the spans ``(i, j)`` of sentence ``b`` (arrays broadcast)."""
+        return self.by_start[b, i, j - i], self.scale_start[b, i, j - i]
+
+
+def _normalized(values, log_offset):
+    """Split ``values · exp(log_offset)`` into (vectors with largest entry 1, log scales)."""
+    top = values.max(axis=-1)
+    alive = top > 0
+    safe = np.where(alive, top, 1.0)
+    return values / safe[..., None], np.where(alive, log_offset + np.log(safe), NEG_INF)
 
 
 def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside:
-    """Scaled inside chart of a batch of equal-length sentences (see the module docstring)."""
+    """Scaled inside chart of a batch of equal-length sentences (see the module docstring).
+
+    For the spans of width ``w`` starting at ``s = 0 … n-w`` the left children (width ``k``,
+    starting at ``s``) are ``by_start[:, s, k]`` and the right children (width ``w - k``, ending
+    at ``s + w``) are ``by_end_rev[:, s + w, n - w + k]``: both slices over ``k = 1 … w-1``.
+    """
     nbatch, n = words.shape
     N = lexical.shape[0]
-    chart = np.zeros((nbatch, n + 1, n + 1, N))
-    scale = np.full((nbatch, n + 1, n + 1), NEG_INF)
-    i = np.arange(n)
-    _store(chart, scale, (i, i + 1), lexical[:, words].transpose(1, 2, 0), 0.0)
+    ins = Inside(nbatch, n, N)
+    ins.store(1, lexical[:, words].transpose(1, 2, 0), 0.0)
     rule_mat = binary.reshape(N, N * N).T  # (N², N): column A holds q(A → B C) over (B, C)
-    pairs: dict[int, np.ndarray] = {}
-    pair_scale: dict[int, np.ndarray] = {}
     for w in range(2, n + 1):
         S = n - w + 1
-        I = np.arange(S)[:, None]
-        K = I + np.arange(1, w)[None, :]  # split points k = i+1 … i+w-1, shape (S, w-1)
-        left, right = chart[:, I, K], chart[:, K, I + w]  # (B, S, w-1, N)
-        comb = scale[:, I, K] + scale[:, K, I + w]  # (B, S, w-1)
+        comb = ins.scale_start[:, :S, 1:w] + ins.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
         m = _finite_or_zero(comb.max(axis=-1))
         weights = np.exp(comb - m[..., None])
-        pair = np.matmul((left * weights[..., None]).transpose(0, 1, 3, 2), right)  # (B, S, N, N)
-        pairs[w], pair_scale[w] = pair, m
-        values = pair.reshape(nbatch, S, N * N) @ rule_mat
-        _store(chart, scale, (I[:, 0], I[:, 0] + w), values, m)
-    return Inside(chart, scale, pairs, pair_scale)
+        left = ins.by_start[:, :S, 1:w].transpose(0, 1, 3, 2) * weights[:, :, None, :]  # (B, S, N, w-1)
+        pair = np.matmul(left, ins.by_end_rev[:, w:, n - w + 1:n])  # (B, S, N, N)
+        ins.pairs[w], ins.pair_scale[w] = pair, m
+        ins.store(w, (pair.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
+    return ins
 
 
-def outside(binary: np.ndarray, ins: Inside, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled outside chart ``α`` (same layout as the inside chart)::
+class Outside:
+    """The scaled outside chart of one batch: ``by_start[b, i, w, A]``, ``by_end[b, j, w, A]``
+    and log scales ``scale_start``, ``scale_end`` (layouts as in :class:`Inside`)."""
+
+    def __init__(self, nbatch: int, n: int, N: int):
+        self.n = n
+        self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
+        self.by_end = np.zeros((nbatch, n + 1, n + 1, N))
+        self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
+        self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
+
+    def store(self, w: int, values: np.ndarray, log_offset) -> None:
+        S = self.n - w + 1
+        cell, log_scale = _normalized(values, log_offset)
+        self.by_start[:, :S, w] = cell
+        self.by_end[:, w:, w] = cell
+        self.scale_start[:, :S, w] = log_scale
+        self.scale_end[:, w:, w] = log_scale
+
+
+def outside(binary: np.ndarray, ins: Inside, start: int) -> Outside:
+    """Scaled outside chart ``α`` of a batch::
 
         α(i, j, A) = Σ_{k<i} Σ_{B,C} α(k, j, B) q(B → C A) β(k, i, C)
                    + Σ_{k>j} Σ_{B,C} α(i, k, B) q(B → A C) β(j, k, C)          (04, outside)
 
-    For each width (widest first) both sums run over the padded list of possible parents, with
-    the split-summed products contracted against the rule tensor in one matrix product.
+    Widest spans first. For the spans of width ``w`` both sums run over the parent widths
+    ``w + d``, ``d = 1 … n-w``, as slices: parents ending at ``s + w`` with siblings ending at ``s``
+    (first sum), parents starting at ``s`` with siblings starting at ``s + w`` (second sum).
+    Parents that would stick out of the sentence are cells never written (zero, scale ``-inf``),
+    so the padding adds nothing. Each sum over ``d`` is one batched matrix product; the results
+    meet the rule tensor in one matrix product each.
     """
-    chart, scale = ins.chart, ins.scale
-    nbatch, n = chart.shape[0], chart.shape[1] - 1
+    nbatch, n = ins.by_start.shape[0], ins.n
     N = binary.shape[0]
-    out = np.zeros_like(chart)
-    oscale = np.full_like(scale, NEG_INF)
-    out[:, 0, n, start] = 1.0
-    oscale[:, 0, n] = 0.0
-    # rows (parent B, sibling C): first block q(B → C A) (span is the right child), then q(B → A C)
-    rule_mat = np.vstack([binary.reshape(N * N, N), binary.transpose(0, 2, 1).reshape(N * N, N)])
+    out = Outside(nbatch, n, N)
+    root = np.zeros((nbatch, 1, N))
+    root[:, 0, start] = 1.0
+    out.store(n, root, 0.0)
+    rule_right = binary.reshape(N * N, N)  # rows (B, C), column A: q(B → C A), the span is the right child
+    rule_left = binary.transpose(0, 2, 1).reshape(N * N, N)  # q(B → A C), the span is the left child
     for w in range(n - 1, 0, -1):
-        S, D = n - w + 1, n - w
-        I = np.arange(S)[:, None]
-        d = np.arange(1, D + 1)[None, :]
-        ok_l = d <= I  # parent (i-d, i+w), left sibling (i-d, i)
-        pl = np.where(ok_l, I - d, 0)
-        ok_r = I + w + d <= n  # parent (i, i+w+d), right sibling (i+w, i+w+d)
-        pr = np.where(ok_r, I + w + d, n)
-        sc_l = np.where(ok_l, oscale[:, pl, I + w] + scale[:, pl, I], NEG_INF)  # (B, S, D)
-        sc_r = np.where(ok_r, oscale[:, I, pr] + scale[:, I + w, pr], NEG_INF)
-        m = _finite_or_zero(np.maximum(sc_l.max(axis=-1), sc_r.max(axis=-1)))
-        w_l = np.exp(sc_l - m[..., None])
-        w_r = np.exp(sc_r - m[..., None])
-        t_l = np.matmul((out[:, pl, I + w] * w_l[..., None]).transpose(0, 1, 3, 2), chart[:, pl, I])
-        t_r = np.matmul((out[:, I, pr] * w_r[..., None]).transpose(0, 1, 3, 2), chart[:, I + w, pr])
-        t = np.concatenate([t_l.reshape(nbatch, S, N * N), t_r.reshape(nbatch, S, N * N)], axis=-1)
-        _store(out, oscale, (I[:, 0], I[:, 0] + w), t @ rule_mat, m)
-    return out, oscale
+        S = n - w + 1
+        sc_r = out.scale_end[:, w:, w + 1:] + ins.scale_end[:, :S, 1:n - w + 1]  # (B, S, D)
+        sc_l = out.scale_start[:, :S, w + 1:] + ins.scale_start[:, w:, 1:n - w + 1]
+        m = _finite_or_zero(np.maximum(sc_r.max(axis=-1), sc_l.max(axis=-1)))
+        par_r = out.by_end[:, w:, w + 1:].transpose(0, 1, 3, 2) * np.exp(sc_r - m[..., None])[:, :, None, :]
+        par_l = out.by_start[:, :S, w + 1:].transpose(0, 1, 3, 2) * np.exp(sc_l - m[..., None])[:, :, None, :]
+        t_r = np.matmul(par_r, ins.by_end[:, :S, 1:n - w + 1]).reshape(nbatch * S, N * N)
+        t_l = np.matmul(par_l, ins.by_start[:, w:, 1:n - w + 1]).reshape(nbatch * S, N * N)
+        out.store(w, (t_r @ rule_right + t_l @ rule_left).reshape(nbatch, S, N), m)
+    return out
 
 
-def soft_counts(binary, lexical, words, ins: Inside, out, oscale, log_z):
+def soft_counts(binary, lexical, words, ins: Inside, out: Outside, log_z):
     """Expected rule counts of a batch (sums over its sentences)::
 
         c(A → B C) = Σ_{i<k<j} α(i, j, A) q(A → B C) β(i, k, B) β(k, j, C) / p(x)
@@ -133,14 +175,12 @@ def soft_counts(binary, lexical, words, ins: Inside, out, oscale, log_z):
     cb = np.zeros((N, N * N))
     for w, pair in ins.pairs.items():
         S = n - w + 1
-        i = np.arange(S)
-        weight = np.exp(oscale[:, i, i + w] + ins.pair_scale[w] - log_z[:, None])  # (B, S)
-        a = (out[:, i, i + w] * weight[..., None]).reshape(nbatch * S, N)
+        weight = np.exp(out.scale_start[:, :S, w] + ins.pair_scale[w] - log_z[:, None])  # (B, S)
+        a = (out.by_start[:, :S, w] * weight[..., None]).reshape(nbatch * S, N)
         cb += a.T @ pair.reshape(nbatch * S, N * N)
     cb = cb.reshape(N, N, N) * binary
-    i = np.arange(n)
-    weight = np.exp(oscale[:, i, i + 1] + ins.scale[:, i, i + 1] - log_z[:, None])
-    post = out[:, i, i + 1] * ins.chart[:, i, i + 1] * weight[..., None]  # (B, n, N)
+    weight = np.exp(out.scale_start[:, :n, 1] + ins.scale_start[:, :n, 1] - log_z[:, None])
+    post = out.by_start[:, :n, 1] * ins.by_start[:, :n, 1] * weight[..., None]  # (B, n, N)
     cl = np.zeros((V, N))
     np.add.at(cl, words.ravel(), post.reshape(-1, N))
     return cb, cl.T
@@ -217,8 +257,7 @@ def sample_from_inside(binary, ins: Inside, b: int, start: int, rng: np.random.G
     chart: at the span (i, j) labelled A, choose the split k and children (B, C) with probability
     ``q(A → B C) β(i, k, B) β(k, j, C) / β(i, j, A)``. Returns (binary uses, lexical uses) as in
     :func:`cky_trees`."""
-    chart, scale = ins.chart, ins.scale
-    n = chart.shape[1] - 1
+    n = ins.n
     N = binary.shape[0]
     bins, lexs = [], []
     stack = [(0, n, start)]
@@ -228,10 +267,11 @@ def sample_from_inside(binary, ins: Inside, b: int, start: int, rng: np.random.G
             lexs.append((A, i))
             continue
         K = np.arange(i + 1, j)
-        comb = scale[b, i, K] + scale[b, K, j]
+        left, left_scale = ins.span(b, i, K)
+        right, right_scale = ins.span(b, K, j)
+        comb = left_scale + right_scale
         weights = np.exp(comb - comb.max())
-        prob = (weights[:, None, None] * chart[b, i, K][:, :, None] * chart[b, K, j][:, None, :]
-                * binary[A][None])
+        prob = weights[:, None, None] * left[:, :, None] * right[:, None, :] * binary[A][None]
         kk, r = divmod(_draw(prob, rng), N * N)
         B, C = divmod(r, N)
         k = int(K[kk])

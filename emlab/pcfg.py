@@ -421,8 +421,8 @@ def _e_step(g: PCFG, corpus: Corpus, method: str, rng: np.random.Generator):
     if method == "soft":
         cb, cl = np.zeros((g.N, g.N, g.N)), np.zeros((g.N, g.V))
         for (ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
-            out, oscale = charts.outside(g.binary, ins, start)
-            b, lx = charts.soft_counts(g.binary, g.lexical, words, ins, out, oscale, lls[ix])
+            out = charts.outside(g.binary, ins, start)
+            b, lx = charts.soft_counts(g.binary, g.lexical, words, ins, out, lls[ix])
             cb += b
             cl += lx
         return {"binary": cb, "lexical": cl}, ll, ll
@@ -517,10 +517,14 @@ def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
     corpus = _one_sentence(g, sentence)
     words = corpus.batches[0][1]
     ins = charts.inside(g.binary, g.lexical, words)
-    out, oscale = charts.outside(g.binary, ins, g._nt[g.start])
+    out = charts.outside(g.binary, ins, g._nt[g.start])
+    n = words.shape[1]
+    beta, alpha = np.zeros((n + 1, n + 1, g.N)), np.zeros((n + 1, n + 1, g.N))
     with np.errstate(under="ignore"):
-        beta = ins.chart[0] * np.exp(ins.scale[0])[..., None]
-        alpha = out[0] * np.exp(oscale[0])[..., None]
+        for i in range(n):
+            for j in range(i + 1, n + 1):
+                beta[i, j] = ins.by_start[0, i, j - i] * np.exp(ins.scale_start[0, i, j - i])
+                alpha[i, j] = out.by_start[0, i, j - i] * np.exp(out.scale_start[0, i, j - i])
     return beta, alpha, float(ins.log_prob(g._nt[g.start])[0])
 
 
