@@ -49,14 +49,15 @@ def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap
     if labels is not None and len(labels) != len(curves):
         raise ValueError(f"got {len(labels)} labels for {len(curves)} runs")
     best = target if target is not None else max(float(np.max(c)) for c in curves)
+    marker = "." if max(c.size for c in curves) <= 40 else None
     for i, c in enumerate(curves):
         label = labels[i] if labels is not None else None
         if gap:
             y = best - c
             keep = y > 0
-            ax.semilogy(np.flatnonzero(keep), y[keep], marker=".", label=label, **line_kwargs)
+            ax.semilogy(np.flatnonzero(keep), y[keep], marker=marker, label=label, **line_kwargs)
         else:
-            ax.plot(np.arange(c.size), c, marker="." if c.size < 60 else None, label=label, **line_kwargs)
+            ax.plot(np.arange(c.size), c, marker=marker, label=label, **line_kwargs)
     ax.set_xlabel("iteration t")
     ax.set_ylabel("L* − L(θ_t)" if gap else "log-likelihood L(θ_t)")
     if title:
@@ -93,7 +94,7 @@ def plot_lower_bound(result, ax=None, show_gap: bool = False, xlabel: str = "θ"
     ax.set_ylim(result.L_t - max(3 * span, 1.0) - ylim_margin, top + 0.3 * max(span, 1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("log-likelihood")
-    ax.legend(fontsize="small", loc="lower center")
+    ax.legend(fontsize="small", loc="best")
     return ax
 
 
