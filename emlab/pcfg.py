@@ -605,9 +605,11 @@ def _sample_of_length(g: PCFG, A0: int, length: int, table, scale, rng):
     return grow(A0, length)
 
 
-def sample(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int = 200) -> list[list]:
+def sample(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int = 200,
+           max_tries: int = 10_000) -> list[list]:
     """``n`` sentences (token lists) drawn from the grammar: the yields of :func:`sample_trees`."""
-    return [tree_yield(t) for t in sample_trees(g, n, rng=rng, length=length, max_length=max_length)]
+    trees = sample_trees(g, n, rng=rng, length=length, max_length=max_length, max_tries=max_tries)
+    return [tree_yield(t) for t in trees]
 
 
 # -- trees ----------------------------------------------------------------------------------------
