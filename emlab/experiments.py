@@ -1,0 +1,384 @@
+"""Experiments over the one EM loop (notebooks 05, 06 and 07).
+
+Everything here works through the :mod:`emlab.em` protocol, so it runs unchanged on
+mixtures, HMMs and PCFGs:
+
+- :func:`run_restarts` — many random restarts (``em.restarts`` with a ``tqdm.auto`` bar),
+  their final log-likelihoods and padded convergence traces (06, Q3: "global or local optimum?");
+- :func:`jitter` and :func:`state_spread` — the uniform start is a symmetric fixed point that
+  EM never leaves (every hidden state stays identical: a saddle), and a tiny multiplicative
+  jitter escapes it (06);
+- :func:`hmm_init`, :func:`mixture_init` — initialization strategies for an HMM or a mixture:
+  ``"random"``, ``"uniform"``, ``"jitter"`` (uniform plus a tiny perturbation) and ``"informed"``
+  (the supervised MLE from a few labelled examples, notebook 01's ``c(y', y) / c(y')`` and
+  ``c(y, x) / c(y)``) (06);
+- :func:`align_states`, :func:`match_rows`, :func:`permute_hmm` — learned hidden states are
+  only defined up to a permutation; the Hungarian algorithm
+  (``scipy.optimize.linear_sum_assignment``) finds the relabelling that agrees best with the
+  truth (06);
+- :func:`compare_methods` and :func:`likelihood_drops` — hard, soft and stochastic EM side by
+  side with their timings and final scores, and the iterations at which hard EM *lowers*
+  ``log p(x)`` while raising its own objective ``Σ max_y log p(x, y)`` (07, Q2).
+
+All randomness goes through an ``rng`` argument (int seed or ``numpy.random.Generator``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from . import em
+from .validation import as_generator, check_array
+
+__all__ = [
+    "RestartRuns", "run_restarts", "pad_traces",
+    "jitter", "state_spread",
+    "INIT_STRATEGIES", "hmm_init", "mixture_init",
+    "Alignment", "confusion_matrix", "align_states", "match_rows", "permute_hmm",
+    "MethodRun", "compare_methods", "likelihood_drops",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Restarts and convergence traces
+# ----------------------------------------------------------------------------------------------
+
+def pad_traces(traces: Sequence[Sequence[float]]) -> np.ndarray:
+    """Stack traces of different lengths into an ``(n_runs, max_len)`` array, holding each run's
+    last value after it stopped (a converged run stays where it converged)."""
+    if len(traces) == 0:
+        raise ValueError("traces is empty: give at least one trace")
+    width = max(len(t) for t in traces)
+    if width == 0:
+        raise ValueError("every trace is empty")
+    out = np.empty((len(traces), width))
+    for i, t in enumerate(traces):
+        if len(t) == 0:
+            raise ValueError(f"trace {i} is empty")
+        out[i, :len(t)] = t
+        out[i, len(t):] = t[-1]
+    return out
+
+
+@dataclass
+class RestartRuns:
+    """The runs of :func:`run_restarts`, best first.
+
+    Attributes
+    ----------
+    results : list of ``em.EMResult``, sorted by final log-likelihood, highest first.
+    final : ndarray, the final log-likelihood of each run (same order).
+    traces : ndarray ``(n_runs, max_iter + 1)``, each run's log-likelihood per iteration,
+        padded with its last value (:func:`pad_traces`).
+    """
+
+    results: list
+    final: np.ndarray
+    traces: np.ndarray
+
+    @property
+    def best(self):
+        """The result with the highest final log-likelihood."""
+        return self.results[0]
+
+    def n_optima(self, tol: float = 1e-3) -> int:
+        """How many distinct final values (clusters of runs within ``tol`` relative of each other)."""
+        values = np.sort(self.final)[::-1]
+        gaps = np.abs(np.diff(values)) > tol * np.maximum(np.abs(values[1:]), 1.0)
+        return int(1 + gaps.sum())
+
+    def share_at_best(self, tol: float = 1e-3) -> float:
+        """The fraction of runs that reached the best final value (within ``tol`` relative)."""
+        best = self.final[0]
+        return float(np.mean(np.abs(self.final - best) <= tol * max(abs(best), 1.0)))
+
+
+def run_restarts(init: Callable[[np.random.Generator], object], data, n: int = 20,
+                 method: str = "soft", rng=None, progress: bool = True, **fit_kwargs) -> RestartRuns:
+    """Run EM from ``n`` initial models ``init(child_rng)`` (see :func:`emlab.em.restarts`, whose
+    seeding it keeps: run ``i`` depends only on ``rng`` and ``i``) and collect the final
+    log-likelihoods and convergence traces. Notebook 06 draws ``final`` as a histogram."""
+    results = em.restarts(init, data, n=n, method=method, rng=rng, progress=progress, **fit_kwargs)
+    final = np.array([r.log_likelihood for r in results])
+    return RestartRuns(results=results, final=final, traces=pad_traces([r.log_likelihoods for r in results]))
+
+
+# ----------------------------------------------------------------------------------------------
+# The symmetric (uniform) start: a fixed point, and a jitter that leaves it
+# ----------------------------------------------------------------------------------------------
+
+def jitter(model, scale: float = 1e-3, rng=None):
+    """A copy of ``model`` whose every categorical is perturbed multiplicatively:
+    ``θ_k ∝ θ_k · exp(scale · ε_k)``, ``ε_k ~ N(0, 1)``, renormalized by the model's own M-step
+    (``model.m_step`` applied to the perturbed parameters as if they were counts).
+
+    Zeros stay zero (the model's structure is kept) and each categorical still sums to one.
+    Meant for products of categoricals (mixtures of categoricals, HMMs, PCFGs), whose M-step
+    normalizes counts.
+    """
+    if not (np.isfinite(scale) and scale >= 0):
+        raise ValueError(f"scale must be a non-negative number, got {scale!r}")
+    gen = as_generator(rng)
+    noisy = {name: np.asarray(p, dtype=float) * np.exp(scale * gen.standard_normal(np.shape(p)))
+             for name, p in model.params().items()}
+    return model.m_step(noisy)
+
+
+def state_spread(model) -> float:
+    """How far the hidden states of an HMM or a mixture are from being interchangeable: the
+    largest change of any parameter when two states ``i`` and ``j`` swap labels (over all pairs).
+
+    Axis 0 of every parameter array indexes states (``start``, ``emit``, ``stop``; ``weights``,
+    ``probs``, ``means``); an HMM's ``trans`` is relabelled on both axes. The spread is 0 exactly
+    when every relabelling leaves the model unchanged: the symmetric point of notebook 06, where
+    all states see the same posteriors and so get the same expected counts forever.
+    """
+    params = {name: np.asarray(p, dtype=float) for name, p in model.params().items()}
+    sizes = {p.shape[0] for p in params.values() if p.ndim >= 1}
+    if len(sizes) != 1:
+        raise ValueError(f"the parameter arrays disagree on the number of states (axis 0 lengths {sizes})")
+    k = sizes.pop()
+    spread = 0.0
+    for i in range(k):
+        for j in range(i + 1, k):
+            perm = np.arange(k)
+            perm[[i, j]] = [j, i]
+            for name, a in params.items():
+                b = a[perm][:, perm] if name == "trans" else a[perm]
+                spread = max(spread, float(np.max(np.abs(a - b))))
+    return spread
+
+
+# ----------------------------------------------------------------------------------------------
+# Initialization strategies for an HMM
+# ----------------------------------------------------------------------------------------------
+
+INIT_STRATEGIES = ("random", "uniform", "jitter", "informed")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in INIT_STRATEGIES:
+        raise ValueError(f"kind must be one of {INIT_STRATEGIES}, got {kind!r}")
+
+
+def hmm_init(kind: str, K: int, V: int, *, stop: bool = False, concentration: float = 1.0,
+             scale: float = 1e-3, labelled=None, smoothing: float = 1.0) -> Callable:
+    """An ``init(rng) -> hmm.HMM`` for :func:`run_restarts` / ``em.restarts``, by strategy (notebook 06):
+
+    ``"random"``
+        every categorical drawn from a symmetric Dirichlet(``concentration``) (``HMM.random``);
+    ``"uniform"``
+        every categorical uniform: all states identical, the symmetric fixed point of Baum-Welch
+        (``HMM.uniform``; the same model whatever ``rng``);
+    ``"jitter"``
+        the uniform model pushed off the symmetric point by :func:`jitter` of size ``scale``;
+    ``"informed"``
+        the supervised MLE from ``labelled = (sequences, states)``, a few hand-labelled
+        sequences, with ``smoothing`` pseudo-counts (``HMM.informed``; the same model whatever ``rng``).
+    """
+    from .hmm import HMM
+
+    _check_kind(kind)
+    if kind == "informed" and (labelled is None or len(labelled) != 2):
+        raise ValueError("the informed strategy needs labelled=(sequences, states): a few labelled sequences")
+
+    def init(rng):
+        if kind == "random":
+            return HMM.random(K, V, rng=rng, stop=stop, concentration=concentration)
+        if kind == "uniform":
+            return HMM.uniform(K, V, stop=stop)
+        if kind == "jitter":
+            return jitter(HMM.uniform(K, V, stop=stop), scale=scale, rng=rng)
+        return HMM.informed(labelled[0], labelled[1], K, V, smoothing=smoothing, stop=stop)
+
+    init(as_generator(0))  # validate the options now, not inside a loop of restarts
+    return init
+
+
+def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=None, smoothing: float = 1.0,
+                 learn_weights: bool = True) -> Callable:
+    """An ``init(rng) -> mixture.CategoricalMixture``, with the strategies of :func:`hmm_init`.
+    ``"informed"`` takes ``labelled = (X, z)``: a few count vectors ``X`` (n, V) with their
+    components ``z`` (n,), and starts from ``π ∝ c(z) + s``, ``θ_k ∝ Σ_{n: z_n = k} x_n + s``."""
+    from .mixture import CategoricalMixture
+
+    _check_kind(kind)
+    if kind == "informed":
+        if labelled is None or len(labelled) != 2:
+            raise ValueError("the informed strategy needs labelled=(X, z): a few labelled count vectors")
+        if not (np.isfinite(smoothing) and smoothing >= 0):
+            raise ValueError(f"smoothing must be a non-negative number, got {smoothing!r}")
+        base = CategoricalMixture.uniform(K, V, learn_weights=learn_weights)
+        X = base.prepare(labelled[0])
+        z = _labels("z", labelled[1])
+        if z.size != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} items but z has {z.size} labels")
+        if z.max() >= K:
+            raise ValueError(f"z holds component {int(z.max())}, outside 0..{K - 1}")
+        onehot = np.eye(K)[z]
+        informed = base.m_step({"weights": onehot.sum(axis=0) + smoothing, "probs": onehot.T @ X + smoothing})
+        if not learn_weights:
+            informed = CategoricalMixture(base.weights, informed.probs, learn_weights=False)
+
+    def init(rng):
+        if kind == "random":
+            return CategoricalMixture.random(K, V, rng=rng, learn_weights=learn_weights)
+        if kind == "uniform":
+            return CategoricalMixture.uniform(K, V, learn_weights=learn_weights)
+        if kind == "jitter":
+            return jitter(CategoricalMixture.uniform(K, V, learn_weights=learn_weights), scale=scale, rng=rng)
+        return informed
+
+    init(as_generator(0))
+    return init
+
+
+# ----------------------------------------------------------------------------------------------
+# States are learned up to a permutation
+# ----------------------------------------------------------------------------------------------
+
+def _labels(name: str, value) -> np.ndarray:
+    if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+        value = np.concatenate([np.asarray(v).ravel() for v in value])
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of state labels (or a list of them)")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+        raise ValueError(f"{name} must hold non-negative integer state labels")
+    return arr.astype(np.intp)
+
+
+def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | None = None) -> np.ndarray:
+    """``C[i, j]`` = number of positions whose true state is ``i`` and learned state is ``j``.
+    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays) of equal length."""
+    t, g = _labels("true", true), _labels("learned", learned)
+    if t.size != g.size:
+        raise ValueError(f"true has {t.size} labels but learned has {g.size}")
+    n_true = int(t.max()) + 1 if n_true is None else n_true
+    n_learned = int(g.max()) + 1 if n_learned is None else n_learned
+    if t.max() >= n_true or g.max() >= n_learned:
+        raise ValueError("a label is outside the given number of states")
+    c = np.zeros((n_true, n_learned))
+    np.add.at(c, (t, g), 1)
+    return c
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How learned states map to true ones.
+
+    ``mapping[j]`` is the true state matched to learned state ``j`` (−1 if none: more learned
+    states than true ones); ``accuracy`` the fraction of positions whose relabelled learned
+    state equals the true one; ``confusion`` the matrix of :func:`confusion_matrix`.
+    """
+
+    mapping: np.ndarray
+    accuracy: float
+    confusion: np.ndarray
+
+    def relabel(self, learned) -> np.ndarray:
+        """The learned labels renamed to the true states they were matched with."""
+        return self.mapping[_labels("learned", learned)]
+
+
+def align_states(true, learned, n_true: int | None = None, n_learned: int | None = None) -> Alignment:
+    """Match learned states to true states one-to-one so that the most positions agree: the
+    Hungarian algorithm on the confusion matrix (maximize the matched overlap). EM's states are
+    only identified up to a permutation, so accuracy must be measured after this alignment."""
+    c = confusion_matrix(true, learned, n_true, n_learned)
+    rows, cols = linear_sum_assignment(c, maximize=True)
+    mapping = np.full(c.shape[1], -1, dtype=np.intp)
+    mapping[cols] = rows
+    return Alignment(mapping=mapping, accuracy=float(c[rows, cols].sum() / c.sum()), confusion=c)
+
+
+def match_rows(true_rows, learned_rows) -> tuple[np.ndarray, float]:
+    """The permutation ``perm`` making ``learned_rows[perm]`` closest to ``true_rows`` (least
+    total L1 distance between matched rows, Hungarian algorithm), and the largest absolute
+    difference left after matching. Rows are per-state parameters, e.g. an HMM's ``emit``."""
+    a = check_array("true_rows", true_rows, ndim=2)
+    b = check_array("learned_rows", learned_rows, ndim=2)
+    if a.shape != b.shape:
+        raise ValueError(f"true_rows shape {a.shape} does not match learned_rows shape {b.shape}")
+    cost = np.abs(a[:, None, :] - b[None, :, :]).sum(axis=-1)
+    _, perm = linear_sum_assignment(cost)
+    return perm, float(np.max(np.abs(a - b[perm])))
+
+
+def permute_hmm(model, perm):
+    """The same HMM with its states renamed: new state ``i`` is old state ``perm[i]``
+    (so ``permute_hmm(learned, match_rows(true.emit, learned.emit)[0])`` lines up with ``true``).
+    The distribution over observations is unchanged."""
+    from . import hmm
+
+    p = np.asarray(perm)
+    k = model.start.shape[0]
+    if p.shape != (k,) or sorted(p.tolist()) != list(range(k)):
+        raise ValueError(f"perm must be a permutation of 0..{k - 1}, got {p.tolist()}")
+    stop = None if model.stop is None else model.stop[p]
+    return hmm.HMM(model.start[p], model.trans[np.ix_(p, p)], model.emit[p], stop)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hard, soft and stochastic EM side by side
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class MethodRun:
+    """One method's run in :func:`compare_methods`."""
+
+    method: str
+    seconds: float
+    n_iter: int
+    log_likelihood: float       # final log p(x)
+    best_log_likelihood: float  # highest log p(x) seen (stochastic EM wanders)
+    objective: float            # final value of the method's own objective
+    converged: bool
+    result: em.EMResult
+
+
+def compare_methods(model, data, methods: Sequence[str] = ("hard", "soft", "stochastic"),
+                    max_iter: int = 50, tol: float = 1e-6, rng=None, progress: bool = False,
+                    **fit_kwargs) -> list[MethodRun]:
+    """Run ``em.fit`` from the same starting ``model`` with each method; time each run
+    (wall clock, ``time.perf_counter``) and report the final and best ``log p(x)``. Each method
+    gets its own child generator spawned from ``rng``. Notebook 07's speed-vs-quality table."""
+    from tqdm.auto import tqdm
+
+    for m in methods:
+        if m not in em.METHODS:
+            raise ValueError(f"method must be one of {em.METHODS}, got {m!r}")
+    children = as_generator(rng).spawn(len(methods))
+    runs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        for method, child in tqdm(list(zip(methods, children, strict=True)), desc="EM methods",
+                                  disable=not progress):
+            t0 = time.perf_counter()
+            res = em.fit(model, data, method=method, max_iter=max_iter, tol=tol, rng=child, **fit_kwargs)
+            seconds = time.perf_counter() - t0
+            runs.append(MethodRun(method=method, seconds=seconds, n_iter=res.n_iter,
+                                  log_likelihood=res.log_likelihood,
+                                  best_log_likelihood=float(np.max(res.log_likelihoods)),
+                                  objective=res.objectives[-1], converged=res.converged, result=res))
+    return runs
+
+
+def likelihood_drops(result, tol: float = 1e-9) -> np.ndarray:
+    """Iterations ``t`` at which ``log p(x)`` went down (``L_t < L_{t-1}`` by more than ``tol``
+    relative) while the run's own objective did not (``O_t ≥ O_{t-1}``). For hard EM these are
+    the steps where improving ``Σ max_y log p(x, y)`` cost marginal likelihood (notebook 07)."""
+    ll = np.asarray(result.log_likelihoods)
+    obj = np.asarray(result.objectives)
+    if ll.size < 2:
+        return np.zeros(0, dtype=np.intp)
+    scale = np.maximum(np.abs(ll[:-1]), 1.0)
+    down = ll[1:] < ll[:-1] - tol * scale
+    kept = obj[1:] >= obj[:-1] - tol * np.maximum(np.abs(obj[:-1]), 1.0)
+    return np.flatnonzero(down & kept) + 1
