@@ -49,7 +49,7 @@ def check_array(name: str, value, ndim: int | None = None, shape: tuple | None =
         raise ValueError(f"{name} contains an infinite value at index {where}")
     if (arr < 0).any():
         where = tuple(int(i) for i in np.argwhere(arr < 0)[0])
-        raise ValueError(f"{name} has a negative entry {arr[where]!r} at index {where}")
+        raise ValueError(f"{name} has a negative entry {float(arr[where])!r} at index {where}")
     return arr
 
 
@@ -60,11 +60,15 @@ def check_rows_sum_to_one(name: str, arr: np.ndarray, extra: np.ndarray | None =
     totals = arr.sum(axis=-1)
     if extra is not None:
         totals = totals + extra
+    plus = f" plus {extra_name}" if extra is not None else ""
+    if np.ndim(totals) == 0:  # a single categorical (1-D array), e.g. mixture weights or a start vector
+        if abs(float(totals) - 1.0) > SUM_TOL:
+            raise ValueError(f"{name}{plus} sums to {float(totals):.12g}, not 1")
+        return
     bad = np.argwhere(np.abs(totals - 1.0) > SUM_TOL)
     if bad.size:
         row = tuple(int(i) for i in bad[0])
         what = f"{name} row {row[0] if len(row) == 1 else row}"
-        plus = f" plus {extra_name}" if extra is not None else ""
         raise ValueError(f"{what}{plus} sums to {float(totals[row]):.12g}, not 1")
 
 
