@@ -180,7 +180,7 @@ class CategoricalMixture:
         frac = np.argwhere(X != np.round(X))
         if frac.size:
             n, v = (int(i) for i in frac[0])
-            raise ValueError(f"X item {n} has a non-integer count {X[n, v]!r} for symbol {v}")
+            raise ValueError(f"X item {n} has a non-integer count {float(X[n, v])!r} for symbol {v}")
         return X
 
     def joint_log_probs(self, X: np.ndarray) -> np.ndarray:
