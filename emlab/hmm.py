@@ -215,16 +215,40 @@ class Corpus:
 
     def __init__(self, seqs, V: int):
         self.V = V
-        self.seqs = as_corpus(seqs, V)
+        self.seqs = _fast_corpus(seqs, V) or as_corpus(seqs, V)
         lengths = np.array([len(s) for s in self.seqs])
         self.groups = []
         for T in np.unique(lengths):
             index = np.flatnonzero(lengths == T)
             self.groups.append((index, np.stack([self.seqs[i] for i in index])))
         self.n_tokens = int(lengths.sum())
+        self._emit_index: dict[tuple[int, int], np.ndarray] = {}
+
+    def emit_index(self, g: int, K: int) -> np.ndarray:
+        """For group ``g`` (T, N) and ``K`` states: the flat index ``k·V + x[n, t]`` of every (t, n, k),
+        laid out like a (T, N, K) array; cached, since it does not depend on the parameters."""
+        key = (g, K)
+        if key not in self._emit_index:
+            X = self.groups[g][1]
+            self._emit_index[key] = (np.arange(K) * self.V + X.T[:, :, None]).ravel()
+        return self._emit_index[key]
 
     def __len__(self) -> int:
         return len(self.seqs)
+
+
+def _fast_corpus(seqs, V: int) -> list[np.ndarray] | None:
+    """A list of non-empty 1-D integer arrays all inside the vocabulary, checked in one pass over their
+    concatenation; ``None`` for anything else (then :func:`as_corpus` checks item by item and names
+    the sequence and position at fault)."""
+    if not isinstance(seqs, (list, tuple)) or not seqs:
+        return None
+    if not all(isinstance(s, np.ndarray) and s.ndim == 1 and s.size and s.dtype.kind in "iu" for s in seqs):
+        return None
+    flat = np.concatenate(seqs)
+    if flat.min() < 0 or flat.max() >= V:
+        return None
+    return [s.astype(np.intp, copy=False) for s in seqs]
 
 
 def _one(m: HMM, seq) -> np.ndarray:
@@ -239,7 +263,8 @@ def _one(m: HMM, seq) -> np.ndarray:
 
 def _emissions(m: HMM, X: np.ndarray) -> np.ndarray:
     """``B[t, n, k] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, N, K)."""
-    return np.ascontiguousarray(m.emit.T)[X.T]
+    T = X.shape[1]
+    return np.take(np.ascontiguousarray(m.emit.T), X.T.ravel(), axis=0).reshape(T, X.shape[0], m.K)
 
 
 def _forward_batch(m: HMM, B: np.ndarray):
@@ -253,18 +278,18 @@ def _forward_batch(m: HMM, B: np.ndarray):
     T, N, K = B.shape
     alpha = np.empty(B.shape)
     scale = np.empty((T, N, 1))
-    trans = m.trans
+    trans, ones = m.trans, np.ones((K, 1))      # row sums as a matrix product: much faster than .sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = alpha[0]
         np.multiply(m.start, B[0], out=a)
-        np.sum(a, axis=1, keepdims=True, out=scale[0])
+        np.dot(a, ones, out=scale[0])
         a /= scale[0]
         for t in range(1, T):                    # α̂_t(j) ∝ Σ_i α̂_{t-1}(i) q(j|i) · e(x_t|j)
             a = alpha[t]
             np.dot(alpha[t - 1], trans, out=a)
             a *= B[t]
             c = scale[t]
-            np.sum(a, axis=1, keepdims=True, out=c)
+            np.dot(a, ones, out=c)
             a /= c
     scale = scale[:, :, 0]
     dead = ~(scale > 0)                          # a prefix of probability 0 (0/0 left NaN behind it)
@@ -282,22 +307,25 @@ def _log_evidence(scale: np.ndarray, end: np.ndarray) -> np.ndarray:
         return np.log(scale).sum(axis=0) + np.log(end)
 
 
-def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray):
     """Scaled backward pass: ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``.
 
     Scaled by the forward's ``scale`` so that ``alpha[t] * beta[t] = p(y_t | x)`` (03, posteriors).
+    Also returns the messages ``w[t] = e(x_{t+1}|·) beta[t+1] / scale[t+1]`` (T-1, N, K), from which
+    ``beta[t] = trans @ w[t]`` and ``xi[t, i, j] = alpha[t, i] q(j|i) w[t, j]``.
     Only called for sequences of positive probability.
     """
     T, N, K = B.shape
     beta = np.empty(B.shape)
+    w = np.empty((T - 1, N, K))
     beta[-1] = m.stop / end[:, None] if m.stop is not None else 1.0
     trans_t = np.ascontiguousarray(m.trans.T)
-    scale = scale[:, :, None]
-    for t in range(T - 2, -1, -1):               # β̂_t(i) ∝ Σ_j q(j|i) e(x_{t+1}|j) β̂_{t+1}(j)
-        b = beta[t]
-        np.dot(B[t + 1] * beta[t + 1], trans_t, out=b)
-        b /= scale[t + 1]
-    return beta
+    np.divide(B[1:], scale[1:, :, None], out=w)  # e(x_{t+1}|j) / c_{t+1}, all steps in one operation
+    for t in range(T - 2, -1, -1):               # β̂_t(i) = Σ_j q(j|i) e(x_{t+1}|j) β̂_{t+1}(j) / c_{t+1}
+        wt = w[t]
+        wt *= beta[t + 1]
+        np.dot(wt, trans_t, out=beta[t])
+    return beta, w
 
 
 def _viterbi_batch(m: HMM, B: np.ndarray):
@@ -348,21 +376,20 @@ def _sample_paths_batch(m: HMM, alpha: np.ndarray, rng: np.random.Generator) -> 
 
 
 # ------------------------------------------------------------ expected counts
-def _soft_counts(m: HMM, X: np.ndarray, B, alpha, scale, end) -> dict[str, np.ndarray]:
-    """Posterior expected counts of one batch (03, expected counts):
+def _soft_counts(m: HMM, corpus: Corpus, g: int, B, alpha, scale, end) -> dict[str, np.ndarray]:
+    """Posterior expected counts of the batch ``corpus.groups[g]`` (03, expected counts):
 
     ``c(y) at t=1 = Σ_n γ_1``, ``c(y', y) = Σ_{n,t} ξ_t(y', y)``, ``c(y, x) = Σ_{n,t: x_t = x} γ_t(y)``,
     ``c(y, STOP) = Σ_n γ_T(y)``.
     """
     T, N, K = B.shape
-    beta = _backward_batch(m, B, scale, end)
-    gamma = alpha * beta
+    beta, w = _backward_batch(m, B, scale, end)
+    gamma = np.multiply(alpha, beta, out=beta)
     counts = {"start": gamma[0].sum(axis=0)}
-    # ξ_t(i, j) = α̂_t(i) q(j|i) e(x_{t+1}|j) β̂_{t+1}(j) / c_{t+1}, summed over t and n in one product.
-    w = B[1:] * beta[1:] / scale[1:, :, None]
+    # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) w_t(j): one (K, N(T-1)) @ (N(T-1), K) product.
     counts["trans"] = m.trans * (alpha[:-1].reshape(-1, K).T @ w.reshape(-1, K))
-    index = np.arange(K) * m.V + X.T[:, :, None]          # (T, N, K): cell (k, x_t) of emit
-    counts["emit"] = np.bincount(index.ravel(), gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
+    index = corpus.emit_index(g, K)                      # cell (k, x_t) of emit for every (t, n, k)
+    counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
         counts["stop"] = gamma[-1].sum(axis=0)
     return counts
@@ -394,7 +421,7 @@ def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
     total = _zero_counts(m)
     ll = 0.0
     objective = 0.0
-    for index, X in corpus.groups:
+    for g, (index, X) in enumerate(corpus.groups):
         B = _emissions(m, X)
         alpha, scale, end = _forward_batch(m, B)
         logp = _log_evidence(scale, end)
@@ -404,7 +431,7 @@ def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
                              "are undefined (the E-step needs p(x) > 0)")
         ll += float(logp.sum())
         if method == "soft":
-            counts = _soft_counts(m, X, B, alpha, scale, end)
+            counts = _soft_counts(m, corpus, g, B, alpha, scale, end)
             objective += float(logp.sum())
         else:
             if method == "hard":
@@ -454,7 +481,7 @@ def backward(m: HMM, seq) -> np.ndarray:
     """
     B = _emissions(m, _one(m, seq))
     _, scale, end = _forward_batch(m, B)
-    return _backward_batch(m, B, scale, end)[:, 0, :]
+    return _backward_batch(m, B, scale, end)[0][:, 0, :]
 
 
 def forward_table(m: HMM, seq) -> np.ndarray:
@@ -492,10 +519,10 @@ def posteriors(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     alpha, scale, end = _forward_batch(m, B)
     if not np.isfinite(_log_evidence(scale, end)[0]):
         raise ValueError("the sequence has probability zero under the model: its posteriors are undefined")
-    beta = _backward_batch(m, B, scale, end)
-    a, b, c, e = alpha[:, 0], beta[:, 0], scale[:, 0], B[:, 0]
-    gamma = a * b
-    xi = a[:-1, :, None] * m.trans[None] * (e[1:] * b[1:] / c[1:, None])[:, None, :]
+    beta, w = _backward_batch(m, B, scale, end)
+    a = alpha[:, 0]
+    gamma = a * beta[:, 0]
+    xi = a[:-1, :, None] * m.trans[None] * w[:, 0, None, :]
     return gamma, xi
 
 
