@@ -1,0 +1,125 @@
+"""HMM pictures for notebook 03: the trellis of a short sequence and posterior plots.
+
+Only drawing happens here; the numbers come from :mod:`emlab.hmm`.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["draw_trellis", "plot_posteriors", "plot_log_likelihoods"]
+
+
+def _names(names, n, prefix):
+    return list(names) if names is not None else [f"{prefix}{i}" for i in range(n)]
+
+
+def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=None, value_label="α",
+                 edge_weights=None, path=None, title=None):
+    """Draw the trellis of ``seq`` under the HMM ``m``: one column per position, one node per state.
+
+    Parameters
+    ----------
+    m : emlab.hmm.HMM
+    seq : short 1-D integer sequence.
+    values : (T, K) array written in the nodes (e.g. ``hmm.forward_table(m, seq)`` or posteriors).
+    edge_weights : (T-1, K, K) array setting edge widths (e.g. the transition posteriors ``xi``);
+        by default the transition probabilities ``m.trans``.
+    path : state path to draw in red (e.g. the Viterbi path).
+
+    START is drawn on the left and, when the model has one, STOP on the right.
+    """
+    seq = np.asarray(seq)
+    T, K = len(seq), m.K
+    states = _names(state_names, K, "s")
+    symbols = _names(symbol_names, m.V, "")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.4 * (T + 2), 0.9 * K + 1.4))
+    y_of = {k: K - 1 - k for k in range(K)}
+    mid = (K - 1) / 2
+
+    def edge(x0, y0, x1, y1, w, red):
+        ax.plot([x0, x1], [y0, y1], color="crimson" if red else "0.45",
+                lw=0.4 + 5 * float(w), alpha=0.9 if red else 0.6, zorder=1)
+
+    on_path = set()
+    if path is not None:
+        on_path = {(t, int(path[t]), int(path[t + 1])) for t in range(T - 1)}
+    for k in range(K):   # START → first column, weighted by start probabilities
+        edge(-1, mid, 0, y_of[k], m.start[k], path is not None and int(path[0]) == k)
+    for t in range(T - 1):
+        w = edge_weights[t] if edge_weights is not None else m.trans
+        for i in range(K):
+            for j in range(K):
+                edge(t, y_of[i], t + 1, y_of[j], w[i, j], (t, i, j) in on_path)
+    if m.stop is not None:
+        for k in range(K):
+            edge(T - 1, y_of[k], T, mid, m.stop[k], path is not None and int(path[-1]) == k)
+        ax.text(T, mid, "STOP", ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round", fc="lightyellow", ec="0.3"), zorder=3)
+    ax.text(-1, mid, "START", ha="center", va="center", fontsize=9,
+            bbox=dict(boxstyle="round", fc="lightyellow", ec="0.3"), zorder=3)
+    for t in range(T):
+        ax.text(t, K - 0.35, f"x={symbols[seq[t]]}", ha="center", va="bottom", fontsize=10, weight="bold")
+        for k in range(K):
+            label = states[k] if values is None else f"{states[k]}\n{value_label}={values[t, k]:.3g}"
+            red = path is not None and int(path[t]) == k
+            ax.text(t, y_of[k], label, ha="center", va="center", fontsize=8, zorder=3,
+                    bbox=dict(boxstyle="circle" if values is None else "round",
+                              fc="mistyrose" if red else "white", ec="crimson" if red else "0.3"))
+    ax.set_xlim(-1.6, T + 0.6 if m.stop is not None else T - 0.4)
+    ax.set_ylim(-0.7, K + 0.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=None, symbol_names=None,
+                    title=None, state=None):
+    """Plot state posteriors ``gamma`` (T, K).
+
+    ``kind="line"``: one line per state (or only ``state``), ``p(y_t = k | x)`` against ``t``, with the
+    observations as tick labels when given; ``kind="heatmap"``: a K × T image.
+    """
+    gamma = np.asarray(gamma)
+    T, K = gamma.shape
+    states = _names(state_names, K, "s")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(12, 2 + 0.3 * T), 3))
+    t = np.arange(1, T + 1)
+    if kind == "heatmap":
+        im = ax.imshow(gamma.T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                       extent=(0.5, T + 0.5, K - 0.5, -0.5))
+        ax.set_yticks(range(K), states)
+        plt.colorbar(im, ax=ax, label="p(state | x)")
+    elif kind == "line":
+        for k in range(K) if state is None else [state]:
+            ax.plot(t, gamma[:, k], marker=".", label=f"p(y_t = {states[k]} | x)")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylabel("posterior")
+        ax.legend(loc="upper right", fontsize=8)
+    else:
+        raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
+    if observations is not None and T <= 60:
+        symbols = _names(symbol_names, int(np.max(observations)) + 1, "")
+        ax.set_xticks(t, [symbols[v] for v in observations], fontsize=7)
+        ax.set_xlabel("day (label: observation)")
+    else:
+        ax.set_xlabel("t")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_log_likelihoods(values, ax=None, label="log p(x)", title=None):
+    """Log-likelihood per EM iteration (index 0 = the initial model)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(range(len(values)), values, marker="o", label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("log-likelihood")
+    if title:
+        ax.set_title(title)
+    return ax

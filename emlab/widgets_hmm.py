@@ -1,0 +1,81 @@
+"""A widget stepping Baum-Welch one iteration at a time (notebook 03).
+
+It consumes :func:`emlab.em.steps`, the one EM loop of emlab, so what it shows is exactly what
+:func:`emlab.em.fit` does. The figure lives in an ``ipywidgets.Output`` that is redrawn at each step.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from . import em, hmm
+from .plots.trellis import plot_log_likelihoods, plot_posteriors
+
+__all__ = ["BaumWelchStepper", "baum_welch_stepper"]
+
+
+class BaumWelchStepper:
+    """Step-by-step Baum-Welch on one sequence: ``step()`` runs one E-step + M-step.
+
+    ``history`` holds the log-likelihood of every model seen so far (index 0 = the initial model);
+    ``model`` is the current model; ``render()`` draws the current posteriors and the history.
+    """
+
+    def __init__(self, model, seq, method="soft", state_names=None, symbol_names=None, rng=None):
+        self.seq = seq
+        self.state_names, self.symbol_names = state_names, symbol_names
+        self._method, self._rng, self._start = method, rng, model
+        self.reset()
+
+    def reset(self):
+        self._steps = em.steps(self._start, [self.seq], self._method, self._rng)
+        self.model, estep = next(self._steps)
+        self.history = [estep.log_likelihood]
+
+    def step(self):
+        self.model, estep = next(self._steps)
+        self.history.append(estep.log_likelihood)
+
+    def render(self):
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3), gridspec_kw=dict(width_ratios=[3, 1]))
+        gamma, _ = hmm.posteriors(self.model, self.seq)
+        plot_posteriors(gamma, ax1, self.state_names, observations=self.seq, symbol_names=self.symbol_names,
+                        state=len(gamma[0]) - 1,
+                        title=f"iteration {len(self.history) - 1}: posterior of the last state")
+        plot_log_likelihoods(self.history, ax2, title=f"log p(x) = {self.history[-1]:.4f}")
+        fig.tight_layout()
+        return fig
+
+
+def baum_welch_stepper(model, seq, state_names=None, symbol_names=None):
+    """Buttons "step" and "reset" over an output area showing posteriors and log-likelihoods.
+
+    Returns ``(widget, stepper)``; display the widget, inspect the stepper.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    stepper = BaumWelchStepper(model, seq, state_names=state_names, symbol_names=symbol_names)
+    out = widgets.Output()
+    step_button = widgets.Button(description="EM step", icon="play")
+    reset_button = widgets.Button(description="reset", icon="undo")
+
+    def redraw():
+        out.clear_output(wait=True)
+        with out:
+            fig = stepper.render()
+            display(fig)
+            plt.close(fig)
+
+    def on_step(_):
+        stepper.step()
+        redraw()
+
+    def on_reset(_):
+        stepper.reset()
+        redraw()
+
+    step_button.on_click(on_step)
+    reset_button.on_click(on_reset)
+    redraw()
+    return widgets.VBox([widgets.HBox([step_button, reset_button]), out]), stepper
