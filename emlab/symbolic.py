@@ -21,6 +21,7 @@ recommended reading); notebook 01 walks through this module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import sympy as sp
@@ -117,8 +118,8 @@ def product_categorical_mle(sizes: Mapping[str, int] | Sequence[int]) -> dict:
         raise ValueError("sizes is empty: give at least one distribution")
     families = {}
     for name, k in items:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"distribution name {name!r} must be a Python identifier-like string")
+        if not (isinstance(name, str) and re.fullmatch(r"\w+", name)):
+            raise ValueError(f"distribution name {name!r} must be letters, digits or underscores")
         families[name] = symbols(_check_k(k), name=name)
     L = sum(_lagrangian(*fam) for fam in families.values())
     unknowns = [v for theta, _, lam in families.values() for v in (*theta, lam)]
