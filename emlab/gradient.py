@@ -40,10 +40,12 @@ def logits(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {k: np.log(np.asarray(v, dtype=float)) for k, v in params.items()}
 
 
-def log_likelihood_and_gradient(model: EMModel, prepared, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
+                                frozen: set[str] | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """``L(θ) = log p(x)`` and ``∂L/∂η = E[c] − (Σ_row E[c]) θ`` (08, eq. grad) from one soft E-step.
 
-    Arrays the model keeps fixed (:func:`emlab.bound.frozen_arrays`) get a zero gradient."""
+    Arrays the model keeps fixed (:func:`emlab.bound.frozen_arrays`, or ``frozen`` when given) get a
+    zero gradient."""
     params = model.params()
     _check_rowwise_categoricals(params)
     est = model.e_step(prepared, "soft", as_generator(rng))
@@ -51,7 +53,7 @@ def log_likelihood_and_gradient(model: EMModel, prepared, rng=None) -> tuple[flo
     for k, theta in params.items():
         c = np.asarray(est.counts[k], dtype=float)
         grads[k] = c - c.sum(axis=-1, keepdims=True) * theta
-    for k in frozen_arrays(model):
+    for k in frozen_arrays(model) if frozen is None else frozen:
         grads[k] = np.zeros_like(grads[k])
     return est.log_likelihood, grads
 
@@ -94,18 +96,20 @@ def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6) -> dict[
 
 
 def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200, tol: float = 1e-8,
-                    keep_models: bool = False, rng=None) -> EMResult:
-    """Maximize ``log p(x)`` over softmax logits by gradient ascent with backtracking.
+                    backtrack: bool = True, keep_models: bool = False, rng=None) -> EMResult:
+    """Maximize ``log p(x)`` over softmax logits by gradient ascent (08).
 
-    Each iteration: ``η ← η + s · ∇L / N`` where ``N`` is the largest total count of any parameter
-    array (the data size, so ``step`` is scale-free), starting from ``s = step``; if ``L`` would
-    drop, ``s`` is halved (up to 30 times) — so, like EM, the run never decreases ``L``, and the
-    comparison with EM is about speed, not stability. The step that succeeded is reused (doubled)
-    at the next iteration. Stops when the relative change of ``L`` is below ``tol``.
+    Each iteration: ``η ← η + s · ∇L / N`` where ``N`` is the largest total expected count of any
+    parameter array (the data size, so ``step`` is scale-free). With ``backtrack`` (the default)
+    ``s`` starts at ``step``; if ``L`` would drop, ``s`` is halved (up to 30 times), and after a
+    successful step it is doubled for the next one — so, like EM, the run never decreases ``L``
+    and the comparison with EM is about speed. Without ``backtrack`` every step has size ``step``
+    and ``L`` may go down: gradient ascent needs a step size, EM does not. Stops when the relative
+    change of ``L`` is below ``tol``.
 
-    Returns an :class:`emlab.em.EMResult` with ``method="gradient"``; each iteration costs one
-    E-step per trial step (``result.n_evaluations`` counts them, a fair unit against EM's one
-    E-step per iteration).
+    Returns an :class:`emlab.em.EMResult` with ``method="gradient"`` and two extra attributes:
+    ``n_evaluations``, the number of E-steps (inference passes) used in all, and ``evaluations``,
+    the cumulative count at each iterate — the fair unit against EM's one E-step per iteration.
     """
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive number, got {step!r}")
@@ -114,22 +118,21 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
     rng = as_generator(rng)
     prepared = model.prepare(data)
     current = model
-    ll, grad = log_likelihood_and_gradient(current, prepared, rng)
+    frozen = frozen_arrays(model)
+    ll, grad, n = _value_gradient_size(current, prepared, rng, frozen)
     lls, changes, models = [ll], [], [current] if keep_models else []
-    evaluations = 1
+    evaluations, at = 1, [1]
     s = float(step)
     converged = False
-    n = _data_size(current, prepared, rng)
-    frozen = frozen_arrays(model)
     for _ in range(max_iter):
         params = current.params()
         eta = logits(params)
-        for _halving in range(31):
+        for _halving in range(31 if backtrack else 1):
             trial = with_params(current, {k: params[k] if k in frozen else softmax(v + s * grad[k] / n)
                                           for k, v in eta.items()})
-            trial_ll, trial_grad = log_likelihood_and_gradient(trial, prepared, rng)
+            trial_ll, trial_grad = log_likelihood_and_gradient(trial, prepared, rng, frozen)
             evaluations += 1
-            if trial_ll >= ll - 1e-12 * max(1.0, abs(ll)):
+            if not backtrack or trial_ll >= ll - 1e-12 * max(1.0, abs(ll)):
                 break
             s /= 2
         else:
@@ -139,19 +142,29 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
         converged = relative_change(ll, trial_ll) < tol
         current, ll, grad = trial, trial_ll, trial_grad
         lls.append(ll)
+        at.append(evaluations)
         if keep_models:
             models.append(current)
-        s *= 2
+        if backtrack:
+            s *= 2
         if converged:
             break
     result = EMResult(model=current, log_likelihoods=lls, objectives=list(lls), param_changes=changes,
                       converged=converged, n_iter=len(changes), method="gradient", models=models)
     result.n_evaluations = evaluations
+    result.evaluations = at
     return result
 
 
-def _data_size(model: EMModel, prepared, rng) -> float:
-    """The largest total expected count over the parameter arrays (= number of data items for a
-    mixture's weights, of tokens for emissions)."""
+def _value_gradient_size(model: EMModel, prepared, rng, frozen):
+    """:func:`log_likelihood_and_gradient` plus the data size ``N``: the largest total expected
+    count over the parameter arrays (the number of items for a mixture's weights, of tokens for
+    emissions), from the same E-step."""
+    params = model.params()
+    _check_rowwise_categoricals(params)
     est = model.e_step(prepared, "soft", rng)
-    return max(float(np.sum(c)) for c in est.counts.values()) or 1.0
+    grads = {k: (np.zeros_like(theta) if k in frozen else
+                 est.counts[k] - est.counts[k].sum(axis=-1, keepdims=True) * theta)
+             for k, theta in params.items()}
+    size = max(float(np.sum(c)) for c in est.counts.values()) or 1.0
+    return est.log_likelihood, grads, size

@@ -71,3 +71,16 @@ def test_softmax_of_log_is_identity_and_handles_zeros():
     np.testing.assert_allclose(gradient.softmax(gradient.logits({"p": p})["p"]), p)
     with pytest.raises(ValueError, match="step"):
         gradient.gradient_ascent(mixture.two_coins_example()[1], mixture.two_coins_example()[0], step=0)
+
+
+def test_fixed_step_without_backtracking_can_lower_L_but_backtracking_never_does():
+    rng = np.random.default_rng(5)
+    truth = mixture.CategoricalMixture([0.4, 0.6], [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    X, _ = truth.sample(40, 8, rng=rng)
+    start = mixture.CategoricalMixture([0.5, 0.5], [[0.4, 0.3, 0.3], [0.3, 0.3, 0.4]])
+    fixed = gradient.gradient_ascent(start, X, step=50, max_iter=20, backtrack=False)
+    assert np.min(np.diff(fixed.log_likelihoods)) < -1.0
+    assert fixed.evaluations == list(range(1, 22))          # one E-step per iteration
+    safe = gradient.gradient_ascent(start, X, step=50, max_iter=20)
+    assert np.all(np.diff(safe.log_likelihoods) >= -1e-9)
+    assert safe.evaluations[-1] == safe.n_evaluations and np.all(np.diff(safe.evaluations) >= 1)
