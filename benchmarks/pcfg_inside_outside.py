@@ -32,17 +32,16 @@ NAIVE_SUBSET, NAIVE_REPEATS, FAST_REPEATS = 4, 3, 21
 
 
 def executed_flops(n_sent: int, n: int, N: int) -> float:
-    """Floating-point operations the vectorized E-step executes (multiply-adds count 2; padding of
-    the outside pass included; exp/log and bookkeeping not counted)."""
+    """Floating-point operations the vectorized E-step executes (multiply-adds count 2; exp/log,
+    normalization and bookkeeping not counted)."""
     flops = 0.0
-    for w in range(2, n + 1):  # inside: weighted split sums, then the rule product
+    for w in range(2, n + 1):
         S, K = n - w + 1, w - 1
-        flops += n_sent * S * (K * N + 2 * K * N * N + 2 * N * N * N)
-    for w in range(1, n):  # outside: two padded split sums, then one product with [q(B→CA); q(B→AC)]
-        S, D = n - w + 1, n - w
-        flops += n_sent * S * (2 * (D * N + 2 * D * N * N) + 2 * 2 * N * N * N)
-    for w in range(2, n + 1):  # binary counts: (N, B·S) @ (B·S, N²)
-        flops += n_sent * (n - w + 1) * 2 * N * N * N
+        spans = n_sent * S
+        # inside: weight the left children, sum the split points (batched matmul), rule product
+        flops += spans * (K * N + 2 * K * N * N + 2 * N * N * N)
+        # outside: rule product, binary counts, the two child products, weights and accumulation
+        flops += spans * (2 * N * N * N + 2 * N * N * N + 2 * 2 * K * N * N + K * N + 2 * K * N)
     return flops
 
 

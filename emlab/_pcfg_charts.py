@@ -7,10 +7,13 @@ Shapes: ``N`` nonterminals, ``V`` words, ``binary[A, B, C] = q(A → B C)`` (N, 
 span ``w_i … w_{j-1}`` (``0 ≤ i < j ≤ n``).
 
 **Scaling.** A chart cell holds a vector scaled so that its largest entry is 1, and its natural
-log scale separately: ``β(i, j, A) = chart[b, i, j, A] · exp(scale[b, i, j])``. Products of cells
-add their scales, and the terms of a sum over split points are brought to a common scale (their
-largest) before they are added, so no cell under- or overflows whatever the sentence length
-(a cell with probability zero has scale ``-inf`` and zero entries).
+log scale separately: ``β(i, j, A) = cell[A] · exp(scale)``. Products of cells add their scales,
+and the terms of a sum over split points are brought to a common scale (their largest) before they
+are added, so no cell under- or overflows whatever the sentence length (a cell with probability
+zero has scale ``-inf`` and zero entries). Outside values are kept *relative to the sentence and
+to the cell's inside scale*, ``α̂(i, j, A) = α(i, j, A) · exp(scale(i, j)) / p(x)``, so that
+``α̂ · cell`` is directly the posterior ``p(A spans (i, j) | x)``: every contribution to ``α̂`` is
+in the same units and they simply add up.
 
 **Vectorization.** For each span width ``w`` all spans of that width, in all sentences of the
 batch, are computed at once: first the sum over split points of the outer products of the two
@@ -18,6 +21,10 @@ children (one batched matrix product), then one matrix product with the rule ten
 ``(N·N, N)``::
 
     β(i, j, A) = Σ_{B,C} q(A → B C) · [Σ_{k=i+1}^{j-1} β(i, k, B) β(k, j, C)]          (04, inside)
+
+The outside pass runs the same products backwards, widest spans first (it is the derivative of
+``p(x)`` with respect to the inside chart, ``α(i, j, A) = ∂p(x)/∂β(i, j, A)``): one matrix
+product with the rule tensor, then one batched product per child side.
 """
 
 from __future__ import annotations
@@ -32,38 +39,45 @@ def _finite_or_zero(m: np.ndarray) -> np.ndarray:
 
 
 class Inside:
-    """The scaled inside chart of one batch, kept in three layouts so that, for every width, the
-    left children, right children and siblings of all spans are plain slices (no gathering):
+    """The scaled inside chart of one batch, kept in layouts that make, for every width, the left
+    and right children of all spans plain slices (no gathering):
 
-    - ``by_start[b, i, w, A]`` = the cell of the span starting at ``i`` with width ``w``;
-    - ``by_end[b, j, w, A]``   = the cell of the span ending at ``j`` with width ``w``;
-    - ``by_end_rev[b, j, n - w, A]``, the same with the width axis reversed, so the right
-      children of the split points ``k = i+1 … j-1`` are one increasing slice.
+    - ``by_start[b, i, w, A]`` = the cell of the span starting at ``i`` with width ``w``, log
+      scale ``scale_start[b, i, w]``;
+    - ``by_end_rev[b, j, n - w, A]`` = the cell of the span ending at ``j`` with width ``w`` (the
+      width axis reversed, so the right children of the split points ``k = i+1 … j-1`` are one
+      increasing slice), log scale ``scale_end[b, j, w]``.
 
-    ``scale_start[b, i, w]`` and ``scale_end[b, j, w]`` hold the log scales. ``pairs[w]``
-    (B, S, N, N) and ``pair_scale[w]`` (B, S) are the split-summed child products of the spans of
-    width ``w`` (``S = n - w + 1``), reused by the expected binary counts.
+    Kept per width ``w ≥ 2`` for the outside pass and the counts (``S = n - w + 1`` spans):
+    ``left[w]`` (B, S, N, w-1) the left children times the split weights, ``weights[w]``
+    (B, S, w-1), ``pairs[w]`` (B, S, N, N) the split-summed products of the children and
+    ``top[w]`` (B, S) the factor each cell was divided by (1 for an empty cell).
     """
 
     def __init__(self, nbatch: int, n: int, N: int):
         self.n = n
         self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
-        self.by_end = np.zeros((nbatch, n + 1, n + 1, N))
         self.by_end_rev = np.zeros((nbatch, n + 1, n + 1, N))
         self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
         self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
+        self.left: dict[int, np.ndarray] = {}
+        self.weights: dict[int, np.ndarray] = {}
         self.pairs: dict[int, np.ndarray] = {}
-        self.pair_scale: dict[int, np.ndarray] = {}
+        self.top: dict[int, np.ndarray] = {}
 
     def store(self, w: int, values: np.ndarray, log_offset) -> None:
         """Write ``values · exp(log_offset)`` (B, S, N) as the cells of width ``w``."""
         n, S = self.n, self.n - w + 1
-        cell, log_scale = _normalized(values, log_offset)
+        top = values.max(axis=-1)
+        alive = top > 0
+        top = np.where(alive, top, 1.0)
+        cell = values / top[..., None]
+        log_scale = np.where(alive, log_offset + np.log(top), NEG_INF)
         self.by_start[:, :S, w] = cell
-        self.by_end[:, w:, w] = cell
         self.by_end_rev[:, w:, n - w] = cell
         self.scale_start[:, :S, w] = log_scale
         self.scale_end[:, w:, w] = log_scale
+        self.top[w] = top
 
     def log_prob(self, start: int) -> np.ndarray:
         """``log β(0, n, start)`` per sentence: ``log p(sentence)`` (``-inf`` without a parse)."""
@@ -74,14 +88,6 @@ class Inside:
     def span(self, b: int, i, j):
         """``(cells, log scales)`` of the spans ``(i, j)`` of sentence ``b`` (arrays broadcast)."""
         return self.by_start[b, i, j - i], self.scale_start[b, i, j - i]
-
-
-def _normalized(values, log_offset):
-    """Split ``values · exp(log_offset)`` into (vectors with largest entry 1, log scales)."""
-    top = values.max(axis=-1)
-    alive = top > 0
-    safe = np.where(alive, top, 1.0)
-    return values / safe[..., None], np.where(alive, log_offset + np.log(safe), NEG_INF)
 
 
 def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside:
@@ -103,87 +109,58 @@ def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside
         weights = np.exp(comb - m[..., None])
         left = ins.by_start[:, :S, 1:w].transpose(0, 1, 3, 2) * weights[:, :, None, :]  # (B, S, N, w-1)
         pair = np.matmul(left, ins.by_end_rev[:, w:, n - w + 1:n])  # (B, S, N, N)
-        ins.pairs[w], ins.pair_scale[w] = pair, m
+        ins.left[w], ins.weights[w], ins.pairs[w] = left, weights, pair
         ins.store(w, (pair.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
     return ins
 
 
-class Outside:
-    """The scaled outside chart of one batch: ``by_start[b, i, w, A]``, ``by_end[b, j, w, A]``
-    and log scales ``scale_start``, ``scale_end`` (layouts as in :class:`Inside`)."""
+def outside_counts(binary, lexical, words, ins: Inside, start: int):
+    """Outside pass and expected rule counts of a batch whose sentences all have a parse.
 
-    def __init__(self, nbatch: int, n: int, N: int):
-        self.n = n
-        self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
-        self.by_end = np.zeros((nbatch, n + 1, n + 1, N))
-        self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
-        self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
+    With the relative outside values ``α̂`` of the module docstring and ``g = α̂ / top`` for the
+    spans of width ``w`` (B, S, N), going from the root (``α̂(0, n, S) = 1 / cell[S]``) down:
 
-    def store(self, w: int, values: np.ndarray, log_offset) -> None:
-        S = self.n - w + 1
-        cell, log_scale = _normalized(values, log_offset)
-        self.by_start[:, :S, w] = cell
-        self.by_end[:, w:, w] = cell
-        self.scale_start[:, :S, w] = log_scale
-        self.scale_end[:, w:, w] = log_scale
+    - ``G[b, s, B, C] = Σ_A g[A] q(A → B C)``, one matrix product with the rule tensor;
+    - the left child of split k receives ``Σ_C G[B, C] · cell_right_k[C] · weight_k`` and the
+      right child ``Σ_B G[B, C] · cell_left_k[B] · weight_k``: two batched matrix products;
+    - ``c(A → B C) += Σ_{b,s} g[A] · pairs[w][B, C] · q(A → B C)``.
 
+    This is, in scaled form, ::
 
-def outside(binary: np.ndarray, ins: Inside, start: int) -> Outside:
-    """Scaled outside chart ``α`` of a batch::
+        α(i, k, B) += Σ_{A,C} α(i, j, A) q(A → B C) β(k, j, C)
+        α(k, j, C) += Σ_{A,B} α(i, j, A) q(A → B C) β(i, k, B)                 (04, outside)
+        c(A → B C)  = Σ_{i<k<j} α(i, j, A) q(A → B C) β(i, k, B) β(k, j, C) / p(x)
+        c(A → w)    = Σ_{i: w_i = w} α(i, i+1, A) β(i, i+1, A) / p(x)          (04, counts)
 
-        α(i, j, A) = Σ_{k<i} Σ_{B,C} α(k, j, B) q(B → C A) β(k, i, C)
-                   + Σ_{k>j} Σ_{B,C} α(i, k, B) q(B → A C) β(j, k, C)          (04, outside)
-
-    Widest spans first. For the spans of width ``w`` both sums run over the parent widths
-    ``w + d``, ``d = 1 … n-w``, as slices: parents ending at ``s + w`` with siblings ending at ``s``
-    (first sum), parents starting at ``s`` with siblings starting at ``s + w`` (second sum).
-    Parents that would stick out of the sentence are cells never written (zero, scale ``-inf``),
-    so the padding adds nothing. Each sum over ``d`` is one batched matrix product; the results
-    meet the rule tensor in one matrix product each.
-    """
-    nbatch, n = ins.by_start.shape[0], ins.n
-    N = binary.shape[0]
-    out = Outside(nbatch, n, N)
-    root = np.zeros((nbatch, 1, N))
-    root[:, 0, start] = 1.0
-    out.store(n, root, 0.0)
-    rule_right = binary.reshape(N * N, N)  # rows (B, C), column A: q(B → C A), the span is the right child
-    rule_left = binary.transpose(0, 2, 1).reshape(N * N, N)  # q(B → A C), the span is the left child
-    for w in range(n - 1, 0, -1):
-        S = n - w + 1
-        sc_r = out.scale_end[:, w:, w + 1:] + ins.scale_end[:, :S, 1:n - w + 1]  # (B, S, D)
-        sc_l = out.scale_start[:, :S, w + 1:] + ins.scale_start[:, w:, 1:n - w + 1]
-        m = _finite_or_zero(np.maximum(sc_r.max(axis=-1), sc_l.max(axis=-1)))
-        par_r = out.by_end[:, w:, w + 1:].transpose(0, 1, 3, 2) * np.exp(sc_r - m[..., None])[:, :, None, :]
-        par_l = out.by_start[:, :S, w + 1:].transpose(0, 1, 3, 2) * np.exp(sc_l - m[..., None])[:, :, None, :]
-        t_r = np.matmul(par_r, ins.by_end[:, :S, 1:n - w + 1]).reshape(nbatch * S, N * N)
-        t_l = np.matmul(par_l, ins.by_start[:, w:, 1:n - w + 1]).reshape(nbatch * S, N * N)
-        out.store(w, (t_r @ rule_right + t_l @ rule_left).reshape(nbatch, S, N), m)
-    return out
-
-
-def soft_counts(binary, lexical, words, ins: Inside, out: Outside, log_z):
-    """Expected rule counts of a batch (sums over its sentences)::
-
-        c(A → B C) = Σ_{i<k<j} α(i, j, A) q(A → B C) β(i, k, B) β(k, j, C) / p(x)
-        c(A → w)   = Σ_{i: w_i = w} α(i, i+1, A) β(i, i+1, A) / p(x)               (04, counts)
-
-    ``log_z`` (B,) must be finite. Returns ``(binary_counts (N,N,N), lexical_counts (N,V))``.
+    Returns ``(binary counts (N,N,N), lexical counts (N,V), alpha_hat)`` where ``alpha_hat[w]``
+    (B, S, N) holds ``α̂`` of the spans of width ``w``. (Outside mass that could only reach
+    entries whose inside probability is 0 through spans no subtree covers is skipped; such
+    entries have posterior 0, so nothing that uses ``α̂ · cell`` changes.)
     """
     nbatch, n = words.shape
     N, V = lexical.shape
+    acc_start = np.zeros((nbatch, n + 1, n + 1, N))  # α̂ received as a left child: (start, width)
+    acc_end = np.zeros((nbatch, n + 1, n + 1, N))  # as a right child: (end, n - width)
+    alpha_hat: dict[int, np.ndarray] = {}
+    root = np.zeros((nbatch, 1, N))
+    root[:, 0, start] = 1.0 / ins.by_start[:, 0, n, start]
+    rule_mat = binary.reshape(N, N * N)  # (N, N²)
     cb = np.zeros((N, N * N))
-    for w, pair in ins.pairs.items():
+    for w in range(n, 1, -1):
         S = n - w + 1
-        weight = np.exp(out.scale_start[:, :S, w] + ins.pair_scale[w] - log_z[:, None])  # (B, S)
-        a = (out.by_start[:, :S, w] * weight[..., None]).reshape(nbatch * S, N)
-        cb += a.T @ pair.reshape(nbatch * S, N * N)
-    cb = cb.reshape(N, N, N) * binary
-    weight = np.exp(out.scale_start[:, :n, 1] + ins.scale_start[:, :n, 1] - log_z[:, None])
-    post = out.by_start[:, :n, 1] * ins.by_start[:, :n, 1] * weight[..., None]  # (B, n, N)
+        a = root if w == n else acc_start[:, :S, w] + acc_end[:, w:, n - w]
+        alpha_hat[w] = a
+        g = (a / ins.top[w][..., None]).reshape(nbatch * S, N)
+        cb += g.T @ ins.pairs[w].reshape(nbatch * S, N * N)
+        G = (g @ rule_mat).reshape(nbatch, S, N, N)
+        to_left = np.matmul(G, ins.by_end_rev[:, w:, n - w + 1:n].transpose(0, 1, 3, 2))  # (B, S, N, w-1)
+        acc_start[:, :S, 1:w] += (to_left * ins.weights[w][:, :, None, :]).transpose(0, 1, 3, 2)
+        acc_end[:, w:, n - w + 1:n] += np.matmul(ins.left[w].transpose(0, 1, 3, 2), G)  # (B, S, w-1, N)
+    alpha_hat[1] = root if n == 1 else acc_start[:, :n, 1] + acc_end[:, 1:, n - 1]
+    post = alpha_hat[1] * ins.by_start[:, :n, 1]  # (B, n, N): p(A over word i | x)
     cl = np.zeros((V, N))
     np.add.at(cl, words.ravel(), post.reshape(-1, N))
-    return cb, cl.T
+    return cb.reshape(N, N, N) * binary, cl.T, alpha_hat
 
 
 def cky(binary, lexical, words):

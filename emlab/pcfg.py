@@ -420,9 +420,8 @@ def _e_step(g: PCFG, corpus: Corpus, method: str, rng: np.random.Generator):
     ll = float(lls.sum())
     if method == "soft":
         cb, cl = np.zeros((g.N, g.N, g.N)), np.zeros((g.N, g.V))
-        for (ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
-            out = charts.outside(g.binary, ins, start)
-            b, lx = charts.soft_counts(g.binary, g.lexical, words, ins, out, lls[ix])
+        for (_ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
+            b, lx, _ = charts.outside_counts(g.binary, g.lexical, words, ins, start)
             cb += b
             cl += lx
         return {"binary": cb, "lexical": cl}, ll, ll
@@ -512,20 +511,28 @@ def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
     ``(inside, outside, log_prob)`` with ``inside[i, j, A] = β(i, j, A)`` and
     ``outside[i, j, A] = α(i, j, A)`` as plain probabilities, shape (n+1, n+1, N) (entries with
     ``j <= i`` are 0). ``Σ_A α(i, j, A) β(i, j, A) = p(x) · P(some constituent spans (i, j))`` and
-    ``β(0, n, S) = p(x)``. The charts are unscaled here, so very long sentences underflow to 0;
-    :func:`log_likelihood` and the E-steps use the scaled charts and do not."""
+    ``β(0, n, S) = p(x)``. The outside values are those the E-step uses: exact wherever they
+    matter (``β > 0``); a sentence without a parse gets an all-zero outside chart. The charts are
+    unscaled here, so very long sentences underflow to 0; :func:`log_likelihood` and the E-steps
+    use the scaled charts and do not."""
     corpus = _one_sentence(g, sentence)
     words = corpus.batches[0][1]
+    start = g._nt[g.start]
     ins = charts.inside(g.binary, g.lexical, words)
-    out = charts.outside(g.binary, ins, g._nt[g.start])
+    log_p = float(ins.log_prob(start)[0])
     n = words.shape[1]
     beta, alpha = np.zeros((n + 1, n + 1, g.N)), np.zeros((n + 1, n + 1, g.N))
-    with np.errstate(under="ignore"):
+    alpha_hat = charts.outside_counts(g.binary, g.lexical, words, ins, start)[2] if log_p > -np.inf else None
+    with np.errstate(under="ignore", over="ignore"):
         for i in range(n):
             for j in range(i + 1, n + 1):
-                beta[i, j] = ins.by_start[0, i, j - i] * np.exp(ins.scale_start[0, i, j - i])
-                alpha[i, j] = out.by_start[0, i, j - i] * np.exp(out.scale_start[0, i, j - i])
-    return beta, alpha, float(ins.log_prob(g._nt[g.start])[0])
+                scale = ins.scale_start[0, i, j - i]
+                if scale == -np.inf:
+                    continue
+                beta[i, j] = ins.by_start[0, i, j - i] * np.exp(scale)
+                if alpha_hat is not None:
+                    alpha[i, j] = alpha_hat[j - i][0, i] * np.exp(log_p - scale)
+    return beta, alpha, log_p
 
 
 # -- sampling -------------------------------------------------------------------------------------
