@@ -49,9 +49,10 @@ class Inside:
       increasing slice), log scale ``scale_end[b, j, w]``.
 
     Kept per width ``w ≥ 2`` for the outside pass and the counts (``S = n - w + 1`` spans):
-    ``left[w]`` (B, S, N, w-1) the left children times the split weights, ``weights[w]``
-    (B, S, w-1), ``pairs[w]`` (B, S, N, N) the split-summed products of the children and
-    ``top[w]`` (B, S) the factor each cell was divided by (1 for an empty cell).
+    ``left[w]`` (B, S, w-1, N) the left children times the split weights, ``right[w]``
+    (B, S, w-1, N) the right children, ``weights[w]`` (B, S, w-1), ``pairs[w]`` (B, S, N, N) the
+    split-summed products of the children, transposed (``pairs[w][b, s, C, B]``), and ``top[w]``
+    (B, S) the factor each cell was divided by (1 for an empty cell).
     """
 
     def __init__(self, nbatch: int, n: int, N: int):
@@ -61,6 +62,7 @@ class Inside:
         self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
         self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
         self.left: dict[int, np.ndarray] = {}
+        self.right: dict[int, np.ndarray] = {}
         self.weights: dict[int, np.ndarray] = {}
         self.pairs: dict[int, np.ndarray] = {}
         self.top: dict[int, np.ndarray] = {}
@@ -101,16 +103,18 @@ def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside
     N = lexical.shape[0]
     ins = Inside(nbatch, n, N)
     ins.store(1, lexical[:, words].transpose(1, 2, 0), 0.0)
-    rule_mat = binary.reshape(N, N * N).T  # (N², N): column A holds q(A → B C) over (B, C)
+    # rows (C, B), column A: q(A → B C); the split sums are computed transposed, as [C, B]
+    rule_mat = binary.transpose(0, 2, 1).reshape(N, N * N).T
     for w in range(2, n + 1):
         S = n - w + 1
         comb = ins.scale_start[:, :S, 1:w] + ins.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
         m = _finite_or_zero(comb.max(axis=-1))
         weights = np.exp(comb - m[..., None])
-        left = ins.by_start[:, :S, 1:w].transpose(0, 1, 3, 2) * weights[:, :, None, :]  # (B, S, N, w-1)
-        pair = np.matmul(left, ins.by_end_rev[:, w:, n - w + 1:n])  # (B, S, N, N)
-        ins.left[w], ins.weights[w], ins.pairs[w] = left, weights, pair
-        ins.store(w, (pair.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
+        left = ins.by_start[:, :S, 1:w] * weights[..., None]  # (B, S, w-1, N), weighted left children
+        right = np.ascontiguousarray(ins.by_end_rev[:, w:, n - w + 1:n])  # (B, S, w-1, N)
+        pair_t = np.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
+        ins.left[w], ins.right[w], ins.weights[w], ins.pairs[w] = left, right, weights, pair_t
+        ins.store(w, (pair_t.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
     return ins
 
 
@@ -145,22 +149,23 @@ def outside_counts(binary, lexical, words, ins: Inside, start: int):
     root = np.zeros((nbatch, 1, N))
     root[:, 0, start] = 1.0 / ins.by_start[:, 0, n, start]
     rule_mat = binary.reshape(N, N * N)  # (N, N²)
-    cb = np.zeros((N, N * N))
+    cb_t = np.zeros((N, N * N))  # [A, (C, B)]
     for w in range(n, 1, -1):
         S = n - w + 1
         a = root if w == n else acc_start[:, :S, w] + acc_end[:, w:, n - w]
         alpha_hat[w] = a
         g = (a / ins.top[w][..., None]).reshape(nbatch * S, N)
-        cb += g.T @ ins.pairs[w].reshape(nbatch * S, N * N)
-        G = (g @ rule_mat).reshape(nbatch, S, N, N)
-        to_left = np.matmul(G, ins.by_end_rev[:, w:, n - w + 1:n].transpose(0, 1, 3, 2))  # (B, S, N, w-1)
-        acc_start[:, :S, 1:w] += (to_left * ins.weights[w][:, :, None, :]).transpose(0, 1, 3, 2)
-        acc_end[:, w:, n - w + 1:n] += np.matmul(ins.left[w].transpose(0, 1, 3, 2), G)  # (B, S, w-1, N)
+        cb_t += g.T @ ins.pairs[w].reshape(nbatch * S, N * N)
+        G = (g @ rule_mat).reshape(nbatch, S, N, N)  # [B, C]
+        to_left = np.matmul(ins.right[w], G.transpose(0, 1, 3, 2))  # (B, S, w-1, N)
+        to_left *= ins.weights[w][..., None]
+        acc_start[:, :S, 1:w] += to_left
+        acc_end[:, w:, n - w + 1:n] += np.matmul(ins.left[w], G)  # (B, S, w-1, N)
     alpha_hat[1] = root if n == 1 else acc_start[:, :n, 1] + acc_end[:, 1:, n - 1]
     post = alpha_hat[1] * ins.by_start[:, :n, 1]  # (B, n, N): p(A over word i | x)
     cl = np.zeros((V, N))
     np.add.at(cl, words.ravel(), post.reshape(-1, N))
-    return cb.reshape(N, N, N) * binary, cl.T, alpha_hat
+    return cb_t.reshape(N, N, N).transpose(0, 2, 1) * binary, cl.T, alpha_hat
 
 
 def cky(binary, lexical, words):
