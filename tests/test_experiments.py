@@ -218,3 +218,23 @@ def test_likelihood_drops_finds_the_hand_made_decrease():
         log_likelihoods = [-10.0, -9.0, -9.5, -9.4]
         objectives = [-12.0, -11.0, -10.0, -10.5]
     assert ex.likelihood_drops(R()).tolist() == [2]
+
+
+def test_init_widget_draws_where_em_lands(known):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emlab.widgets_init import draw_init_run, init_widget
+
+    true, xs, ys = known
+    res = draw_init_run(xs, "uniform", 3, 2, 4, true=true, max_iter=20)
+    assert ex.state_spread(res.model) == 0                  # uniform never moves, whatever the seed
+    ax = plt.gcf().axes[0]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.log_likelihoods)
+    assert ax.lines[1].get_ydata()[0] == pytest.approx(res.log_likelihood)   # the fixed-point line
+    plt.close("all")
+    w = init_widget(xs, 2, 4, true=true, labelled=(xs[:2], ys[:2]), max_iter=5)
+    assert list(w.children[0].options) == list(ex.INIT_STRATEGIES)
+    plt.close("all")

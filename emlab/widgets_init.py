@@ -1,0 +1,78 @@
+"""The initialization widget of notebook 06: choose a strategy and a seed, see where EM lands.
+
+:func:`draw_init_run` is the plain drawing function (usable without a widget, e.g. in static
+HTML or tests); :func:`init_widget` only adds the controls. The strategies are those of
+:func:`emlab.experiments.hmm_init`: ``random``, ``uniform``, ``jitter`` and ``informed``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import em, hmm
+from .experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
+
+
+def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labelled=None,
+                  scale: float = 0.1, max_iter: int = 100, axes=None, symbols=None):
+    """Run soft EM on ``data`` from the ``kind`` initialization drawn with ``seed`` and draw
+    (left) its log-likelihood per iteration, with the true model's ``L`` and the uniform fixed
+    point's ``L`` as reference lines, and (right) the learned emission matrix, its states
+    reordered to match ``true`` (Hungarian algorithm on the emission rows) when ``true`` is given.
+
+    Returns the ``em.EMResult``.
+    """
+    init = hmm_init(kind, K, V, scale=scale, labelled=labelled)
+    start = init(np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        res = em.fit(start, data, max_iter=max_iter, tol=1e-9)
+        # the uniform start's fixed point is reached after one M-step (the unigram model, notebook 06)
+        flat = em.fit(hmm.HMM.uniform(K, V), data, max_iter=1, tol=0).log_likelihood
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+    ax, hx = axes
+    ax.plot(res.log_likelihoods, color="C0", lw=2, label=f"{kind}, seed {seed}")
+    ax.axhline(flat, color="C7", ls="--", lw=1, label=f"uniform fixed point: {flat:.1f}")
+    top = res.log_likelihood
+    if true is not None:
+        ref = hmm.log_likelihood(true, data)
+        ax.axhline(ref, color="C3", ls=":", lw=1.5, label=f"true model: {ref:.1f}")
+        top = max(top, ref)
+    ax.set_ylim(flat - 0.5 * (top - flat) - 1, top + 0.1 * (top - flat) + 1)
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel("log-likelihood L(θ_t)")
+    ax.set_title(f"lands at L = {res.log_likelihood:.1f} after {res.n_iter} iterations")
+    ax.legend(fontsize="small", loc="lower right")
+    model = res.model
+    if true is not None:
+        model = permute_hmm(model, match_rows(true.emit, model.emit)[0])
+    im = hx.imshow(model.emit, aspect="auto", cmap="Blues", vmin=0, vmax=1)
+    hx.set_yticks(range(K), [f"state {k}" for k in range(K)])
+    labels = symbols if symbols is not None else [str(v) for v in range(V)]
+    hx.set_xticks(range(V), labels)
+    hx.set_xlabel("symbol")
+    hx.set_title("learned e(x | y)" + (" (states matched to the truth)" if true is not None else ""))
+    plt.colorbar(im, ax=hx, fraction=0.046)
+    return res
+
+
+def init_widget(data, K: int, V: int, *, true=None, labelled=None, scale: float = 0.1,
+                max_iter: int = 100, symbols=None):
+    """A dropdown over the initialization strategy and a seed slider; the figure of
+    :func:`draw_init_run` is redrawn for each choice (notebook 06)."""
+    import ipywidgets as widgets
+
+    kinds = [k for k in INIT_STRATEGIES if k != "informed" or labelled is not None]
+    kind = widgets.Dropdown(options=kinds, value="random", description="init")
+    seed = widgets.IntSlider(value=0, min=0, max=30, step=1, description="seed", continuous_update=False)
+
+    def show(kind, seed):
+        draw_init_run(data, kind, seed, K, V, true=true, labelled=labelled, scale=scale,
+                      max_iter=max_iter, symbols=symbols)
+        plt.show()
+
+    return widgets.interactive(show, kind=kind, seed=seed)
