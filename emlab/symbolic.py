@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 import sympy as sp
 
@@ -85,9 +86,15 @@ def _solve_stationary(theta, c, lam) -> dict:
 
 def stationary_point(K: int) -> dict:
     """Solve the stationarity equations: ``{theta_k: c_k / N, lambda: N}`` with
-    ``N = c_1 + … + c_K``. The multiplier equals the total count."""
-    theta, c, lam = symbols(_check_k(K))
-    return _solve_stationary(theta, c, lam)
+    ``N = c_1 + … + c_K``. The multiplier equals the total count. (Solved once per K and
+    cached; each call returns a fresh dict.)"""
+    return dict(_stationary_point(_check_k(K)))
+
+
+@cache
+def _stationary_point(K: int) -> tuple:
+    theta, c, lam = symbols(K)
+    return tuple(_solve_stationary(theta, c, lam).items())
 
 
 def categorical_mle(K: int) -> dict:
