@@ -461,3 +461,36 @@ def test_gaussian_sample_has_the_model_moments():
     assert X.shape == (4000, 2)
     np.testing.assert_allclose(X[z == 1].mean(axis=0), [5.0, 0.0], atol=0.15)
     assert X[z == 1].var(axis=0).mean() == pytest.approx(4.0, rel=0.1)
+
+
+# --- properties and numerical robustness -------------------------------------------------------
+
+
+def test_posteriors_sum_to_one_and_expected_counts_sum_to_items_and_tokens():
+    for seed in range(50):
+        X, model = random_categorical_problem(seed)
+        np.testing.assert_allclose(mixture.posteriors(model, X).sum(axis=1), 1.0, rtol=1e-12)
+        for method in ("soft", "hard", "stochastic"):
+            counts = model.e_step(model.prepare(X), method, np.random.default_rng(seed)).counts
+            assert counts["weights"].sum() == pytest.approx(len(X), rel=1e-12)
+            np.testing.assert_allclose(counts["probs"].sum(axis=0), X.sum(axis=0), rtol=1e-12)
+
+
+def test_long_items_do_not_underflow():
+    rng = np.random.default_rng(0)
+    model = CategoricalMixture.random(3, 5, rng)
+    X, _ = model.sample(4, size=100_000, rng=rng)
+    ll = model.item_log_likelihoods(X)
+    assert np.all(np.isfinite(ll)) and np.all(ll < -1e4)
+    post = mixture.posteriors(model, X)
+    assert np.all(np.isfinite(post)) and np.allclose(post.sum(axis=1), 1.0)
+    res = fit_quiet(CategoricalMixture.random(3, 5, 1), X, max_iter=5)
+    assert np.all(np.isfinite(res.log_likelihoods))
+
+
+def test_gaussian_component_collapsing_onto_one_point_stays_finite():
+    X = np.array([[0.0], [0.1], [0.2], [10.0]])
+    model = GaussianMixture([0.5, 0.5], [[0.1], [10.0]], [1.0, 1.0], min_variance=1e-4)
+    res = fit_quiet(model, X, method="hard", max_iter=5)
+    assert res.model.variance[1] == 1e-4  # the singleton's variance is held at the floor
+    assert np.all(np.isfinite(res.log_likelihoods)) and nondecreasing(res.objectives)
