@@ -49,8 +49,8 @@ class Inside:
       increasing slice), log scale ``scale_end[b, j, w]``.
 
     Kept per width ``w ≥ 2`` for the outside pass and the counts (``S = n - w + 1`` spans):
-    ``left[w]`` (B, S, w-1, N) the left children times the split weights, ``right[w]``
-    (B, S, w-1, N) the right children, ``weights[w]`` (B, S, w-1), ``pairs[w]`` (B, S, N, N) the
+    ``left[w]`` (B, S, w-1, N) the left children, ``right[w]`` (B, S, w-1, N) the right
+    children times the split weights, ``weights[w]`` (B, S, w-1), ``pairs[w]`` (B, S, N, N) the
     split-summed products of the children, transposed (``pairs[w][b, s, C, B]``), and ``top[w]``
     (B, S) the factor each cell was divided by (1 for an empty cell).
     """
@@ -110,8 +110,8 @@ def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside
         comb = ins.scale_start[:, :S, 1:w] + ins.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
         m = _finite_or_zero(comb.max(axis=-1))
         weights = np.exp(comb - m[..., None])
-        left = ins.by_start[:, :S, 1:w] * weights[..., None]  # (B, S, w-1, N), weighted left children
-        right = np.ascontiguousarray(ins.by_end_rev[:, w:, n - w + 1:n])  # (B, S, w-1, N)
+        left = ins.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
+        right = ins.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
         pair_t = np.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
         ins.left[w], ins.right[w], ins.weights[w], ins.pairs[w] = left, right, weights, pair_t
         ins.store(w, (pair_t.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
@@ -157,10 +157,10 @@ def outside_counts(binary, lexical, words, ins: Inside, start: int):
         g = (a / ins.top[w][..., None]).reshape(nbatch * S, N)
         cb_t += g.T @ ins.pairs[w].reshape(nbatch * S, N * N)
         G = (g @ rule_mat).reshape(nbatch, S, N, N)  # [B, C]
-        to_left = np.matmul(ins.right[w], G.transpose(0, 1, 3, 2))  # (B, S, w-1, N)
-        to_left *= ins.weights[w][..., None]
-        acc_start[:, :S, 1:w] += to_left
-        acc_end[:, w:, n - w + 1:n] += np.matmul(ins.left[w], G)  # (B, S, w-1, N)
+        acc_start[:, :S, 1:w] += np.matmul(ins.right[w], G.transpose(0, 1, 3, 2))  # (B, S, w-1, N)
+        to_right = np.matmul(ins.left[w], G)  # (B, S, w-1, N)
+        to_right *= ins.weights[w][..., None]
+        acc_end[:, w:, n - w + 1:n] += to_right
     alpha_hat[1] = root if n == 1 else acc_start[:, :n, 1] + acc_end[:, 1:, n - 1]
     post = alpha_hat[1] * ins.by_start[:, :n, 1]  # (B, n, N): p(A over word i | x)
     cl = np.zeros((V, N))
