@@ -223,6 +223,12 @@ class Corpus:
             self.groups.append((index, np.stack([self.seqs[i] for i in index])))
         self.n_tokens = int(lengths.sum())
         self._emit_index: dict[tuple[int, int], np.ndarray] = {}
+        self._workspaces: dict[int, dict] = {}
+
+    def workspace(self, g: int) -> dict:
+        """Scratch arrays of group ``g`` reused by every E-step on this corpus (about 4·K floats per
+        token), so that EM does not allocate and page in fresh memory at each iteration."""
+        return self._workspaces.setdefault(g, {})
 
     def emit_index(self, g: int, K: int) -> np.ndarray:
         """For group ``g`` (T, N) and ``K`` states: the flat index ``k·V + x[n, t]`` of every (t, n, k),
@@ -261,13 +267,24 @@ def _one(m: HMM, seq) -> np.ndarray:
 #     v_1(j) = start[j] e(x_1|j),      v_t(j) = [ ⊕_i v_{t-1}(i) q(j|i) ] ⊗ e(x_t|j)
 # with ⊕ = Σ over probabilities (forward, kept scaled) or ⊕ = max over log-probabilities (Viterbi).
 
-def _emissions(m: HMM, X: np.ndarray) -> np.ndarray:
+def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> np.ndarray:
     """``B[t, n, k] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, N, K)."""
-    T = X.shape[1]
-    return np.take(np.ascontiguousarray(m.emit.T), X.T.ravel(), axis=0).reshape(T, X.shape[0], m.K)
+    N, T = X.shape
+    B = _buffer(ws, "B", (T, N, m.K))
+    np.take(np.ascontiguousarray(m.emit.T), X.T.ravel(), axis=0, out=B.reshape(T * N, m.K))
+    return B
 
 
-def _forward_batch(m: HMM, B: np.ndarray):
+def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
+    """A scratch array: from the workspace ``ws`` (reused across E-steps) or freshly allocated."""
+    if ws is None:
+        return np.empty(shape)
+    if name not in ws or ws[name].shape != shape:
+        ws[name] = np.empty(shape)
+    return ws[name]
+
+
+def _forward_batch(m: HMM, B: np.ndarray, ws: dict | None = None):
     """Scaled forward pass over a batch (03, forward algorithm).
 
     Returns ``alpha`` (T, N, K) with ``alpha[t, n] = p(y_t | x_1..x_t)`` (each row sums to 1, or is
@@ -276,8 +293,8 @@ def _forward_batch(m: HMM, B: np.ndarray):
     ``log p(x_n) = Σ_t log scale[t, n] + log end[n]``.
     """
     T, N, K = B.shape
-    alpha = np.empty(B.shape)
-    scale = np.empty((T, N, 1))
+    alpha = _buffer(ws, "alpha", B.shape)
+    scale = _buffer(ws, "scale", (T, N, 1))
     trans, ones = m.trans, np.ones((K, 1))      # row sums as a matrix product: much faster than .sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = alpha[0]
@@ -307,7 +324,7 @@ def _log_evidence(scale: np.ndarray, end: np.ndarray) -> np.ndarray:
         return np.log(scale).sum(axis=0) + np.log(end)
 
 
-def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray):
+def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray, ws: dict | None = None):
     """Scaled backward pass: ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``.
 
     Scaled by the forward's ``scale`` so that ``alpha[t] * beta[t] = p(y_t | x)`` (03, posteriors).
@@ -316,8 +333,8 @@ def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray):
     Only called for sequences of positive probability.
     """
     T, N, K = B.shape
-    beta = np.empty(B.shape)
-    w = np.empty((T - 1, N, K))
+    beta = _buffer(ws, "beta", B.shape)
+    w = _buffer(ws, "w", (T - 1, N, K))
     beta[-1] = m.stop / end[:, None] if m.stop is not None else 1.0
     trans_t = np.ascontiguousarray(m.trans.T)
     np.divide(B[1:], scale[1:, :, None], out=w)  # e(x_{t+1}|j) / c_{t+1}, all steps in one operation
@@ -383,7 +400,7 @@ def _soft_counts(m: HMM, corpus: Corpus, g: int, B, alpha, scale, end) -> dict[s
     ``c(y, STOP) = Σ_n γ_T(y)``.
     """
     T, N, K = B.shape
-    beta, w = _backward_batch(m, B, scale, end)
+    beta, w = _backward_batch(m, B, scale, end, corpus.workspace(g))
     gamma = np.multiply(alpha, beta, out=beta)
     counts = {"start": gamma[0].sum(axis=0)}
     # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) w_t(j): one (K, N(T-1)) @ (N(T-1), K) product.
@@ -422,8 +439,9 @@ def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
     ll = 0.0
     objective = 0.0
     for g, (index, X) in enumerate(corpus.groups):
-        B = _emissions(m, X)
-        alpha, scale, end = _forward_batch(m, B)
+        ws = corpus.workspace(g)
+        B = _emissions(m, X, ws)
+        alpha, scale, end = _forward_batch(m, B, ws)
         logp = _log_evidence(scale, end)
         if not np.all(np.isfinite(logp)):
             n = int(index[np.flatnonzero(~np.isfinite(logp))[0]])
