@@ -242,6 +242,9 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.seqs)
 
+    def __iter__(self):
+        return iter(self.seqs)
+
 
 def _fast_corpus(seqs, V: int) -> list[np.ndarray] | None:
     """A list of non-empty 1-D integer arrays all inside the vocabulary, checked in one pass over their

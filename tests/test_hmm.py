@@ -142,6 +142,42 @@ def test_one_em_step_matches_enumeration(m, corpus, method):
         np.testing.assert_allclose(new.stop, stop, rtol=1e-10, atol=1e-13)
 
 
+def sparse_model(rng, K, V, stop):
+    """A random model with exact zeros (as hard EM produces), rows still summing to one."""
+    def rows(n, width):
+        p = rng.dirichlet(np.ones(width), size=n) * (rng.random((n, width)) < 0.6)
+        p[np.arange(n), rng.integers(0, width, n)] += 0.1                  # at least one entry > 0
+        return p / p.sum(axis=1, keepdims=True)
+    both = rows(K, K + int(stop))
+    return hmm.HMM(rows(1, K)[0], both[:, :K], rows(K, V), both[:, K] if stop else None)
+
+
+def test_models_with_zeros_match_enumeration_including_impossible_sequences():
+    rng = np.random.default_rng(99)
+    impossible = 0
+    for i in range(30):
+        m = sparse_model(rng, int(rng.integers(1, 4)), 3, stop=bool(i % 2))
+        x = rng.integers(0, 3, size=int(rng.integers(1, 5)))
+        paths, probs = enumerate_paths(m, x)
+        ll = hmm.log_likelihood(m, [x])
+        path, score = hmm.viterbi(m, x)
+        if probs.sum() == 0:
+            impossible += 1
+            assert ll == -np.inf and score == -np.inf
+            with pytest.raises(ValueError, match="probability zero"):
+                hmm.expected_counts(m, [x])
+            continue
+        np.testing.assert_allclose(ll, np.log(probs.sum()), rtol=1e-12)
+        np.testing.assert_allclose(score, np.log(probs.max()), rtol=1e-12)
+        assert joint(m, x, path) == pytest.approx(probs.max(), rel=1e-12)
+        for method in ("soft", "hard"):
+            ref = brute_counts(m, [x], method)
+            got = hmm.expected_counts(m, [x], method)
+            for k in ref:
+                np.testing.assert_allclose(got[k], ref[k], rtol=1e-10, atol=1e-12, err_msg=k)
+    assert 0 < impossible < 30                                     # both branches were exercised
+
+
 # ------------------------------------------------------------------ properties
 def synthetic(stop, n=30, length=12, seed=0):
     truth = hmm.HMM.random(3, 5, seed, stop=stop)
@@ -297,6 +333,23 @@ GOOD = dict(start=[0.5, 0.5], trans=[[0.9, 0.1], [0.2, 0.8]], emit=[[0.5, 0.5], 
 def test_invalid_parameters_raise_naming_the_array_and_row(change, message):
     with pytest.raises(ValueError, match=message):
         hmm.HMM(**{**GOOD, **change})
+
+
+def test_rows_must_sum_to_one_within_1e_8():
+    hmm.HMM([0.5, 0.5 + 5e-9], GOOD["trans"], GOOD["emit"])                 # inside the tolerance
+    hmm.HMM(GOOD["start"], [[0.9, 0.1 - 5e-9], [0.2, 0.8]], GOOD["emit"])
+    with pytest.raises(ValueError, match="trans row 0 sums to"):
+        hmm.HMM(GOOD["start"], [[0.9, 0.1 - 5e-8], [0.2, 0.8]], GOOD["emit"])
+
+
+def test_a_prepared_corpus_is_reused_and_revalidated_for_another_vocabulary():
+    m = hmm.HMM(**GOOD)
+    corpus = m.prepare([np.array([0, 1, 1]), np.array([1, 0])])
+    assert m.prepare(corpus) is corpus
+    np.testing.assert_allclose(hmm.log_likelihood(m, corpus), hmm.log_likelihood(m, [[0, 1, 1], [1, 0]]))
+    one_symbol = hmm.HMM([1.0], [[1.0]], [[1.0]])
+    with pytest.raises(ValueError, match="sequence 0 position 1 has symbol 1"):
+        one_symbol.prepare(corpus)
 
 
 def test_bad_corpora_raise_naming_sequence_and_position():
