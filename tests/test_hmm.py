@@ -288,6 +288,14 @@ def test_sample_draws_sequences_with_the_model_probabilities(stop):
         np.testing.assert_allclose(np.bincount([y[0] for y in ys]) / len(ys), m.start, atol=0.012)
 
 
+def test_sample_with_stop_draws_lengths_with_the_model_mean():
+    m = hmm.HMM.random(3, 4, 0, stop=True)
+    xs, _ = hmm.sample(m, 4000, rng=1)                          # no cap: the model decides when to stop
+    lengths = np.array([len(x) for x in xs])
+    expected = m.start @ np.linalg.inv(np.eye(3) - m.trans) @ np.ones(3)   # E[T] of an absorbing chain
+    np.testing.assert_allclose(lengths.mean(), expected, atol=4 * lengths.std() / np.sqrt(len(xs)))
+
+
 def test_sample_with_stop_caps_length():
     m = hmm.HMM([1.0], [[0.99]], [[0.5, 0.5]], stop=[0.01])
     xs, _ = hmm.sample(m, 50, 7, rng=0)
