@@ -209,6 +209,7 @@ def test_compare_methods_runs_each_method_from_the_same_start(known):
         assert r.best_log_likelihood >= r.log_likelihood
     soft = runs[1]
     assert soft.objective == soft.log_likelihood
+    assert runs[2].n_iter == 20                      # stochastic EM runs its full budget
     direct = quiet_fit(start, xs, method="soft", max_iter=20, tol=1e-6)
     assert soft.log_likelihood == direct.log_likelihood
 
