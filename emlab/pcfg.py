@@ -68,6 +68,9 @@ __all__ = [
 
 _blas = None
 
+#: Target size in bytes of one batch's inside chart (sentences of a length are split into batches).
+BATCH_BYTES = 1 << 19
+
 
 def _one_blas_thread(fn):
     """Run ``fn`` with BLAS on one thread (when threadpoolctl is available).
@@ -375,7 +378,8 @@ def _show(tokens, limit: int = 12) -> str:
 
 
 class Corpus:
-    """Sentences encoded as word indices and grouped by length for batching.
+    """Sentences encoded as word indices and grouped by length for batching (``batches``: a list of
+    ``(sentence indices, words (B, n))``, each holding sentences of one length).
 
     Raises ``ValueError`` for an empty corpus, an empty sentence, or a word that is not in the
     grammar's vocabulary (naming the word, the sentence and the position).
@@ -400,8 +404,14 @@ class Corpus:
         for n, c in enumerate(self.codes):
             by_len.setdefault(len(c), []).append(n)
         #: list of (sentence indices, words (B, n)) batches of equal length
-        self.batches = [(np.array(ix), np.stack([self.codes[k] for k in ix]))
-                        for _, ix in sorted(by_len.items())]
+        # equal-length sentences share a batch; a batch's chart is kept to about BATCH_BYTES so
+        # the charts of a width stay in cache (measured ~1.5x faster than one huge batch)
+        self.batches = []
+        for n, ix in sorted(by_len.items()):
+            size = max(1, BATCH_BYTES // ((n + 1) ** 2 * g.N * 8))
+            for lo in range(0, len(ix), size):
+                chunk = ix[lo:lo + size]
+                self.batches.append((np.array(chunk), np.stack([self.codes[k] for k in chunk])))
 
     def __len__(self) -> int:
         return len(self.codes)
