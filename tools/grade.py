@@ -31,6 +31,7 @@ How a bad submission is contained:
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import os
@@ -70,10 +71,14 @@ def robust_execute_class():
     from nbclient.exceptions import DeadKernelError
     from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
-    from traitlets import Float
+    from traitlets import Bool, Float
+
+    class KernelStuck(DeadKernelError):
+        """The kernel did not answer after an interrupt: it was killed."""
 
     class RobustExecute(Execute):
         interrupt_grace = Float(3.0, help="seconds an interrupted kernel has to answer").tag(config=True)
+        raise_on_iopub_timeout = Bool(False).tag(config=True)  # a late output must not fail the notebook
 
         async def _kernel_responds(self) -> bool:
             msg_id = self.kc.kernel_info()
@@ -92,21 +97,27 @@ def robust_execute_class():
             await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
 
         async def _async_handle_timeout(self, timeout, cell=None):
+            # nbclient interrupts the kernel and makes up an error reply for the cell ...
             reply = await super()._async_handle_timeout(timeout, cell)
+            # ... but a kernel that ignores SIGINT is still busy: kill it (restarted below)
             if not await self._kernel_responds():
-                self.log.error("The kernel ignored the interrupt: restarting it")
-                await self._restart()
+                self.log.error("The kernel ignored the interrupt: killing it")
+                await ensure_async(self.km.signal_kernel(signal.SIGKILL))
+                raise KernelStuck(f"the cell ran longer than {timeout} s and ignored the interrupt")
             return reply
 
         def preprocess_cell(self, cell, resources, index):
             try:
                 return super().preprocess_cell(cell, resources, index)
-            except DeadKernelError:
-                self.log.error("The kernel died in cell %d: restarting it", index)
+            except DeadKernelError as exc:
+                stuck = isinstance(exc, KernelStuck)
+                self.log.error("The kernel %s in cell %d: restarting it",
+                               "was stuck" if stuck else "died", index)
                 cell.outputs.append(NotebookNode(
-                    output_type="error", ename="DeadKernelError", evalue="the kernel died",
-                    traceback=["DeadKernelError: the kernel died while running this cell "
-                               "(the code exited the process or crashed); it was restarted"]))
+                    output_type="error", ename="CellTimeoutError" if stuck else "DeadKernelError",
+                    evalue=str(exc),
+                    traceback=[f"{'CellTimeoutError' if stuck else 'DeadKernelError'}: {exc}; "
+                               "the kernel was restarted, so later cells run without this cell's state"]))
                 run_sync(self._restart)()
                 return cell, resources
 
@@ -147,7 +158,14 @@ def worker_main() -> int:
     parent kills it and starts a new one if a student overruns its time budget."""
     for line in sys.stdin:
         if line.strip():
-            print(RESULT_TAG + json.dumps(grade_job(json.loads(line))), flush=True)
+            job = json.loads(line)
+            if job.get("kind") == "stage":
+                course = Path(job["course"])
+                ids = exercises.stage_course(course, Path(job["source"]))
+                result = {"ids": ids, "items": graded_items(course, ids)}
+            else:
+                result = grade_job(job)
+            print(RESULT_TAG + json.dumps(result), flush=True)
     return 0
 
 
@@ -170,7 +188,7 @@ def grade_job(job: dict) -> dict:
     config.Execute.timeout = job["timeout"]
     config.RobustExecute.timeout = job["timeout"]
     config.RobustExecute.interrupt_grace = job["interrupt_grace"]
-    config.OverwriteCells.add_missing_cells = True
+    config.OverwriteCells.add_missing_cells = False  # nbgrader 0.9.6's version can crash; see below
     config.Autograde.autograde_preprocessors = [
         _ROBUST_EXECUTE(), IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -185,17 +203,24 @@ def grade_job(job: dict) -> dict:
             entry.update(status="missing", message=f"no {aid}.ipynb was submitted")
             continue
         try:
-            nbformat.validate(nbformat.read(str(path), as_version=4))
+            nb = nbformat.read(str(path), as_version=4)
+            nbformat.validate(nb)
         except Exception as exc:  # noqa: BLE001  invalid JSON, not a notebook, bad schema...
             path.unlink()
             entry.update(status="unreadable", message=f"{aid}.ipynb could not be read as a notebook "
                                                       f"({type(exc).__name__}: {str(exc)[:200]})")
             continue
+        release = nbformat.read(str(course / "release" / aid / f"{aid}.ipynb"), as_version=4)
+        restored = restore_missing_cells(nb, release)
+        if restored:
+            nbformat.write(nb, str(path))
+            entry["message"] = "deleted cells were put back before grading: " + ", ".join(restored)
         t0 = time.monotonic()
         res = api.autograde(aid, sid, force=True, create=True)
+        entry["autograde_seconds"] = round(time.monotonic() - t0, 1)
         if not res["success"]:
             entry.update(status="failed", message="nbgrader could not grade this notebook:\n"
-                                                  + (res.get("error") or res.get("log", ""))[-1500:])
+                                                  + _errors_of(res.get("log", ""))[-2000:])
         fb = api.generate_feedback(aid, sid, force=True)
         if not fb["success"]:
             entry["message"] += "\n(no HTML feedback: " + (fb.get("error") or "")[-300:] + ")"
@@ -204,12 +229,54 @@ def grade_job(job: dict) -> dict:
             with Gradebook(db_url) as gb:
                 sub = gb.find_submission_notebook(aid, aid, sid)
                 for g in sub.grades:
-                    pending = bool(g.needs_manual_grade and g.manual_score is None)
+                    pending = bool(g.needs_manual_grade and g.manual_score is None
+                                   and entry["status"] == "graded")
                     entry["grades"][g.name] = {"score": None if pending else float(g.score),
                                                "needs_manual": pending}
         except MissingEntry:
             pass
     return result
+
+
+def restore_missing_cells(nb, release) -> list[str]:
+    """Put back every nbgrader cell (setup, solution, check, test) of ``release`` that the student
+    deleted, after the nearest earlier cell that is still there; return the grade ids put back.
+
+    A deleted test cell is thus graded anyway (OverwriteCells then restores the instructor's source
+    with its hidden tests), and a deleted solution cell comes back as the unanswered stub.
+    (nbgrader's own ``OverwriteCells.add_missing_cells`` raises KeyError when the cell before the
+    deleted one is not a grade/solution cell, so we do it here.)
+    """
+    def gid(cell):
+        return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+    present = {gid(c) for c in nb.cells if gid(c)}
+    restored = []
+    for i, cell in enumerate(release.cells):
+        name = gid(cell)
+        if not name or name in present:
+            continue
+        position = 0
+        for earlier in reversed(release.cells[:i]):
+            where = [k for k, c in enumerate(nb.cells) if gid(earlier) and gid(c) == gid(earlier)]
+            if where:
+                position = where[0] + 1
+                break
+        nb.cells.insert(position, copy.deepcopy(cell))
+        present.add(name)
+        restored.append(name)
+    return restored
+
+
+def _errors_of(log: str) -> str:
+    """The [ERROR] part of an nbgrader log (what went wrong, without the INFO chatter)."""
+    keep, on = [], False
+    for line in log.splitlines():
+        if line.startswith("["):
+            on = line.startswith("[ERROR]")
+        if on:
+            keep.append(line)
+    return "\n".join(keep) or log
 
 
 _ROBUST = []
@@ -353,20 +420,17 @@ def write_outputs(out: Path, items: list[dict], results: dict[str, dict]) -> lis
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
     for sid, res in results.items():
         row = {"student": sid}
-        total = 0.0
         for it in items:
             g = res.get(it["assignment"], {}).get("grades", {}).get(it["id"])
-            score = 0.0 if g is None else g["score"]
-            given = manual.get((sid, it["id"]), {}).get("score", "")
-            if it["manual"] and given.strip():
-                score = min(float(given), it["max"])
-            if score is not None:
-                total += score
-            row[it["id"]] = _fmt(score)
-        row["total"], row["max"] = _fmt(total), _fmt(maximum)
+            row[it["id"]] = _fmt(0.0 if g is None else g["score"])   # None: awaiting manual grading
         rows[sid] = row
-    for row in rows.values():  # rows kept from an earlier run: refresh max, keep the scores
-        row.setdefault("max", _fmt(maximum))
+    for sid, row in rows.items():  # every row, kept ones too: apply manual scores, recompute totals
+        for it in items:
+            given = manual.get((sid, it["id"]), {}).get("score", "").strip()
+            if it["manual"] and given:
+                row[it["id"]] = _fmt(min(float(given), it["max"]))
+        row["total"] = _fmt(sum(float(row[it["id"]]) for it in items if row.get(it["id"], "").strip()))
+        row["max"] = _fmt(maximum)
     ordered = [rows[s] for s in sorted(rows)]
     write_csv_atomic(out / "grades.csv", header, ordered)
     return ordered
@@ -426,19 +490,24 @@ def main(argv: list[str]) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="emlab-grade-"))
     t_start = time.monotonic()
+    worker = Worker(work / "worker.log")
     try:
         template_dir = work / "template"
-        ids = exercises.stage_course(template_dir, a.source)
-        items = graded_items(template_dir, ids)
+        staged, why = worker.grade({"kind": "stage", "course": str(template_dir),
+                                    "source": str(a.source.resolve())}, budget=600)
+        if staged is None:
+            print(f"could not stage the nbgrader course from {a.source}: {why}\n"
+                  + (worker.log.read_text(errors="replace")[-3000:]), file=sys.stderr)
+            return 1
+        ids, items = staged["ids"], staged["items"]
         template = {str(f.relative_to(template_dir)): f.read_bytes()
                     for f in template_dir.rglob("*") if f.is_file() and f.parts[len(template_dir.parts)]
-                    in ("source", "gradebook.db")}
+                    in ("source", "release", "gradebook.db")}
         shutil.rmtree(template_dir)
         submissions = read_submissions(a.submissions, ids)
         n_cells = {aid: exercises._code_cells(a.source / f"{aid}.ipynb") for aid in ids}
         budget = 60 + sum((n + 3) * (timeout + a.interrupt_grace + 10) for n in n_cells.values())
         results = {}
-        worker = Worker(work / "worker.log")
         for sid, files in submissions.items():
             t0 = time.monotonic()
             result, course = grade_student(worker, sid, files, template, ids, work, timeout, budget,
@@ -447,11 +516,12 @@ def main(argv: list[str]) -> int:
             write_feedback(a.out, sid, result, course, items)
             if not a.keep:
                 shutil.rmtree(course, ignore_errors=True)
-            statuses = ", ".join(f"{aid}: {e['status']}" for aid, e in result.items())
+            statuses = ", ".join(f"{aid}: {e['status']} {e.get('autograde_seconds', '')}"
+                                 f"/{e.get('seconds', '')} s" for aid, e in result.items())
             print(f"{sid}: graded in {time.monotonic() - t0:.1f} s ({statuses})", flush=True)
-        worker.close()
         rows = write_outputs(a.out, items, results)
     finally:
+        worker.close()
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"{len(results)} student(s) graded in {time.monotonic() - t_start:.1f} s; "
