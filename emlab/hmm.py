@@ -9,7 +9,7 @@ with ``q(j | i) = trans[i, j]``, ``e(v | k) = emit[k, v]`` and, optionally, Coll
 and every ``trans`` row sums to 1. (``start`` plays the role of ``q(y_1 | *)``.)
 
 Everything here runs **batched over all sequences of a corpus**: sequences are grouped by length
-and every time step advances all sequences of a group at once, with one ``(N, K) @ (K, K)``
+and every time step advances all sequences of a group at once, with one ``(K, K) @ (K, N)``
 product (:func:`_forward_batch`). The forward pass keeps *scaled* probabilities: at every step
 the vector ``α_t`` is divided by its sum ``c_t``, so ``log p(x) = Σ_t log c_t (+ log Σ_i α̂_T(i)
 stop[i])`` stays finite on a 100,000-step sequence. Viterbi is the same recursion with ``max`` in
@@ -231,12 +231,12 @@ class Corpus:
         return self._workspaces.setdefault(g, {})
 
     def emit_index(self, g: int, K: int) -> np.ndarray:
-        """For group ``g`` (T, N) and ``K`` states: the flat index ``k·V + x[n, t]`` of every (t, n, k),
-        laid out like a (T, N, K) array; cached, since it does not depend on the parameters."""
+        """For group ``g`` (N, T) and ``K`` states: the flat index ``k·V + x[n, t]`` of every (t, k, n),
+        laid out like a (T, K, N) array; cached, since it does not depend on the parameters."""
         key = (g, K)
         if key not in self._emit_index:
             X = self.groups[g][1]
-            self._emit_index[key] = (np.arange(K) * self.V + X.T[:, :, None]).ravel()
+            self._emit_index[key] = (np.arange(K)[:, None] * self.V + X.T[:, None, :]).ravel()
         return self._emit_index[key]
 
     def __len__(self) -> int:
@@ -271,10 +271,16 @@ def _one(m: HMM, seq) -> np.ndarray:
 # with ⊕ = Σ over probabilities (forward, kept scaled) or ⊕ = max over log-probabilities (Viterbi).
 
 def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> np.ndarray:
-    """``B[t, n, k] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, N, K)."""
+    """``B[t, k, n] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, K, N).
+
+    Batches keep the N sequences on the last (contiguous) axis, so every per-step operation runs
+    over long rows of N numbers, and a step of the recursions is one (K, K) @ (K, N) product.
+    """
     N, T = X.shape
-    B = _buffer(ws, "B", (T, N, m.K))
-    np.take(np.ascontiguousarray(m.emit.T), X.T.ravel(), axis=0, out=B.reshape(T * N, m.K))
+    B = _buffer(ws, "B", (T, m.K, N))
+    XT = np.ascontiguousarray(X.T)
+    for k in range(m.K):                         # symbols are validated, so "clip" never clips
+        np.take(m.emit[k], XT, out=B[:, k, :], mode="clip")
     return B
 
 
@@ -290,34 +296,34 @@ def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
 def _forward_batch(m: HMM, B: np.ndarray, ws: dict | None = None):
     """Scaled forward pass over a batch (03, forward algorithm).
 
-    Returns ``alpha`` (T, N, K) with ``alpha[t, n] = p(y_t | x_1..x_t)`` (each row sums to 1, or is
+    Returns ``alpha`` (T, K, N) with ``alpha[t, :, n] = p(y_t | x_1..x_t)`` (sums to 1, or is
     all zero once the prefix has probability 0), ``scale`` (T, N) with ``scale[t] = p(x_t | x_<t)``,
-    and ``end`` (N,) ``= Σ_i alpha[T-1, n, i] stop[i]`` (1 without STOP). So
+    and ``end`` (N,) ``= Σ_i alpha[T-1, i, n] stop[i]`` (1 without STOP). So
     ``log p(x_n) = Σ_t log scale[t, n] + log end[n]``.
     """
-    T, N, K = B.shape
+    T, K, N = B.shape
     alpha = _buffer(ws, "alpha", B.shape)
-    scale = _buffer(ws, "scale", (T, N, 1))
-    trans, ones = m.trans, np.ones((K, 1))      # row sums as a matrix product: much faster than .sum(1)
+    scale = _buffer(ws, "scale", (T, 1, N))
+    trans_t, ones = np.ascontiguousarray(m.trans.T), np.ones((1, K))   # column sums as a matrix product
     with np.errstate(invalid="ignore", divide="ignore"):
         a = alpha[0]
-        np.multiply(m.start, B[0], out=a)
-        np.dot(a, ones, out=scale[0])
+        np.multiply(m.start[:, None], B[0], out=a)
+        np.dot(ones, a, out=scale[0])
         a /= scale[0]
-        for t in range(1, T):                    # α̂_t(j) ∝ Σ_i α̂_{t-1}(i) q(j|i) · e(x_t|j)
+        for t in range(1, T):                    # α̂_t(j) ∝ Σ_i q(j|i) α̂_{t-1}(i) · e(x_t|j)
             a = alpha[t]
-            np.dot(alpha[t - 1], trans, out=a)
+            np.dot(trans_t, alpha[t - 1], out=a)
             a *= B[t]
             c = scale[t]
-            np.dot(a, ones, out=c)
+            np.dot(ones, a, out=c)
             a /= c
-    scale = scale[:, :, 0]
+    scale = scale[:, 0, :]
     dead = ~(scale > 0)                          # a prefix of probability 0 (0/0 left NaN behind it)
     if dead.any():
         dead = np.logical_or.accumulate(dead, axis=0)
-        alpha[dead] = 0.0
+        alpha.transpose(0, 2, 1)[dead] = 0.0
         scale[dead] = 0.0
-    end = alpha[-1] @ m.stop if m.stop is not None else np.ones(N)
+    end = m.stop @ alpha[-1] if m.stop is not None else np.ones(N)
     return alpha, scale, end
 
 
@@ -331,20 +337,19 @@ def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray, w
     """Scaled backward pass: ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``.
 
     Scaled by the forward's ``scale`` so that ``alpha[t] * beta[t] = p(y_t | x)`` (03, posteriors).
-    Also returns the messages ``w[t] = e(x_{t+1}|·) beta[t+1] / scale[t+1]`` (T-1, N, K), from which
+    Also returns the messages ``w[t] = e(x_{t+1}|·) beta[t+1] / scale[t+1]`` (T-1, K, N), from which
     ``beta[t] = trans @ w[t]`` and ``xi[t, i, j] = alpha[t, i] q(j|i) w[t, j]``.
     Only called for sequences of positive probability.
     """
-    T, N, K = B.shape
+    T, K, N = B.shape
     beta = _buffer(ws, "beta", B.shape)
-    w = _buffer(ws, "w", (T - 1, N, K))
-    beta[-1] = m.stop / end[:, None] if m.stop is not None else 1.0
-    trans_t = np.ascontiguousarray(m.trans.T)
-    np.divide(B[1:], scale[1:, :, None], out=w)  # e(x_{t+1}|j) / c_{t+1}, all steps in one operation
+    w = _buffer(ws, "w", (T - 1, K, N))
+    beta[-1] = m.stop[:, None] / end if m.stop is not None else 1.0
+    np.divide(B[1:], scale[1:, None, :], out=w)  # e(x_{t+1}|j) / c_{t+1}, all steps in one operation
     for t in range(T - 2, -1, -1):               # β̂_t(i) = Σ_j q(j|i) e(x_{t+1}|j) β̂_{t+1}(j) / c_{t+1}
         wt = w[t]
         wt *= beta[t + 1]
-        np.dot(wt, trans_t, out=beta[t])
+        np.dot(m.trans, wt, out=beta[t])
     return beta, w
 
 
@@ -353,24 +358,24 @@ def _viterbi_batch(m: HMM, B: np.ndarray):
 
     Returns the best paths (N, T) and their scores ``max_y log p(x_n, y)`` (N,).
     """
-    T, N, K = B.shape
+    T, K, N = B.shape
     with np.errstate(divide="ignore"):
-        log_trans, log_B = np.log(m.trans), np.log(B)
-        d = np.log(m.start) + log_B[0]
-        last = np.log(m.stop) if m.stop is not None else 0.0
-    back = np.empty((T, N, K), dtype=np.intp)
+        log_trans, log_B = np.log(m.trans)[:, :, None], np.log(B)
+        d = np.log(m.start)[:, None] + log_B[0]
+        last = np.log(m.stop)[:, None] if m.stop is not None else 0.0
+    back = np.empty((T, K, N), dtype=np.intp)
     for t in range(1, T):                        # δ_t(j) = max_i δ_{t-1}(i) + log q(j|i) + log e(x_t|j)
-        s = d[:, :, None] + log_trans
-        np.argmax(s, axis=1, out=back[t])
-        d = s.max(axis=1)
+        s = d[:, None, :] + log_trans            # s[i, j, n]
+        np.argmax(s, axis=0, out=back[t])
+        d = s.max(axis=0)
         d += log_B[t]
     d = d + last
+    cols = np.arange(N)
     path = np.empty((N, T), dtype=np.intp)
-    path[:, -1] = d.argmax(axis=1)
-    score = d[np.arange(N), path[:, -1]]
-    rows = np.arange(N)
+    path[:, -1] = d.argmax(axis=0)
+    score = d[path[:, -1], cols]
     for t in range(T - 1, 0, -1):
-        path[:, t - 1] = back[t, rows, path[:, t]]
+        path[:, t - 1] = back[t, path[:, t], cols]
     return path, score
 
 
@@ -386,12 +391,12 @@ def _sample_paths_batch(m: HMM, alpha: np.ndarray, rng: np.random.Generator) -> 
 
     ``p(y_T | x) ∝ α̂_T(y_T) stop[y_T]`` and ``p(y_t | y_{t+1}, x) ∝ α̂_t(y_t) q(y_{t+1} | y_t)``.
     """
-    T, N, K = alpha.shape
+    T, K, N = alpha.shape
     path = np.empty((N, T), dtype=np.intp)
-    last = alpha[-1] * m.stop if m.stop is not None else alpha[-1]
-    path[:, -1] = _draw(last, rng)
+    last = alpha[-1] * m.stop[:, None] if m.stop is not None else alpha[-1]
+    path[:, -1] = _draw(last.T, rng)
     for t in range(T - 2, -1, -1):
-        path[:, t] = _draw(alpha[t] * m.trans[:, path[:, t + 1]].T, rng)
+        path[:, t] = _draw((alpha[t] * m.trans[:, path[:, t + 1]]).T, rng)
     return path
 
 
@@ -402,16 +407,16 @@ def _soft_counts(m: HMM, corpus: Corpus, g: int, B, alpha, scale, end) -> dict[s
     ``c(y) at t=1 = Σ_n γ_1``, ``c(y', y) = Σ_{n,t} ξ_t(y', y)``, ``c(y, x) = Σ_{n,t: x_t = x} γ_t(y)``,
     ``c(y, STOP) = Σ_n γ_T(y)``.
     """
-    T, N, K = B.shape
+    T, K, N = B.shape
     beta, w = _backward_batch(m, B, scale, end, corpus.workspace(g))
     gamma = np.multiply(alpha, beta, out=beta)
-    counts = {"start": gamma[0].sum(axis=0)}
-    # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) w_t(j): one (K, N(T-1)) @ (N(T-1), K) product.
-    counts["trans"] = m.trans * (alpha[:-1].reshape(-1, K).T @ w.reshape(-1, K))
-    index = corpus.emit_index(g, K)                      # cell (k, x_t) of emit for every (t, n, k)
+    counts = {"start": gamma[0].sum(axis=1)}
+    # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) w_t(j): a (K, N) @ (N, K) product per step, summed.
+    counts["trans"] = m.trans * np.matmul(alpha[:-1], w.transpose(0, 2, 1)).sum(axis=0)
+    index = corpus.emit_index(g, K)                      # cell (k, x_t) of emit for every (t, k, n)
     counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
-        counts["stop"] = gamma[-1].sum(axis=0)
+        counts["stop"] = gamma[-1].sum(axis=1)
     return counts
 
 
@@ -492,7 +497,7 @@ def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     """
     alpha, scale, _ = _forward_batch(m, _emissions(m, _one(m, seq)))
     with np.errstate(divide="ignore"):
-        return alpha[:, 0, :], np.log(scale[:, 0])
+        return alpha[:, :, 0], np.log(scale[:, 0])
 
 
 def backward(m: HMM, seq) -> np.ndarray:
@@ -502,7 +507,7 @@ def backward(m: HMM, seq) -> np.ndarray:
     """
     B = _emissions(m, _one(m, seq))
     _, scale, end = _forward_batch(m, B)
-    return _backward_batch(m, B, scale, end)[0][:, 0, :]
+    return _backward_batch(m, B, scale, end)[0][:, :, 0]
 
 
 def forward_table(m: HMM, seq) -> np.ndarray:
@@ -541,9 +546,9 @@ def posteriors(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(_log_evidence(scale, end)[0]):
         raise ValueError("the sequence has probability zero under the model: its posteriors are undefined")
     beta, w = _backward_batch(m, B, scale, end)
-    a = alpha[:, 0]
-    gamma = a * beta[:, 0]
-    xi = a[:-1, :, None] * m.trans[None] * w[:, 0, None, :]
+    a = alpha[:, :, 0]
+    gamma = a * beta[:, :, 0]
+    xi = a[:-1, :, None] * m.trans[None] * w[:, None, :, 0]
     return gamma, xi
 
 
