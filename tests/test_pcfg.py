@@ -410,3 +410,21 @@ def test_a_sentence_without_a_parse():
     for method in ("soft", "hard", "stochastic"):
         with pytest.raises(ValueError, match="sentence 0 .* has no parse"):
             g.e_step(g.prepare([bad]), method, rng=0)
+
+
+def test_batching_does_not_change_results(monkeypatch):
+    """Sentences are grouped by length and split into cache-sized batches; any split gives the
+    same log-likelihoods and counts as one sentence at a time."""
+    g = random_grammar(21)
+    sents = random_sentences(22, g, [3, 4, 4, 4, 4, 4, 2, 4])
+    one_by_one = [pcfg.log_likelihood(g, s) for s in sents]
+    counts_one = [pcfg.expected_rule_counts(g, s) for s in sents]
+    monkeypatch.setattr(pcfg, "BATCH_BYTES", 1)  # one sentence per batch
+    tiny = pcfg.Corpus(g, sents)
+    assert len(tiny.batches) == len(sents)
+    monkeypatch.setattr(pcfg, "BATCH_BYTES", 2 * 25 * g.N * 8)  # two 4-word sentences per batch
+    assert [len(ix) for ix, _ in pcfg.Corpus(g, sents).batches] == [1, 1, 2, 2, 2]  # lengths 2, 3, 4 x 6
+    np.testing.assert_allclose(pcfg.sentence_log_likelihoods(g, sents), one_by_one, rtol=1e-13)
+    together = pcfg.expected_rule_counts(g, sents)
+    for rule, c in together.items():
+        assert c == pytest.approx(sum(d[rule] for d in counts_one), abs=1e-12)
