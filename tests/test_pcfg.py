@@ -277,7 +277,7 @@ def test_posterior_tree_sampler_matches_parse_posteriors():
     """Trees sampled through the inside chart follow p(t | x): on the M&S sentence the VP
     attachment has posterior 0.0006804 / 0.0015876 = 3/7."""
     g = grammars.manning_schutze_grammar()
-    n = 1500
+    n = 1000
     est = g.e_step(g.prepare([grammars.MANNING_SCHUTZE_SENTENCE] * n), "stochastic", rng=0)
     vp = g.nonterminals.index("VP")
     pp = g.nonterminals.index("PP")
@@ -309,7 +309,7 @@ def test_length_conditioned_sampler_follows_the_conditional():
     """p(t | |x| = 3) on a grammar with two tree shapes of different probabilities."""
     g = pcfg.PCFG.from_rules([("S", ("S", "T"), 0.3), ("S", ("T", "S"), 0.1), ("S", ("a",), 0.6),
                               ("T", ("b",), 1.0)])
-    trees = pcfg.sample_trees(g, 2000, rng=4, length=3)
+    trees = pcfg.sample_trees(g, 1000, rng=4, length=3)
     shapes = [pcfg.bracketed(t) for t in trees]
     # length-3 trees: S->S T twice (0.3^2), S->T S twice (0.1^2), or one of each order (0.3*0.1 twice)
     weights = {"(S (S (S a) (T b)) (T b))": 0.09, "(S (T b) (S (T b) (S a)))": 0.01,
@@ -318,7 +318,7 @@ def test_length_conditioned_sampler_follows_the_conditional():
     total = sum(weights.values())
     for shape, w in weights.items():
         p = w / total
-        assert abs(shapes.count(shape) / 2000 - p) < 4 * math.sqrt(p * (1 - p) / 2000), shape
+        assert abs(shapes.count(shape) / 1000 - p) < 4 * math.sqrt(p * (1 - p) / 1000), shape
 
 
 def test_rules_prob_and_random_initializations():
