@@ -225,12 +225,26 @@ _INSPECT_JS = r"""
             (o.querySelector('[data-mime-type]')?.getAttribute('data-mime-type') || ''),
       text: (o.innerText || '').slice(0, 2000),
     }));
+    // A figure is clipped when a box between it and its cell hides part of it.
+    const clippedBy = (el) => {
+      const r = el.getBoundingClientRect();
+      for (let a = el.parentElement; a && a !== cell; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+        const b = a.getBoundingClientRect();
+        if (r.left < b.left - 2 || r.right > b.right + 2 || r.top < b.top - 2 || r.bottom > b.bottom + 2)
+          return a.className.toString().slice(0, 80) || a.tagName;
+      }
+      return '';
+    };
     const images = [...cell.querySelectorAll('.jp-OutputArea-output img')].map(img => ({
       complete: img.complete, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
       width: img.getBoundingClientRect().width, height: img.getBoundingClientRect().height,
+      clippedBy: clippedBy(img),
     }));
     const svgs = [...cell.querySelectorAll('.jp-RenderedSVG svg')].map(s => ({
-      width: s.getBoundingClientRect().width, height: s.getBoundingClientRect().height}));
+      width: s.getBoundingClientRect().width, height: s.getBoundingClientRect().height,
+      clippedBy: clippedBy(s)}));
     const area = cell.querySelector('.jp-Cell-outputArea');
     const clipped = area ? [...area.querySelectorAll('.jp-OutputArea-output')].some(
       o => o.scrollWidth > o.clientWidth + 2 && getComputedStyle(o).overflowX !== 'visible') : false;
@@ -280,10 +294,11 @@ _SIGNATURE_JS = r"""
 _CONTROLS_JS = r"""
 (panel) => {
   const kinds = [
-    ['slider', '.widget-slider'], ['dropdown', '.widget-dropdown'], ['button', 'button.widget-button'],
-    ['toggle', 'button.widget-toggle-button'], ['togglebuttons', '.widget-toggle-buttons'],
-    ['radio', '.widget-radio'], ['checkbox', '.widget-checkbox'], ['select', '.widget-select'],
-    ['play', '.widget-play'], ['text', '.widget-text'], ['textarea', '.widget-textarea'],
+    ['slider', '.widget-slider'], ['dropdown', '.widget-dropdown'],
+    ['togglebuttons', '.widget-toggle-buttons'], ['radio', '.widget-radio'],
+    ['checkbox', '.widget-checkbox'], ['select', '.widget-select'],
+    ['play', '.widget-play'], ['button', 'button.widget-button'], ['toggle', 'button.widget-toggle-button'],
+    ['text', '.widget-text'], ['textarea', '.widget-textarea'],
     ['colorpicker', '.widget-colorpicker'], ['datepicker', '.widget-datepicker'],
   ];
   const found = [];
@@ -314,8 +329,8 @@ _CONTROLS_JS = r"""
       id: i,
       kind: el.getAttribute('data-h7-kind'),
       cell: Number(el.getAttribute('data-h7-cell')),
-      label: (el.querySelector('.widget-label')?.innerText || el.innerText || el.title || '')
-              .trim().slice(0, 60),
+      label: ([el.querySelector('.widget-label')?.innerText, el.innerText, el.title]
+              .map(t => (t || '').replace(/\u200b/g, '').trim()).find(t => t) || '').slice(0, 60),
       disabled: !!el.querySelector(':disabled') || el.disabled === true,
     })),
     stray,
@@ -399,7 +414,7 @@ class NotebookRun:
                 if mime == "application/vnd.jupyter.error":
                     found.append(f"{c.where()}: error output\n{text[:800]}")
                 elif mime == "application/vnd.jupyter.stderr" and STDERR_FAILURE.search(text):
-                    found.append(f"{c.where()}: stderr shows\n{text[:800]}")
+                    found.append(f"{c.where()}: error or warning on stderr\n{text[:800]}")
                 if RAW_WIDGET_REPR.search(text):
                     found.append(f"{c.where()}: raw widget repr instead of a widget: {text[:120]!r}")
                 if FIGURE_NOT_DRAWN.search(text):
@@ -409,9 +424,11 @@ class NotebookRun:
             for img in c.images:
                 if not img["complete"] or img["naturalWidth"] == 0 or img["width"] == 0:
                     found.append(f"{c.where()}: figure not rendered ({img})")
-            for svg in c.svgs:
-                if svg["width"] == 0 or svg["height"] == 0:
-                    found.append(f"{c.where()}: SVG figure has no size ({svg})")
+            for fig in c.images + c.svgs:
+                if fig["width"] == 0 or fig["height"] == 0:
+                    found.append(f"{c.where()}: figure has no size on the page ({fig})")
+                if fig["clippedBy"]:
+                    found.append(f"{c.where()}: figure clipped by its container .{fig['clippedBy']}")
             if c.clipped:
                 found.append(f"{c.where()}: output wider than the notebook (horizontally clipped)")
         return found
@@ -457,6 +474,18 @@ class NotebookSession:
         self.wait_kernel_idle(120)
         self.close_left_sidebar()
 
+    def wait_kernel_idle(self, timeout: float) -> None:
+        """Until the kernel is connected and idle (Run All before that silently runs nothing)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.kernel_status() == "idle" and self.page.locator(
+                ".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")
+            ).count():
+                return
+            self.page.wait_for_timeout(250)
+        raise TimeoutError(f"{self.name}: kernel not connected and idle after {timeout:.0f}s "
+                           f"(status {self.kernel_status()!r})")
+
     def close_left_sidebar(self) -> None:
         """More room for the notebook, as a student would have after closing the file browser."""
         if self.page.locator("#jp-left-stack:not(.lm-mod-hidden)").count():
@@ -474,15 +503,6 @@ class NotebookSession:
         el = self.panel.query_selector(".jp-Notebook-ExecutionIndicator")
         return el.get_attribute("data-status") if el else ""
 
-    def wait_kernel_idle(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.kernel_status() == "idle":
-                return
-            self.page.wait_for_timeout(250)
-        raise TimeoutError(f"{self.name}: kernel not idle after {timeout:.0f}s "
-                           f"(status {self.kernel_status()!r})")
-
     def _prompts(self) -> list[str]:
         return self.panel.evaluate(
             "p => [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent.trim())"
@@ -496,11 +516,17 @@ class NotebookSession:
         self.run_command_via_menu("Run", "Run All Cells")
         deadline = start + timeout
         started = False
+        retried = False
         calm = 0
         while True:
             prompts = self._prompts()
             busy = any("*" in p for p in prompts)
             started = started or busy or any(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+            if not started and not retried and time.monotonic() - start > 20:
+                # The kernel was not ready for the first request; ask once more.
+                retried = True
+                self.wait_kernel_idle(60)
+                self.run_command_via_menu("Run", "Run All Cells")
             status = self.kernel_status()
             calm = calm + 1 if started and not busy and status == "idle" else 0
             if calm >= 4:  # idle for about a second: no cell queued or running
@@ -641,21 +667,33 @@ class NotebookSession:
             return f"{kind} typed into"
         raise AssertionError(f"no recipe to operate a {kind} widget ({control}); add one in jlab.py")
 
-    def wait_for_change(self, before: OutputSignature, skip_selector: str, timeout: float = 90.0) -> float:
-        """Seconds until the outputs differ from `before` and settle (kernel idle, stable); -1 if never."""
+    def wait_for_change(
+        self, before: OutputSignature, skip_selector: str, timeout: float = 180.0, quiet: float = 3.0
+    ) -> float:
+        """Seconds until the outputs differ from `before` and settle (kernel idle, stable).
+
+        Returns -1 when nothing changed while the kernel stayed idle for `quiet` seconds (a busy kernel
+        is waited for up to `timeout`: a callback may run EM for a while).
+        """
         start = time.monotonic()
-        deadline = start + timeout
         changed_at = None
         last = None
         stable = 0
-        while time.monotonic() < deadline:
+        idle_since = None
+        while time.monotonic() - start < timeout:
             sig = self.signature(skip_selector)
+            now = time.monotonic() - start
+            idle = self.kernel_status() == "idle"
             if sig != before and changed_at is None:
-                changed_at = time.monotonic() - start
+                changed_at = now
             if changed_at is not None:
-                stable = stable + 1 if sig == last and self.kernel_status() == "idle" else 0
+                stable = stable + 1 if sig == last and idle else 0
                 if stable >= 3:
                     break
+            else:
+                idle_since = (now if idle_since is None else idle_since) if idle else None
+                if idle_since is not None and now - idle_since >= quiet:
+                    return -1.0
             last = sig
             self.page.wait_for_timeout(250)
         if changed_at is None:

@@ -28,7 +28,7 @@ def test_start_page(lab_server, fresh_page, screenshots):
     page.goto(lab_server.url("lab/tree/notebooks/00_start_here.ipynb"), wait_until="domcontentloaded")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
-    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+    page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for()  # kernel connected
     tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text="00_start_here.ipynb")
     assert tab.count() >= 1, "the start notebook is not the current tab"
     heading = panel.locator(".jp-MarkdownOutput h1").first

@@ -32,6 +32,7 @@ def _expected_for(name: str):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_widget_changes_what_it_controls(course, name, screenshots):
     session, _ = course.run(name)
+    session.page.bring_to_front()
     found = session.controls()
     controls, stray = found["controls"], found["stray"]
     assert not stray, f"{name}: interactive elements no recipe operates:\n" + "\n".join(stray)
@@ -45,10 +46,12 @@ def test_every_widget_changes_what_it_controls(course, name, screenshots):
 
     results: dict[int, tuple[str, dict[int, set[str]], float]] = {}
 
-    def operate(control):
+    def operate(control, apply=None):
         skip = f'[data-h7-control="{control["id"]}"]'
         before = session.signature(skip)
         action = session.move(control)
+        if apply is not None:  # e.g. interact_manual: the change takes effect on "Run Interact"
+            action += "; then " + session.move(apply)
         seconds = session.wait_for_change(before, skip)
         after = session.signature(skip)
         results[control["id"]] = (action, before.changed_cells(after) if seconds >= 0 else {}, seconds)
@@ -61,10 +64,11 @@ def test_every_widget_changes_what_it_controls(course, name, screenshots):
     for control in active:
         operate(control)
     # A control may legitimately change nothing from the initial state (a reset before any step);
-    # once every other control has moved, it must.
+    # once every other control has moved, it must, possibly after its cell's button applies it.
     for control in active:
         if results[control["id"]][2] < 0:
-            operate(control)
+            buttons = [b for b in active if b["kind"] == "button" and b["cell"] == control["cell"]]
+            operate(control, buttons[0] if buttons and buttons[0] is not control else None)
 
     failures = []
     for control in active:
