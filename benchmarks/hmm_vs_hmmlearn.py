@@ -15,6 +15,7 @@ Usage: ``python benchmarks/hmm_vs_hmmlearn.py [repeats]`` (default 5).
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -94,7 +95,8 @@ def main(repeats: int = 5) -> None:
     med = {name: statistics.median(ts) for name, ts in times.items()}
     n_tokens = N_SEQ * LENGTH
     print(f"Baum-Welch, {N_SEQ} sequences x {LENGTH} steps, K={K}, V={V}, {N_ITER} iterations, "
-          f"BLAS 1 thread, median of {repeats} alternating runs")
+          f"BLAS 1 thread, median of {repeats} alternating runs; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine slows all three alike)")
     for name, t in med.items():
         print(f"  {name:18s} {t * 1e3:9.1f} ms   ({t / N_ITER * 1e3:7.1f} ms per iteration)")
     r_scaling = med["hmmlearn scaling"] / med["emlab"]
