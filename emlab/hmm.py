@@ -28,18 +28,12 @@ posterior by forward-filtering backward-sampling (``"stochastic"``).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from . import categorical
 from .em import METHODS, EStep
+from .threads import one_blas_thread
 from .validation import SUM_TOL, as_corpus, as_generator, check_array, check_rows_sum_to_one, check_symbols
-
-try:  # optional: threadpoolctl is installed with emlab's test extras
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # pragma: no cover
-    ThreadpoolController = None
 
 __all__ = [
     "HMM", "forward", "backward", "forward_table", "backward_table", "log_likelihood",
@@ -408,26 +402,6 @@ def _sample_paths_batch(m: HMM, alpha: np.ndarray, rng: np.random.Generator) -> 
 
 
 # ------------------------------------------------------------ expected counts
-_blas = None
-
-
-def _one_blas_thread(fn):
-    """Run ``fn`` with BLAS on one thread (when threadpoolctl is available): each step of the batched
-    recursions is a small (K, K) @ (K, N) product, which a multi-threaded BLAS only slows down
-    (measured ~15% on an idle 2-core machine, much more next to other jobs; emlab.pcfg does the same)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        global _blas
-        if ThreadpoolController is None:  # pragma: no cover
-            return fn(*args, **kwargs)
-        if _blas is None:
-            _blas = ThreadpoolController()
-        with _blas.limit(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
 
 
 def _soft_counts(m: HMM, corpus: Corpus, g: int, B, alpha, scale, end) -> dict[str, np.ndarray]:
@@ -469,7 +443,7 @@ def _zero_counts(m: HMM) -> dict[str, np.ndarray]:
     return {k: np.zeros_like(v) for k, v in m.params().items()}
 
 
-@_one_blas_thread
+@one_blas_thread
 def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -512,7 +486,7 @@ def log_likelihood(m: HMM, seqs) -> float:
     return _corpus_log_likelihood(m, m.prepare(seqs))
 
 
-@_one_blas_thread
+@one_blas_thread
 def _corpus_log_likelihood(m: HMM, corpus: Corpus) -> float:
     total = 0.0
     for _, X in corpus.groups:

@@ -43,7 +43,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Hashable, Iterable
 
@@ -52,12 +51,8 @@ import numpy as np
 from . import _pcfg_charts as charts
 from . import categorical
 from .em import METHODS, EStep
+from .threads import one_blas_thread
 from .validation import SUM_TOL, as_generator, check_array
-
-try:  # optional: threadpoolctl is installed with emlab's test extras
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # pragma: no cover
-    ThreadpoolController = None
 
 __all__ = [
     "PCFG", "Corpus", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
@@ -65,32 +60,8 @@ __all__ = [
     "tree_yield", "tree_rules", "tree_log_prob", "bracketed", "indented",
 ]
 
-
-_blas = None
-
 #: Target size in bytes of one batch's inside chart (sentences of a length are split into batches).
 BATCH_BYTES = 1 << 19
-
-
-def _one_blas_thread(fn):
-    """Run ``fn`` with BLAS on one thread (when threadpoolctl is available).
-
-    The charts are many small matrix products; a multi-threaded BLAS only adds synchronization to
-    them, and on a busy machine that costs 5-10x (measured: a 200-sentence E-step took ~2 s with
-    two OpenBLAS threads next to other jobs, ~0.3 s with one). scikit-learn limits threads the
-    same way around its small-matrix loops."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        global _blas
-        if ThreadpoolController is None:  # pragma: no cover
-            return fn(*args, **kwargs)
-        if _blas is None:
-            _blas = ThreadpoolController()
-        with _blas.limit(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def _name(symbol) -> str:
@@ -420,7 +391,7 @@ class Corpus:
         return f"sentence {n} ({_show(self.texts[n])})"
 
 
-@_one_blas_thread
+@one_blas_thread
 def _inside_all(g: PCFG, corpus: Corpus):
     """Inside charts per batch and the log-likelihood of every sentence."""
     start = g._nt[g.start]
@@ -452,7 +423,7 @@ def _tree_counts(g: PCFG, uses) -> dict[str, np.ndarray]:
     return {"binary": cb.reshape(N, N, N), "lexical": cl}
 
 
-@_one_blas_thread
+@one_blas_thread
 def _e_step(g: PCFG, corpus: Corpus, method: str, rng: np.random.Generator):
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -537,7 +508,7 @@ def _tree_from_uses(g: PCFG, bins, lexs, tokens):
     return node(0, len(tokens))
 
 
-@_one_blas_thread
+@one_blas_thread
 def viterbi_parse(g: PCFG, sentence) -> tuple:
     """The most probable tree (CKY) and ``log p(x, t*)``: ``(tree, log_prob)``, with trees as
     ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``."""
@@ -549,7 +520,7 @@ def viterbi_parse(g: PCFG, sentence) -> tuple:
     return _tree_from_uses(g, bins, lexs, corpus.texts[0]), float(best)
 
 
-@_one_blas_thread
+@one_blas_thread
 def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
     """The inside and outside charts of one sentence, for teaching and inspection:
     ``(inside, outside, log_prob)`` with ``inside[i, j, A] = β(i, j, A)`` and
