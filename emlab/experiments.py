@@ -127,7 +127,12 @@ def jitter(model, scale: float = 1e-3, rng=None):
     gen = as_generator(rng)
     noisy = {name: np.asarray(p, dtype=float) * np.exp(scale * gen.standard_normal(np.shape(p)))
              for name, p in model.params().items()}
-    return model.m_step(noisy)
+    try:
+        return model.m_step(noisy)
+    except KeyError as missing:
+        raise ValueError(f"jitter needs a product of categoricals whose M-step normalizes its parameters; "
+                         f"{type(model).__name__}'s M-step wants statistics it does not expose "
+                         f"({missing})") from None
 
 
 def state_spread(model) -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from emlab import em, hmm
 from emlab import experiments as ex
-from emlab.mixture import CategoricalMixture
+from emlab.mixture import CategoricalMixture, GaussianMixture
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +185,7 @@ def test_mixture_informed_init_is_the_smoothed_supervised_mle():
     (lambda: ex.hmm_init("random", 0, 3), "K must be a positive integer"),
     (lambda: ex.mixture_init("informed", 2, 3, labelled=(np.ones((2, 3)), [0, 2])), "component 2"),
     (lambda: ex.jitter(hmm.HMM.uniform(2, 2), scale=-1), "scale must be"),
+    (lambda: ex.jitter(GaussianMixture([0.5, 0.5], [[0.0], [1.0]])), "product of categoricals"),
     (lambda: ex.align_states([0, 1], [0]), "true has 2 labels but learned has 1"),
     (lambda: ex.align_states([0, -1], [0, 1]), "non-negative integer"),
     (lambda: ex.match_rows(np.eye(2), np.eye(3)), "does not match"),
