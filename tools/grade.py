@@ -250,6 +250,13 @@ def restore_missing_cells(nb, release) -> list[str]:
     def gid(cell):
         return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
+    def find(cell) -> int | None:
+        for k, c in enumerate(nb.cells):
+            if (gid(cell) and gid(c) == gid(cell)) or (
+                    not gid(cell) and c.cell_type == cell.cell_type and c.source == cell.source):
+                return k
+        return None
+
     present = {gid(c) for c in nb.cells if gid(c)}
     restored = []
     for i, cell in enumerate(release.cells):
@@ -258,9 +265,9 @@ def restore_missing_cells(nb, release) -> list[str]:
             continue
         position = 0
         for earlier in reversed(release.cells[:i]):
-            where = [k for k, c in enumerate(nb.cells) if gid(earlier) and gid(c) == gid(earlier)]
-            if where:
-                position = where[0] + 1
+            where = find(earlier)
+            if where is not None:
+                position = where + 1
                 break
         nb.cells.insert(position, copy.deepcopy(cell))
         present.add(name)
