@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
-import sys
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -197,67 +196,53 @@ def _emlab_modules() -> list[str]:
                                         for u in UNBLOCKED)]
 
 
-def _functions_of(module: types.ModuleType):
-    """``(attribute name or None, function)`` for every plain function defined in ``module``,
-    including methods of its classes (name None)."""
-    seen = set()
-    for key, value in list(vars(module).items()):
-        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
-            if id(value) not in seen:
-                seen.add(id(value))
-                yield key, value
-        elif isinstance(value, type) and value.__module__ == module.__name__:
-            for attr in vars(value).values():
-                func = attr.fget if isinstance(attr, property) else getattr(attr, "__func__", attr)
-                if isinstance(func, types.FunctionType) and id(func) not in seen:
-                    seen.add(id(func))
-                    yield None, func
+#: The guard's own machinery, left running inside the block.
+_GUARD = {"library_blocked", "_blockable", "_emlab_modules", "_blocked"}
 
 
-def _swap(func, swapped) -> bool:
-    """Swap the code of ``func`` (and of what it wraps) for the blocker; True if anything was."""
-    done = False
-    seen = set()
-    while isinstance(func, types.FunctionType) and id(func) not in seen:
-        seen.add(id(func))
-        old = func.__code__
-        try:
-            func.__code__ = _blocked.__code__.replace(co_name=old.co_name, co_qualname=old.co_qualname)
-            swapped.append((func, old))
-            done = True
-        except ValueError:  # a closure (a decorator's wrapper): block what it wraps instead
-            pass
-        func = getattr(func, "__wrapped__", None)
-    return done
+def _blockable(func: types.FunctionType, root: str, unblocked: tuple[str, ...]) -> bool:
+    filename = func.__code__.co_filename
+    if not filename.startswith(root) or filename.startswith(unblocked):
+        return False
+    return not (filename == __file__ and func.__code__.co_name in _GUARD)
 
 
 @contextlib.contextmanager
-def library_blocked(modules: Iterable[str] | None = None):
-    """Switch off every function of emlab (except :data:`UNBLOCKED` modules) for the duration.
+def library_blocked():
+    """Switch off every function of emlab for the duration of the block, except the modules in
+    :data:`UNBLOCKED` (this guard, input validation, data, drawing); the reference implementations
+    of this module (brute force, Bayes' rule for the coins, ...) are switched off too.
 
-    The functions' code is swapped, not just the module attribute, so a reference the student
-    took earlier (``from emlab.hmm import forward``) is switched off too; decorated functions are
-    switched off through ``__wrapped__``. Everything is restored on exit, even when the student's
-    code raises.
+    Every emlab module is imported first, then every live function object whose code comes from an
+    emlab source file gets the blocker's code (``gc`` finds them all), so references the student took
+    earlier (``from emlab.hmm import forward``, functions of a module reloaded since, decorated
+    functions) are switched off as well. Everything is restored on exit, even when the student's code
+    raises. (Closures cannot take another code object; they only run inside emlab functions, which
+    are blocked.)
     """
+    import gc
+    import os
+
+    import emlab
+
+    for name in _emlab_modules():
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    root = os.path.dirname(os.path.abspath(emlab.__file__)) + os.sep
+    unblocked = tuple(os.path.join(root, *u.split(".")[1:]) for u in UNBLOCKED if u != __name__)
     swapped: list = []
-    replaced: list = []
     try:
-        for name in (_emlab_modules() if modules is None else modules):
-            try:
-                module = sys.modules.get(name) or importlib.import_module(name)
-            except ImportError:
-                continue
-            for attr, func in list(_functions_of(module)):
-                if not _swap(func, swapped) and attr is not None:
-                    replaced.append((module, attr, getattr(module, attr)))
-                    setattr(module, attr, _blocked)
+        for obj in gc.get_objects():
+            if (isinstance(obj, types.FunctionType) and not obj.__closure__
+                    and _blockable(obj, root, unblocked)):
+                old = obj.__code__
+                obj.__code__ = _blocked.__code__.replace(co_name=old.co_name, co_qualname=old.co_qualname,
+                                                         co_filename=old.co_filename)
+                swapped.append((obj, old))
         yield
     finally:
         for func, old in reversed(swapped):
             func.__code__ = old
-        for module, attr, old in reversed(replaced):
-            setattr(module, attr, old)
 
 
 # --------------------------------------------------------------------------------------------------

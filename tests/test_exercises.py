@@ -233,6 +233,20 @@ def test_library_blocked_switches_off_emlab_even_through_earlier_references():
     assert hmm.log_likelihood(m, [np.array([0, 1, 1])]) == before
 
 
+def test_library_blocked_also_switches_off_the_check_references_even_after_a_reload():
+    import importlib
+
+    from emlab.checks import coins_posterior   # taken before the hidden test reloads the module
+
+    fresh = importlib.reload(checks)
+    with fresh.library_blocked():
+        for call in (lambda: coins_posterior(0.5, 0.6, [1], [2]),
+                     lambda: fresh.brute_force_hmm([1.0], [[1.0]], [[1.0]], [0])):
+            with pytest.raises(RuntimeError, match="switched off"):
+                call()
+    assert coins_posterior(0.5, 0.5, [1], [2]).tolist() == [[0.5, 0.5]]
+
+
 def test_a_library_calling_answer_earns_nothing_in_the_hidden_test():
     """The 03a hidden test run against an answer that calls emlab instead of computing alpha."""
     nb = _read(ROOT / "solutions" / "03a_forward.ipynb")
@@ -245,3 +259,30 @@ def test_a_library_calling_answer_earns_nothing_in_the_hidden_test():
     assert outcomes["ex03a_forward_test"] is None                      # the honest answer still scores
     assert isinstance(outcomes["ex03a_loglik_test"], RuntimeError)      # the library call is switched off
     assert "switched off" in str(outcomes["ex03a_loglik_test"])
+
+
+# ------------------------------------------------------------------------------ student dist
+
+
+def test_student_dist_has_exercises_and_no_solutions_or_hidden_tests(tmp_path):
+    import zipfile
+
+    import student_dist
+
+    out = student_dist.build(tmp_path / "student.zip")
+    with zipfile.ZipFile(out) as zf:
+        names = [n.split("/", 1)[1] for n in zf.namelist()]
+        blobs = {n: zf.read(n) for n in zf.namelist()}
+    for needed in ("README.md", "environment.yml", "pyproject.toml", "Makefile", "emlab/__init__.py",
+                   "emlab/checks.py"):
+        assert needed in names
+    assert {f"exercises/{p.name}" for p in EXERCISES} <= set(names)
+    assert any(n.startswith("notebooks/") and n.endswith(".ipynb") for n in names)
+    assert not [n for n in names if n.startswith(("solutions/", "tests/", "grading/", "tools/"))
+                or n == "nbgrader_config.py" or n.endswith((".db", ".pyc"))]
+    for name, data in blobs.items():
+        for marker in (b"BEGIN SOLUTION", b"BEGIN HIDDEN TESTS", b"BEGIN MARK SCHEME"):
+            assert marker not in data, name
+    # and the exercises in the zip are the generated ones
+    for p in EXERCISES:
+        assert blobs[f"{student_dist.PREFIX}/exercises/{p.name}"] == p.read_bytes()
