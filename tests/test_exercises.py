@@ -236,7 +236,7 @@ def test_library_blocked_switches_off_emlab_even_through_earlier_references():
 def test_library_blocked_also_switches_off_the_check_references_even_after_a_reload():
     import importlib
 
-    from emlab.checks import coins_posterior   # taken before the hidden test reloads the module
+    from emlab.checks import coins_posterior  # taken before the hidden test reloads the module
 
     fresh = importlib.reload(checks)
     with fresh.library_blocked():

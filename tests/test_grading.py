@@ -210,3 +210,26 @@ def test_restore_missing_cells_puts_deleted_cells_back_in_place():
                  not in ("toy_setup", "toy_normalize_test")]
     assert grade.restore_missing_cells(sub, rel) == ["toy_setup", "toy_normalize_test"]
     assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in sub.cells] == names
+
+
+def test_real_exercises_solutions_get_full_marks_and_unmodified_exercises_get_zero(tmp_path):
+    """Two real exercises (SymPy and forward algorithm), graded as shipped and as solved."""
+    names = ["01_lagrangian_sympy", "03a_forward"]
+    source, subs, out = tmp_path / "source", tmp_path / "subs", tmp_path / "out"
+    source.mkdir()
+    for who, folder in (("solved", ROOT / "solutions"), ("unmodified", ROOT / "exercises")):
+        (subs / who).mkdir(parents=True)
+        for n in names:
+            (subs / who / f"{n}.ipynb").write_bytes((folder / f"{n}.ipynb").read_bytes())
+    for n in names:
+        (source / f"{n}.ipynb").write_bytes((ROOT / "solutions" / f"{n}.ipynb").read_bytes())
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), str(out),
+                           "--source", str(source), "--timeout", "60"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    items = [c for c in rows["solved"] if c not in ("student", "total", "max")]
+    assert len(items) == 4 and all(i.startswith(("ex01_", "ex03a_")) for i in items)
+    assert rows["solved"]["total"] == rows["solved"]["max"] == "9", rows["solved"]
+    assert rows["unmodified"]["total"] == "0" and rows["unmodified"]["max"] == "9", rows["unmodified"]
