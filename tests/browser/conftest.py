@@ -90,10 +90,14 @@ class Course:
             folder = self.screenshots / name.removesuffix(".ipynb")
             run.screenshots = session.screenshot_sections(folder)
             self.runs[name] = run
-            self.report(name, [
-                f"  ran in {run.seconds:.1f}s: {len(run.code_cells)} code cells, {run.n_figures} figures, "
-                f"{len(run.problems())} problems, {len(run.screenshots)} screenshots"
-            ])
+            self.report(
+                name,
+                [
+                    f"  ran in {run.seconds:.1f}s: {len(run.code_cells)} code cells, "
+                    f"{run.n_figures} figures, {len(run.problems())} problems, "
+                    f"{len(run.screenshots)} screenshots"
+                ],
+            )
         return self.sessions[name], self.runs[name]
 
     def report(self, name: str, lines: list[str]) -> None:

@@ -75,6 +75,8 @@ WIDGET_MANAGER_MISSING = re.compile(
 )
 # matplotlib's text stand-in for a figure that was never drawn inline.
 FIGURE_NOT_DRAWN = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")
+# The repr of a stray last expression (`ax.legend()` without `;`): noise a student should not see.
+STRAY_REPR = re.compile(r"<[A-Za-z_][\w.]* (object )?at 0x[0-9a-fA-F]+>|^Text\(-?\d", re.MULTILINE)
 # LaTeX left as source in rendered markdown: MathJax did not typeset it.
 UNRENDERED_MATH = re.compile(r"\$\$|\\(frac|sum|prod|theta|log|mathbb|mathcal|begin|left|right|hat)\b")
 # stderr text that a student reads as a failure (tqdm bars, also on stderr, are fine).
@@ -417,6 +419,8 @@ class NotebookRun:
                     found.append(f"{c.where()}: error or warning on stderr\n{text[:800]}")
                 if RAW_WIDGET_REPR.search(text):
                     found.append(f"{c.where()}: raw widget repr instead of a widget: {text[:120]!r}")
+                if STRAY_REPR.search(text) and not FIGURE_NOT_DRAWN.search(text):
+                    found.append(f"{c.where()}: stray object repr (end the line with `;`): {text[:120]!r}")
                 if FIGURE_NOT_DRAWN.search(text):
                     found.append(f"{c.where()}: figure shown as text, not drawn: {text[:120]!r}")
                 if WIDGET_MANAGER_MISSING.search(text):
@@ -478,13 +482,16 @@ class NotebookSession:
         """Until the kernel is connected and idle (Run All before that silently runs nothing)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.kernel_status() == "idle" and self.page.locator(
-                ".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")
-            ).count():
+            if (
+                self.kernel_status() == "idle"
+                and self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).count()
+            ):
                 return
             self.page.wait_for_timeout(250)
-        raise TimeoutError(f"{self.name}: kernel not connected and idle after {timeout:.0f}s "
-                           f"(status {self.kernel_status()!r})")
+        raise TimeoutError(
+            f"{self.name}: kernel not connected and idle after {timeout:.0f}s "
+            f"(status {self.kernel_status()!r})"
+        )
 
     def close_left_sidebar(self) -> None:
         """More room for the notebook, as a student would have after closing the file browser."""
@@ -543,15 +550,24 @@ class NotebookSession:
     def wait_images_loaded(self, timeout_ms: int = 15_000) -> None:
         self.page.wait_for_function(
             "p => [...p.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)",
-            arg=self.panel, timeout=timeout_ms,
+            arg=self.panel,
+            timeout=timeout_ms,
         )
 
     def inspect(self, seconds: float = 0.0) -> NotebookRun:
         cells = [
             CellView(
-                index=c["index"], is_code=c["isCode"], prompt=c["prompt"], outputs=c["outputs"],
-                images=c["images"], svgs=c["svgs"], clipped=c["clipped"], scrolled=c["scrolled"],
-                source=c["source"], markdown=c["markdown"], editing=c["editing"],
+                index=c["index"],
+                is_code=c["isCode"],
+                prompt=c["prompt"],
+                outputs=c["outputs"],
+                images=c["images"],
+                svgs=c["svgs"],
+                clipped=c["clipped"],
+                scrolled=c["scrolled"],
+                source=c["source"],
+                markdown=c["markdown"],
+                editing=c["editing"],
             )
             for c in self.panel.evaluate(_INSPECT_JS)
         ]
@@ -578,6 +594,14 @@ class NotebookSession:
         paths = []
         for i in range(max_sections):
             self.page.wait_for_timeout(150)
+            past_end = scroller.evaluate(
+                "el => { const cells = el.querySelectorAll('.jp-Cell');"
+                " const last = cells[cells.length - 1];"
+                " const top = el.getBoundingClientRect().top;"
+                " return !!last && last.getBoundingClientRect().bottom < top + 40; }"
+            )
+            if i and past_end:  # only JupyterLab's scroll-past-end padding is left
+                break
             path = folder / f"{i + 1:02d}.png"
             self.page.screenshot(path=str(path))
             paths.append(path)
@@ -634,8 +658,10 @@ class NotebookSession:
                 raise AssertionError(f"{kind} {control['label']!r} has no other option to choose")
             select.select_option(value=others[0])
             texts = select.locator("option").evaluate_all("os => os.map(o => o.textContent)")
-            return f"{kind} {texts[values.index(current)] if current in values else current!r} -> " \
+            return (
+                f"{kind} {texts[values.index(current)] if current in values else current!r} -> "
                 f"{texts[values.index(others[0])]!r}"
+            )
         if kind in ("button", "toggle"):
             el.click()
             return f"{kind} {control['label']!r} clicked"
@@ -666,6 +692,32 @@ class NotebookSession:
             box.press("Enter" if kind == "text" else "Tab")
             return f"{kind} typed into"
         raise AssertionError(f"no recipe to operate a {kind} widget ({control}); add one in jlab.py")
+
+    def operate(self, control: dict, action: str) -> None:
+        """One precise action on a control: "End"/"Home" for a slider, "option:<value>", "click"."""
+        el = self.page.locator(f'[data-h7-control="{control["id"]}"]')
+        el.scroll_into_view_if_needed()
+        if action in ("End", "Home"):
+            el.locator(".noUi-handle").first.focus()
+            self.page.keyboard.press(action)
+        elif action.startswith("option:"):
+            el.locator("select").first.select_option(value=action.removeprefix("option:"))
+        elif action == "click":
+            el.click()
+        else:
+            raise ValueError(f"unknown action {action!r}")
+
+    def options(self, control: dict) -> list[str]:
+        el = self.page.locator(f'[data-h7-control="{control["id"]}"] select').first
+        return el.locator("option").evaluate_all("os => os.map(o => o.value)")
+
+    def settle(self, control: dict, action: str) -> OutputSignature:
+        """Do `action`, wait until the outputs stop changing, return what they show."""
+        skip = f'[data-h7-control="{control["id"]}"]'
+        before = self.signature(skip)
+        self.operate(control, action)
+        self.wait_for_change(before, skip)
+        return self.signature(skip)
 
     def wait_for_change(
         self, before: OutputSignature, skip_selector: str, timeout: float = 180.0, quiet: float = 3.0
