@@ -200,6 +200,15 @@ class LabServer:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            # Kernels run in sessions of their own: shut them down through the server first.
+            try:
+                with urllib.request.urlopen(self.url("api/kernels"), timeout=10) as r:
+                    kernels = json.load(r)
+                for k in kernels:
+                    req = urllib.request.Request(self.url(f"api/kernels/{k['id']}"), method="DELETE")
+                    urllib.request.urlopen(req, timeout=30).close()
+            except OSError:
+                pass  # the server's own SIGTERM handler shuts down what is left
             pgid = os.getpgid(self.proc.pid)
             os.killpg(pgid, signal.SIGTERM)
             try:
