@@ -96,7 +96,8 @@ class Course:
                     f"  ran in {run.seconds:.1f}s: {len(run.code_cells)} code cells, "
                     f"{run.n_figures} figures, {len(run.problems())} problems, "
                     f"{len(run.screenshots)} screenshots"
-                ],
+                ]
+                + [f"  remark: {r}" for r in run.remarks()],
             )
         return self.sessions[name], self.runs[name]
 

@@ -261,9 +261,12 @@ _INSPECT_JS = r"""
       o => o.scrollWidth > o.clientWidth + 2 && getComputedStyle(o).overflowX !== 'visible') : false;
     const scrolled = !!cell.querySelector('.jp-OutputArea-scrolled, .jp-mod-outputsScrolled');
     const source = (cell.querySelector('.jp-InputArea-editor')?.innerText || '').slice(0, 160);
+    const scroller = cell.querySelector('.jp-InputArea-editor .cm-scroller');
+    const wideCode = !!scroller && scroller.scrollWidth > scroller.clientWidth + 2;
     const markdown = isCode ? '' : (cell.querySelector('.jp-MarkdownOutput')?.innerText || '');
     const editing = !isCode && !cell.querySelector('.jp-MarkdownOutput');
-    out.push({index: i, isCode, prompt, outputs, images, svgs, clipped, scrolled, source, markdown, editing});
+    out.push({index: i, isCode, prompt, outputs, images, svgs, clipped, scrolled, source, markdown, editing,
+              wideCode});
   });
   return out;
 }
@@ -386,6 +389,7 @@ class CellView:
     source: str
     markdown: str = ""
     editing: bool = False
+    wide_code: bool = False
 
     def where(self) -> str:
         first = self.source.strip().splitlines()[0] if self.source.strip() else ""
@@ -444,6 +448,19 @@ class NotebookRun:
                     found.append(f"{c.where()}: figure clipped by its container .{fig['clippedBy']}")
             if c.clipped:
                 found.append(f"{c.where()}: output wider than the notebook (horizontally clipped)")
+        return found
+
+    def remarks(self) -> list[str]:
+        """What looks less than ideal but is not broken: reported in screenshots/report.txt."""
+        found = []
+        for c in self.code_cells:
+            if c.wide_code:
+                found.append(f"{c.where()}: a code line is wider than the editor (student must scroll)")
+            for img in c.images:
+                if img["naturalWidth"] and img["width"] < 0.6 * img["naturalWidth"]:
+                    found.append(
+                        f"{c.where()}: figure shrunk to {img['width']:.0f}px of {img['naturalWidth']}px"
+                    )
         return found
 
     @property
@@ -576,6 +593,7 @@ class NotebookSession:
                 scrolled=c["scrolled"],
                 source=c["source"],
                 markdown=c["markdown"],
+                wide_code=c["wideCode"],
                 editing=c["editing"],
             )
             for c in self.panel.evaluate(_INSPECT_JS)
