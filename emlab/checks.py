@@ -21,8 +21,8 @@ calling the library instead of writing the algorithm earns nothing.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import itertools
+import sys
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -186,18 +186,20 @@ def _blocked(*args, **kwargs):
 UNBLOCKED = ("emlab.checks", "emlab.validation", "emlab.data", "emlab.plots", "emlab.widgets")
 
 
-def _emlab_modules() -> list[str]:
-    import pkgutil
-
-    import emlab
-
-    names = [m.name for m in pkgutil.walk_packages(emlab.__path__, "emlab.")]
-    return [n for n in names if not any(n == u or n.startswith(u + ".") or n.startswith(u + "_")
-                                        for u in UNBLOCKED)]
-
-
 #: The guard's own machinery, left running inside the block.
-_GUARD = {"library_blocked", "_blockable", "_emlab_modules", "_blocked"}
+_GUARD = {"library_blocked", "_blockable", "_blocked", "find_spec"}
+
+
+class _RefuseImports:
+    """Import hook active inside :func:`library_blocked`: an emlab module that was not imported before
+    the block (so its functions could not be switched off) cannot be imported inside it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("emlab.") and not any(name == u or name.startswith(u + ".") or
+                                                 name.startswith(u + "_") for u in UNBLOCKED):
+            raise ImportError(f"{name} is switched off while your own implementation is graded: "
+                              "write the algorithm with numpy instead of calling the library")
+        return None
 
 
 def _blockable(func: types.FunctionType, root: str, unblocked: tuple[str, ...]) -> bool:
@@ -213,23 +215,21 @@ def library_blocked():
     :data:`UNBLOCKED` (this guard, input validation, data, drawing); the reference implementations
     of this module (brute force, Bayes' rule for the coins, ...) are switched off too.
 
-    Every emlab module is imported first, then every live function object whose code comes from an
-    emlab source file gets the blocker's code (``gc`` finds them all), so references the student took
-    earlier (``from emlab.hmm import forward``, functions of a module reloaded since, decorated
-    functions) are switched off as well. Everything is restored on exit, even when the student's code
-    raises. (Closures cannot take another code object; they only run inside emlab functions, which
-    are blocked.)
+    Every live function object whose code comes from an emlab source file gets the blocker's code
+    (``gc`` finds them all), so references the student took earlier (``from emlab.hmm import forward``,
+    functions of a module reloaded since, decorated functions) are switched off as well; an emlab
+    module not imported yet cannot be imported inside the block. Everything is restored on exit, even
+    when the student's code raises. (Closures cannot take another code object; they only run inside
+    emlab functions, which are blocked.)
     """
     import gc
     import os
 
     import emlab
 
-    for name in _emlab_modules():
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
     root = os.path.dirname(os.path.abspath(emlab.__file__)) + os.sep
     unblocked = tuple(os.path.join(root, *u.split(".")[1:]) for u in UNBLOCKED if u != __name__)
+    refuse = _RefuseImports()
     swapped: list = []
     try:
         for obj in gc.get_objects():
@@ -239,8 +239,11 @@ def library_blocked():
                 obj.__code__ = _blocked.__code__.replace(co_name=old.co_name, co_qualname=old.co_qualname,
                                                          co_filename=old.co_filename)
                 swapped.append((obj, old))
+        sys.meta_path.insert(0, refuse)
         yield
     finally:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(refuse)
         for func, old in reversed(swapped):
             func.__code__ = old
 

@@ -233,6 +233,20 @@ def test_library_blocked_switches_off_emlab_even_through_earlier_references():
     assert hmm.log_likelihood(m, [np.array([0, 1, 1])]) == before
 
 
+def test_an_emlab_module_not_imported_before_the_block_cannot_be_imported_inside_it():
+    import importlib
+
+    saved = sys.modules.pop("emlab.gradient", None)
+    try:
+        with checks.library_blocked(), pytest.raises(ImportError, match="switched off"):
+            importlib.import_module("emlab.gradient")
+        import json as _json  # other imports still work inside and after the block
+        assert importlib.import_module("emlab.gradient") and _json
+    finally:
+        if saved is not None:
+            sys.modules["emlab.gradient"] = saved
+
+
 def test_library_blocked_also_switches_off_the_check_references_even_after_a_reload():
     import importlib
 
