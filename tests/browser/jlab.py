@@ -27,6 +27,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 REPO = Path(__file__).resolve().parents[2]
 # EMLAB_BROWSER_NOTEBOOKS points the tests at another folder of notebooks (to try the harness).
 NOTEBOOK_DIR = Path(os.environ.get("EMLAB_BROWSER_NOTEBOOKS", REPO / "notebooks")).resolve()
@@ -522,15 +524,20 @@ class NotebookSession:
     def close_left_sidebar(self) -> None:
         """More room for the notebook, as a student would have after closing the file browser."""
         if self.page.locator("#jp-left-stack:not(.lm-mod-hidden)").count():
-            self.run_command_via_menu("View", "File Browser")
+            try:
+                self.run_command_via_menu("View", "File Browser", timeout=10_000)
+            except PlaywrightError:  # cosmetic only: the notebook is still usable with it open
+                self.page.keyboard.press("Escape")
         self.page.wait_for_timeout(200)
 
-    def run_command_via_menu(self, menu: str, item: str) -> None:
+    def run_command_via_menu(self, menu: str, item: str, timeout: float = 60_000) -> None:
         page = self.page
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(rf"^{re.escape(menu)}$")).click()
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(rf"^{re.escape(menu)}$")).click(
+            timeout=timeout
+        )
         page.locator(
             ".lm-Menu:visible .lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(item)}$")
-        ).first.click()
+        ).first.click(timeout=timeout)
 
     def kernel_status(self) -> str:
         el = self.panel.query_selector(".jp-Notebook-ExecutionIndicator")
