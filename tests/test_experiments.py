@@ -228,7 +228,7 @@ def test_init_widget_draws_where_em_lands(known):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from emlab.widgets_init import draw_init_run, init_widget
+    from emlab.widgets import draw_init_run, init_widget
 
     true, xs, ys = known
     res = draw_init_run(xs, "uniform", 3, 2, 4, true=true, max_iter=20)

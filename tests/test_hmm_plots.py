@@ -6,7 +6,7 @@ import pytest
 
 from emlab import data, em, hmm
 from emlab.plots import trellis
-from emlab.widgets_hmm import BaumWelchStepper, baum_welch_stepper
+from emlab.widgets import BaumWelchStepper, baum_welch_stepper
 
 
 def test_trellis_draws_one_node_per_state_and_position_with_the_given_values():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["draw_trellis", "plot_posteriors", "plot_log_likelihoods"]
+__all__ = ["draw_trellis", "plot_posteriors"]
 
 
 def _names(names, n, prefix):
@@ -108,18 +108,6 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
         ax.set_xlabel("day (label: observation)")
     else:
         ax.set_xlabel("t")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_log_likelihoods(values, ax=None, label="log p(x)", title=None):
-    """Log-likelihood per EM iteration (index 0 = the initial model)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3))
-    ax.plot(range(len(values)), values, marker="o", label=label)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("log-likelihood")
     if title:
         ax.set_title(title)
     return ax

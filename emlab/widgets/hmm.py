@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from . import em, hmm
-from .plots.trellis import plot_log_likelihoods, plot_posteriors
+from .. import em, hmm
+from ..plots.curves import plot_log_likelihoods
+from ..plots.trellis import plot_posteriors
 
 __all__ = ["BaumWelchStepper", "baum_welch_stepper"]
 
@@ -42,7 +43,7 @@ class BaumWelchStepper:
         plot_posteriors(gamma, ax1, self.state_names, observations=self.seq, symbol_names=self.symbol_names,
                         state=len(gamma[0]) - 1,
                         title=f"iteration {len(self.history) - 1}: posterior of the last state")
-        plot_log_likelihoods(self.history, ax2, title=f"log p(x) = {self.history[-1]:.4f}")
+        plot_log_likelihoods(self.history, ax=ax2, title=f"log p(x) = {self.history[-1]:.4f}")
         fig.tight_layout()
         return fig
 

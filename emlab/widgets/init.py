@@ -12,8 +12,8 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import em, hmm
-from .experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
+from .. import em, hmm
+from ..experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
 
 
 def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labelled=None,

@@ -1,0 +1,57 @@
+"""The convergence-rate widget (notebook 05).
+
+:func:`rate_widget`: a slider over the separation of two mixture components; EM's iterates and the
+measured linear rate update. :func:`draw_rate` draws the same figure without a widget.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import convergence
+
+
+def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int = 60, rng=0, axes=None):
+    """EM for the weight ``π`` of ``π N(δ, 1) + (1 − π) N(0, 1)`` with known components at
+    separation ``δ``: the iterates (left) and the step ratios converging to the rate (right),
+    with the predicted rate (fraction of missing information) as a line (05).
+    Returns ``(measured_rate, predicted_rate)``."""
+    from scipy.stats import norm
+
+    g = np.random.default_rng(rng)
+    z = g.random(n) < weight
+    x = g.standard_normal(n) + separation * z
+    f = np.stack([norm.pdf(x), norm.pdf(x, loc=separation)], axis=1)
+    pis = convergence.mixing_weight_em(f, 0.5, n_iter)
+    long = convergence.mixing_weight_em(f, 0.5, 20 * n_iter)
+    predicted = convergence.missing_information_fraction(f, long[-1])
+    ratios = convergence.step_ratios(pis)
+    measured = convergence.estimated_rate(pis)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    axes[0].plot(pis, ".-")
+    axes[0].set_xlabel("iteration t")
+    axes[0].set_ylabel("π_t")
+    axes[0].set_title(f"separation δ = {separation:.2f}")
+    axes[1].plot(np.arange(1, ratios.size + 1), ratios, ".", label="step ratio")
+    axes[1].axhline(predicted, color="C1", label=f"missing information {predicted:.3f}")
+    axes[1].set_ylim(0, 1.05)
+    axes[1].set_xlabel("iteration t")
+    axes[1].set_ylabel("‖θ_t+1 − θ_t‖ / ‖θ_t − θ_t−1‖")
+    axes[1].legend(fontsize="small")
+    return measured, predicted
+
+
+def rate_widget(separation: float = 1.0):
+    """A slider over the separation ``δ`` redrawing :func:`draw_rate` (05)."""
+    import ipywidgets as widgets
+
+    slider = widgets.FloatSlider(value=separation, min=0.25, max=5.0, step=0.25, description="δ",
+                                 continuous_update=False)
+
+    def show(separation):
+        draw_rate(separation)
+        plt.show()
+
+    return widgets.interactive(show, separation=slider)
