@@ -50,3 +50,16 @@ def test_stepper_follows_em_fit_and_the_widget_buttons_step_and_reset():
     reset_button.click()
     assert len(s.history) == 1
     plt.close("all")
+
+
+def test_stepping_the_stepper_from_code_redraws_the_widget(monkeypatch):
+    """A notebook that calls stepper.step() must see the widget follow, not jump on the next click."""
+    widget, stepper = baum_welch_stepper(data.eisner_initial(), data.eisner_data())
+    drawn = []
+    render = stepper.render
+    monkeypatch.setattr(stepper, "render", lambda: drawn.append(len(stepper.history)) or render())
+    stepper.step()
+    stepper.step()
+    stepper.reset()
+    assert drawn == [2, 3, 1]
+    plt.close("all")

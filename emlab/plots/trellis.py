@@ -99,7 +99,7 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
             ax.plot(t, gamma[:, k], marker=".", label=f"p(y_t = {states[k]} | x)")
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel("posterior")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     else:
         raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
     if observations is not None and T <= 60:

@@ -20,22 +20,31 @@ class BaumWelchStepper:
 
     ``history`` holds the log-likelihood of every model seen so far (index 0 = the initial model);
     ``model`` is the current model; ``render()`` draws the current posteriors and the history.
+    Functions in ``listeners`` are called after every step and reset (the widget redraws there, so
+    stepping from code updates the widget too).
     """
 
     def __init__(self, model, seq, method="soft", state_names=None, symbol_names=None, rng=None):
         self.seq = seq
         self.state_names, self.symbol_names = state_names, symbol_names
         self._method, self._rng, self._start = method, rng, model
+        self.listeners = []
         self.reset()
 
     def reset(self):
         self._steps = em.steps(self._start, [self.seq], self._method, self._rng)
         self.model, estep = next(self._steps)
         self.history = [estep.log_likelihood]
+        self._notify()
 
     def step(self):
         self.model, estep = next(self._steps)
         self.history.append(estep.log_likelihood)
+        self._notify()
+
+    def _notify(self):
+        for listener in self.listeners:
+            listener()
 
     def render(self):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3), gridspec_kw=dict(width_ratios=[3, 1]))
@@ -68,15 +77,8 @@ def baum_welch_stepper(model, seq, state_names=None, symbol_names=None):
             display(fig)
             plt.close(fig)
 
-    def on_step(_):
-        stepper.step()
-        redraw()
-
-    def on_reset(_):
-        stepper.reset()
-        redraw()
-
-    step_button.on_click(on_step)
-    reset_button.on_click(on_reset)
+    stepper.listeners.append(redraw)
+    step_button.on_click(lambda _: stepper.step())
+    reset_button.on_click(lambda _: stepper.reset())
     redraw()
     return widgets.VBox([widgets.HBox([step_button, reset_button]), out]), stepper
