@@ -17,8 +17,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# nbgrader is installed for grading; its instructor panels (create assignment, formgrader) are hidden
+# in the students' JupyterLab, inside .venv only. Its "Validate" button stays.
+NBGRADER_INSTRUCTOR_PLUGINS := menu create-assignment formgrader course-list assignment-list
+
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do \
+		$(BIN)/jupyter labextension disable --level=sys_prefix "@jupyter/nbgrader:$$p" >/dev/null 2>&1 || exit 1; done
 	@touch $@
 
 lab: $(VENV)/.installed
