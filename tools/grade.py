@@ -523,9 +523,12 @@ def main(argv: list[str]) -> int:
             write_feedback(a.out, sid, result, course, items)
             if not a.keep:
                 shutil.rmtree(course, ignore_errors=True)
-            statuses = ", ".join(f"{aid}: {e['status']} {e.get('autograde_seconds', '')}"
-                                 f"/{e.get('seconds', '')} s" for aid, e in result.items())
-            print(f"{sid}: graded in {time.monotonic() - t0:.1f} s ({statuses})", flush=True)
+            submitted = {aid: e for aid, e in result.items() if e["status"] != "missing"}
+            statuses = ", ".join(f"{aid}: {e['status']} in {e.get('seconds', 0):.1f} s"
+                                 for aid, e in submitted.items())
+            missing = len(result) - len(submitted)
+            print(f"{sid}: graded in {time.monotonic() - t0:.1f} s ({statuses or 'nothing submitted'}"
+                  f"{f'; {missing} exercise(s) not submitted' if missing else ''})", flush=True)
         rows = write_outputs(a.out, items, results)
     finally:
         worker.close()
