@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .validation import as_generator
+from .validation import as_generator, check_positive_int
 
 METHODS = ("soft", "hard", "stochastic")
 STOPPING_RULES = ("objective", "params")
@@ -226,8 +226,7 @@ def restarts(init: Callable[[np.random.Generator], EMModel], data, n: int = 10,
     """
     from tqdm.auto import tqdm
 
-    if not (isinstance(n, (int, np.integer)) and n >= 1):
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_positive_int("n", n)
     children = as_generator(rng).spawn(n)
     results = []
     with warnings.catch_warnings():

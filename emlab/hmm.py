@@ -33,7 +33,15 @@ import numpy as np
 from . import categorical
 from .em import METHODS, EStep
 from .threads import one_blas_thread
-from .validation import SUM_TOL, as_corpus, as_generator, check_array, check_rows_sum_to_one, check_symbols
+from .validation import (
+    SUM_TOL,
+    as_corpus,
+    as_generator,
+    check_array,
+    check_positive_int,
+    check_rows_sum_to_one,
+    check_symbols,
+)
 
 __all__ = [
     "HMM", "forward", "backward", "forward_table", "backward_table", "log_likelihood",
@@ -187,10 +195,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def _check_sizes(K, V) -> tuple[int, int]:
-    for name, n in (("K", K), ("V", V)):
-        if not (isinstance(n, (int, np.integer)) and n >= 1):
-            raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(K), int(V)
+    return check_positive_int("K", K), check_positive_int("V", V)
 
 
 def _normalize_counts(counts, previous: HMM | None, K: int, stop: bool) -> HMM:
@@ -584,12 +589,11 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     sequences advance together, one vectorized draw per step; randomness only from ``rng``.
     """
     rng = as_generator(rng)
-    if not (isinstance(n_sequences, (int, np.integer)) and n_sequences >= 1):
-        raise ValueError(f"n_sequences must be a positive integer, got {n_sequences!r}")
+    check_positive_int("n_sequences", n_sequences)
     if length is None and m.stop is None:
         raise ValueError("length is required for a model without STOP")
-    if length is not None and not (isinstance(length, (int, np.integer)) and length >= 1):
-        raise ValueError(f"length must be a positive integer, got {length!r}")
+    if length is not None:
+        check_positive_int("length", length)
     if m.stop is not None and length is None and not np.any(m.stop > 0):
         raise ValueError("no state can reach STOP (stop is all zero): give a length cap")
     N = int(n_sequences)

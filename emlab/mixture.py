@@ -31,7 +31,7 @@ import numpy as np
 
 from .categorical import normalize
 from .em import METHODS, EStep
-from .validation import as_generator, check_array, check_stochastic
+from .validation import as_generator, check_array, check_positive_int, check_stochastic
 
 __all__ = [
     "CategoricalMixture", "GaussianMixture", "KMeansResult", "log_likelihood", "posteriors",
@@ -140,8 +140,8 @@ class CategoricalMixture:
     @classmethod
     def random(cls, K: int, V: int, rng=None, learn_weights: bool = True) -> CategoricalMixture:
         """Weights and every row of ``probs`` drawn from a flat Dirichlet with ``rng``."""
-        _check_positive_int("K", K)
-        _check_positive_int("V", V)
+        check_positive_int("K", K)
+        check_positive_int("V", V)
         g = as_generator(rng)
         return cls(g.dirichlet(np.ones(K)), g.dirichlet(np.ones(V), size=K), learn_weights)
 
@@ -149,8 +149,8 @@ class CategoricalMixture:
     def uniform(cls, K: int, V: int, learn_weights: bool = True) -> CategoricalMixture:
         """All components identical and uniform: a symmetric fixed point EM never leaves
         (notebook 06)."""
-        _check_positive_int("K", K)
-        _check_positive_int("V", V)
+        check_positive_int("K", K)
+        check_positive_int("V", V)
         return cls(np.full(K, 1.0 / K), np.full((K, V), 1.0 / V), learn_weights)
 
     @property
@@ -231,7 +231,7 @@ class CategoricalMixture:
     def sample(self, n: int, size, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` items of ``size`` tokens each (an int, or one int per item): returns the
         (n, V) integer counts and the (n,) true components."""
-        _check_positive_int("n", n)
+        check_positive_int("n", n)
         sizes = np.broadcast_to(np.asarray(size), (n,))
         if not np.issubdtype(sizes.dtype, np.integer) or (sizes < 0).any():
             raise ValueError(f"size must be a non-negative integer (or one per item), got {size!r}")
@@ -345,7 +345,7 @@ class GaussianMixture:
         """Means at ``K`` distinct data points chosen with ``rng``, equal weights, the data's
         per-dimension variance averaged over dimensions."""
         X = _check_points("X", X)
-        _check_positive_int("K", K)
+        check_positive_int("K", K)
         if K > X.shape[0]:
             raise ValueError(f"K = {K} components need at least {K} points, X has {X.shape[0]}")
         g = as_generator(rng)
@@ -436,7 +436,7 @@ class GaussianMixture:
 
     def sample(self, n: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` points (n, D) and their true components (n,)."""
-        _check_positive_int("n", n)
+        check_positive_int("n", n)
         g = as_generator(rng)
         z = g.choice(self.n_components, size=n, p=self.weights)
         sd = np.sqrt(np.broadcast_to(self.variance, (self.n_components,)))[z]
@@ -518,7 +518,3 @@ def sample(model, n: int, size=None, rng=None) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("a GaussianMixture sample has no size= (each item is one point)")
     return model.sample(n, rng)
 
-
-def _check_positive_int(name: str, value) -> None:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

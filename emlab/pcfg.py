@@ -52,7 +52,7 @@ from . import _pcfg_charts as charts
 from . import categorical
 from .em import METHODS, EStep
 from .threads import one_blas_thread
-from .validation import SUM_TOL, as_generator, check_array
+from .validation import SUM_TOL, as_generator, check_array, check_positive_int
 
 __all__ = [
     "PCFG", "Corpus", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
@@ -567,18 +567,15 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
     ``max_tries`` abandoned draws a ``ValueError`` says so.
     """
     rng = as_generator(rng)
-    if not (isinstance(n, (int, np.integer)) and n >= 1):
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_positive_int("n", n)
     A0 = g._nt[g.start]
     if length is not None:
-        if not (isinstance(length, (int, np.integer)) and length >= 1):
-            raise ValueError(f"length must be a positive integer, got {length!r}")
+        check_positive_int("length", length)
         table, scale = charts.length_table(g.binary, g.lexical, int(length))
         if table[length, A0] == 0:
             raise ValueError(f"the grammar generates no sentence of length {length}")
         return [_sample_of_length(g, A0, int(length), table, scale, rng) for _ in range(n)]
-    if not (isinstance(max_length, (int, np.integer)) and max_length >= 1):
-        raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+    check_positive_int("max_length", max_length)
     rows = np.concatenate([g.binary.reshape(g.N, g.N * g.N), g.lexical], axis=1)
     trees, tries = [], 0
     while len(trees) < n:

@@ -118,3 +118,10 @@ def as_corpus(seqs, vocab_size: int) -> list[np.ndarray]:
     if not seqs:
         raise ValueError("the corpus is empty: give at least one sequence")
     return [check_symbols(f"sequence {n}", s, vocab_size) for n, s in enumerate(seqs)]
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` as an ``int`` when it is a whole number ≥ 1 (not a bool); else ``ValueError`` naming it."""
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
