@@ -25,3 +25,20 @@ def test_draw_tree_returns_axes_and_rejects_non_trees():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="a tree is"):
         trees.draw_tree(("S", ("A",), ("B", "b")))
+
+
+def test_span_posterior_chart_writes_each_span_value_in_its_cell():
+    import numpy as np
+
+    from emlab.plots.trees import plot_span_posteriors
+
+    words = ["a", "b", "c"]
+    constituent = np.zeros((4, 4))
+    constituent[0, 1], constituent[1, 3], constituent[0, 3] = 1.0, 0.25, 1.0
+    ax = plot_span_posteriors(constituent, words)
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    # row = first word (i), column = last word (j - 1)
+    assert cells[(0, 0)] == "1.00" and cells[(1, 2)] == "0.25" and cells[(0, 2)] == "1.00"
+    assert cells[(1, 1)] == "0.00" and len(cells) == 6     # only spans i < j are written
+    with pytest.raises(ValueError, match="shape"):
+        plot_span_posteriors(np.zeros((3, 3)), words)

@@ -7,8 +7,9 @@ Text renderings live in :func:`emlab.pcfg.bracketed` and :func:`emlab.pcfg.inden
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
-__all__ = ["tree_layout", "draw_tree"]
+__all__ = ["tree_layout", "draw_tree", "plot_span_posteriors"]
 
 
 def tree_layout(tree) -> tuple[list, list]:
@@ -81,4 +82,33 @@ def draw_tree(tree, ax=None, title: str | None = None, fontsize: int = 11):
     ax.axis("off")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_span_posteriors(constituent, words, ax=None):
+    """The chart of ``P(span (i, j) is a constituent | x) = Σ_A α(i,j,A) β(i,j,A) / p(x)`` (notebook 04):
+    row = first word of the span, column = last word, one number per cell.
+
+    ``constituent`` is an ``(n + 1, n + 1)`` array indexed by fenceposts ``i < j``.
+    """
+    constituent = np.asarray(constituent, dtype=float)
+    n = len(words)
+    if constituent.shape != (n + 1, n + 1):
+        raise ValueError(f"constituent must have shape ({n + 1}, {n + 1}) for {n} words, "
+                         f"got {constituent.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4.2))
+    upper = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)
+    shown = np.where(upper, constituent, np.nan)[:n, 1:]
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(i, n):
+            ax.text(j, i, f"{shown[i, j]:.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if shown[i, j] > 0.6 else "black")
+    ax.set_xticks(range(n), [f"…{w}" for w in words], rotation=30)
+    ax.set_yticks(range(n), [f"{w}…" for w in words])
+    ax.set_xlabel("span ends with")
+    ax.set_ylabel("span starts with")
+    ax.set_title("P(span is a constituent | x) = Σ_A αβ / p(x)")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
     return ax
