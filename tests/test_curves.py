@@ -83,3 +83,20 @@ def test_rate_widget_measures_the_predicted_rate():
     measured, predicted = widgets.draw_rate(1.5)
     assert measured == pytest.approx(predicted, abs=5e-3)
     assert widgets.rate_widget(2.0).children[0].value == 2.0
+
+
+def test_hard_vs_soft_draws_both_curves_arrows_at_the_drops_and_the_changes():
+    from types import SimpleNamespace
+
+    hard = SimpleNamespace(objectives=[-50.0, -40.0, -38.0, -37.0],
+                           log_likelihoods=[-30.0, -25.0, -27.0, -26.0])
+    soft = SimpleNamespace(log_likelihoods=[-30.0, -24.0, -23.0, -22.5])
+    left, right = curves.plot_hard_vs_soft(hard, soft, drops=[2])
+    lines = {line.get_label(): line.get_ydata() for line in left.get_lines()}
+    np.testing.assert_array_equal(lines["hard EM: log p(x)"], hard.log_likelihoods)
+    np.testing.assert_array_equal(lines["hard EM: its objective  Σ max_y log p(x, y)"], hard.objectives)
+    np.testing.assert_array_equal(lines["soft EM (same start): log p(x)"], soft.log_likelihoods)
+    arrows = [a for a in left.texts if a.arrow_patch is not None]
+    assert [(a.xy, a.xyann) for a in arrows] == [((2, -27.0), (1, -25.0))]
+    heights = sorted(round(p.get_height(), 9) for p in right.patches)
+    assert heights == sorted([2.0, 1.0, -2.0, 1.0])   # changes at t = 2, 3 of H and of L

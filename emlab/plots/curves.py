@@ -157,3 +157,34 @@ def plot_rate_vs(x, measured, predicted=None, ax=None, xlabel: str = "separation
     ax.axhline(1, color="k", lw=0.5)
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
+    """Hard EM's two curves (notebook 07): its objective ``Σ max_y log p(x, y)`` and ``log p(x)``
+    (left, with soft EM's ``log p(x)`` from the same start when given), arrows where ``log p(x)``
+    fell (iterations in ``drops``), and the change of each at every iteration from ``t = 2`` (right;
+    the first step's jump would dwarf the rest)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+    objective, lls = np.asarray(hard.objectives), np.asarray(hard.log_likelihoods)
+    left, right = axes
+    left.plot(objective, "s-", color="C1", label="hard EM: its objective  Σ max_y log p(x, y)")
+    left.plot(lls, "o-", color="C0", label="hard EM: log p(x)")
+    top = lls.max()
+    if soft is not None:
+        left.plot(soft.log_likelihoods, "--", color="C2", label="soft EM (same start): log p(x)")
+        top = max(top, max(soft.log_likelihoods))
+    for t in drops:
+        left.annotate("", xy=(t, lls[t]), xytext=(t - 1, lls[t - 1]),
+                      arrowprops=dict(arrowstyle="->", color="C3", lw=2))
+    left.set(xlabel="iteration t", ylabel="log-probability",
+             title="hard EM raises its objective, not log p(x) (red: L fell)")
+    left.set_ylim(objective[1:].min() - 20, top + 10)
+    left.legend(fontsize="small", loc="lower right")
+    steps = np.arange(2, lls.size)
+    right.bar(steps - 0.2, np.diff(objective)[1:], 0.4, color="C1", label="change of the hard objective")
+    right.bar(steps + 0.2, np.diff(lls)[1:], 0.4, color="C0", label="change of log p(x)")
+    right.axhline(0, color="k", lw=0.8)
+    right.set(xlabel="iteration t", ylabel="change from t−1", title="change at each iteration (from t = 2)")
+    right.legend(fontsize="small")
+    return axes
