@@ -100,3 +100,43 @@ def test_hard_vs_soft_draws_both_curves_arrows_at_the_drops_and_the_changes():
     assert [(a.xy, a.xyann) for a in arrows] == [((2, -27.0), (1, -25.0))]
     heights = sorted(round(p.get_height(), 9) for p in right.patches)
     assert heights == sorted([2.0, 1.0, -2.0, 1.0])   # changes at t = 2, 3 of H and of L
+
+
+def test_runs_against_truth_draws_each_run_and_its_true_value():
+    runs = {"a": [-10.0, -8.0, -7.0], "b": [-20.0, -15.0]}
+    truth = {"a": -7.5, "b": -16.0}
+    axes = curves.plot_runs_against_truth(runs, truth)
+    assert [ax.get_title() for ax in axes] == ["a", "b"]
+    for ax, name in zip(axes, ["a", "b"], strict=True):
+        curve, true_line = ax.get_lines()
+        np.testing.assert_array_equal(curve.get_ydata(), runs[name])
+        assert list(true_line.get_ydata()) == [truth[name]] * 2 and true_line.get_label() == "true model"
+    with pytest.raises(ValueError, match="same models"):
+        curves.plot_runs_against_truth(runs, {"a": -7.5})
+
+
+def test_stopping_rules_draw_the_relative_change_of_L_and_the_parameter_change():
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(log_likelihoods=[-100.0, -50.0, -40.0, -39.0], param_changes=[0.5, 0.1, 0.01])
+    left, right = curves.plot_stopping_rules(run, stopped_at=2, tol=1e-3)
+    np.testing.assert_array_equal(left.get_lines()[0].get_ydata(), run.log_likelihoods)
+    assert list(left.get_lines()[1].get_xdata()) == [2, 2]           # where the relative-change rule stopped
+    rel, params, tol = right.get_lines()
+    np.testing.assert_allclose(rel.get_ydata(), [0.5, 0.2, 1 / 40])
+    np.testing.assert_array_equal(params.get_ydata(), run.param_changes)
+    assert list(tol.get_ydata()) == [1e-3, 1e-3] and right.get_yscale() == "log"
+    with pytest.raises(ValueError, match="outside"):
+        curves.plot_stopping_rules(run, stopped_at=4)
+    with pytest.raises(ValueError, match="tol must be positive"):
+        curves.plot_stopping_rules(run, stopped_at=1, tol=0)
+
+
+def test_saddle_plot_draws_both_directions_and_the_em_runs():
+    eps, up, down = [0.0, 0.1, 0.2], [0.0, 0.3, 0.5], [0.0, -0.4, -1.0]
+    left, right = curves.plot_saddle(eps, up, down, [[-5.0, -5.0], [-5.0, -3.0, -2.0]], labels=["s", "j"])
+    np.testing.assert_array_equal(left.get_lines()[0].get_ydata(), up)
+    np.testing.assert_array_equal(left.get_lines()[1].get_ydata(), down)
+    np.testing.assert_array_equal(right.get_lines()[1].get_ydata(), [-5.0, -3.0, -2.0])
+    with pytest.raises(ValueError, match="one length"):
+        curves.plot_saddle(eps, up[:2], down, [[-5.0]], labels=["s"])

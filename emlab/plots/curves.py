@@ -188,3 +188,122 @@ def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
     right.set(xlabel="iteration t", ylabel="change from t−1", title="change at each iteration (from t = 2)")
     right.legend(fontsize="small")
     return axes
+
+
+def plot_runs_against_truth(runs: dict, truth: dict, axes=None):
+    """One panel per model (notebook 05): ``L(θ_t)`` of each EM run in ``runs`` (name → run) with a
+    dotted line at the log-likelihood of the true model that generated the data (``truth``, name →
+    value). EM climbs towards — and, on a finite sample, usually past — the truth's ``L``."""
+    if set(runs) != set(truth):
+        raise ValueError(f"runs and truth must name the same models, got {sorted(runs)} and {sorted(truth)}")
+    if axes is None:
+        fig, axes = plt.subplots(1, len(runs), figsize=(14 / 3 * len(runs), 3.6), squeeze=False)
+        axes = axes[0]
+    if len(axes) != len(runs):
+        raise ValueError(f"got {len(axes)} axes for {len(runs)} runs")
+    for ax, (name, run) in zip(axes, runs.items(), strict=True):
+        plot_log_likelihoods(run, ax=ax, title=name)
+        ax.axhline(truth[name], color="C3", ls=":", label="true model")
+        ax.legend(fontsize="small")
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
+    """Two stopping rules on one run (notebook 05). Left: ``L(θ_t)`` with a dotted line at the
+    iteration ``stopped_at`` where the relative-change rule stopped. Right, on a log axis, what each
+    rule looks at: ``|L_t − L_{t−1}| / |L_{t−1}|`` and the largest parameter change
+    (``run.param_changes``), with the threshold ``tol``."""
+    if not tol > 0:
+        raise ValueError(f"tol must be positive for a log axis, got {tol}")
+    lls = _curve(run)
+    if not 0 <= stopped_at < lls.size:
+        raise ValueError(f"stopped_at={stopped_at} is outside the run's {lls.size} iterations")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    left, right = axes
+    plot_log_likelihoods(run, ax=left, title="L(θ_t): a plateau, then the climb")
+    left.axvline(stopped_at, color="C3", ls=":", label="relative-change rule stops")
+    left.legend(fontsize="small")
+    right.semilogy(np.abs(np.diff(lls)) / np.abs(lls[:-1]), ".-", label="relative change of L")
+    right.semilogy(run.param_changes, ".-", label="largest parameter change")
+    right.axhline(tol, color="k", lw=0.5)
+    right.set(xlabel="iteration t", title="what each rule looks at")
+    right.legend(fontsize="small")
+    return axes
+
+
+def plot_saddle(eps, up, down, runs, labels: Sequence[str], axes=None, ylim=(-3, 1.5)):
+    """A saddle point of ``L`` and EM near it (notebook 05). Left: ``L − L(symmetric)`` along two
+    directions out of the symmetric point, one that goes up (``up``) and one that goes down
+    (``down``), against the step size ``eps``. Right: ``L(θ_t)`` of EM runs started at and next to it."""
+    eps, up, down = (np.asarray(a, dtype=float) for a in (eps, up, down))
+    if not (eps.ndim == 1 and up.shape == eps.shape and down.shape == eps.shape):
+        raise ValueError(f"eps, up and down must be 1-D of one length, got shapes "
+                         f"{eps.shape}, {up.shape}, {down.shape}")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    left, right = axes
+    left.plot(eps, up, label="states differ (sticky, opposite emissions)")
+    left.plot(eps, down, label="both states move the same way")
+    left.axhline(0, color="k", lw=0.5)
+    left.set(xlabel="step ε away from the symmetric point", ylabel="L − L(symmetric)", ylim=ylim,
+             title="the symmetric point is a saddle")
+    left.legend(fontsize="small")
+    plot_log_likelihoods(runs, labels=labels, ax=right, title="EM from the saddle and from next to it")
+    left.figure.tight_layout()
+    return axes
+
+
+def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None, vmax: float = 0.6):
+    """How well learned HMM states match true ones (notebook 06). Left: the confusion counts
+    (true state × learned state, as EM numbered them) written in each cell, with the matching
+    ``learned j → true mapping[j]`` in the title. Middle and right: the true emission matrix
+    ``e(x | y)`` and the learned one with its states permuted to match, on one colour scale."""
+    confusion = np.asarray(confusion)
+    true_emit, learned_emit = np.asarray(true_emit, dtype=float), np.asarray(learned_emit, dtype=float)
+    if confusion.ndim != 2 or len(mapping) != confusion.shape[1]:
+        raise ValueError(f"mapping needs one entry per learned state (column of confusion "
+                         f"{confusion.shape}), got {len(mapping)}")
+    if true_emit.shape != learned_emit.shape:
+        raise ValueError(f"true_emit {true_emit.shape} and learned_emit {learned_emit.shape} differ in shape")
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    n_states, n_symbols = true_emit.shape
+    axes[0].imshow(confusion, cmap="Greens")
+    axes[0].set(xlabel="learned state (as numbered by EM)", ylabel="true state",
+                title="confusion; matched: " + ", ".join(f"{j}→{t}" for j, t in enumerate(mapping)))
+    for (i, j), c in np.ndenumerate(confusion):
+        axes[0].text(j, i, int(c), ha="center", va="center")
+    for ax, emit, title in ((axes[1], true_emit, "true e(x | y)"),
+                            (axes[2], learned_emit, "learned e(x | y), states matched")):
+        ax.imshow(emit, cmap="Blues", vmin=0, vmax=vmax)
+        ax.set(xlabel="symbol", ylabel="state", title=title, xticks=range(n_symbols))
+    for ax in axes:
+        ax.set_yticks(range(n_states))
+    axes[0].set_xticks(range(confusion.shape[1]))
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
+                         title: str = "best restart: emission probabilities of the two states"):
+    """Emission probabilities ``e(letter | state)`` of two HMM states as paired bars, one pair per
+    letter (notebook 06); the letters at indices ``highlight`` (e.g. the vowels) get tick labels in
+    the first state's colour, and a space is shown as ``␣``."""
+    emit = np.asarray(emit, dtype=float)
+    if len(states) != 2:
+        raise ValueError(f"states must name exactly two states, got {list(states)}")
+    if emit.ndim != 2 or emit.shape[1] != len(alphabet):
+        raise ValueError(f"emit must have one column per letter of the alphabet ({len(alphabet)}), "
+                         f"got shape {emit.shape}")
+    ax = _axes(ax, figsize=(9, 3.8))
+    x = np.arange(len(alphabet))
+    for (s, shift, color) in zip(states, (-0.2, 0.2), ("C1", "C0"), strict=True):
+        ax.bar(x + shift, emit[s], 0.4, label=f"state {s}", color=color)
+    ax.set_xticks(x, [c if c != " " else "␣" for c in alphabet])
+    for i in highlight:
+        ax.get_xticklabels()[i].set_color("C1")
+    ax.set(ylabel="e(letter | state)", title=title)
+    ax.legend()
+    return ax
