@@ -140,3 +140,34 @@ def test_saddle_plot_draws_both_directions_and_the_em_runs():
     np.testing.assert_array_equal(right.get_lines()[1].get_ydata(), [-5.0, -3.0, -2.0])
     with pytest.raises(ValueError, match="one length"):
         curves.plot_saddle(eps, up[:2], down, [[-5.0]], labels=["s"])
+
+
+def test_state_alignment_writes_the_counts_and_shows_both_emission_matrices():
+    confusion = np.array([[5, 1], [0, 7]])
+    true_emit = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    learned = np.array([[0.45, 0.35, 0.2], [0.15, 0.05, 0.8]])
+    axes = curves.plot_state_alignment(confusion, [1, 0], true_emit, learned)
+    assert sorted(t.get_text() for t in axes[0].texts) == ["0", "1", "5", "7"]
+    assert axes[0].get_title() == "confusion; matched: 0→1, 1→0"
+    np.testing.assert_array_equal(axes[0].get_images()[0].get_array(), confusion)
+    np.testing.assert_array_equal(axes[1].get_images()[0].get_array(), true_emit)
+    np.testing.assert_array_equal(axes[2].get_images()[0].get_array(), learned)
+    with pytest.raises(ValueError, match="one entry per learned state"):
+        curves.plot_state_alignment(confusion, [0], true_emit, learned)
+    with pytest.raises(ValueError, match="differ in shape"):
+        curves.plot_state_alignment(confusion, [0, 1], true_emit, learned[:, :2])
+
+
+def test_state_emissions_draw_one_bar_per_letter_and_state_and_colour_the_highlighted_letters():
+    emit = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    ax = curves.plot_state_emissions(emit, (1, 0), "a b", highlight=[0])
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_array_equal(heights, [0.1, 0.1, 0.8, 0.5, 0.3, 0.2])   # state 1's bars, then state 0's
+    ticks = ax.get_xticklabels()
+    assert [t.get_text() for t in ticks] == ["a", "␣", "b"]
+    assert ticks[0].get_color() == "C1" and ticks[2].get_color() != "C1"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["state 1", "state 0"]
+    with pytest.raises(ValueError, match="one column per letter"):
+        curves.plot_state_emissions(emit, (0, 1), "ab")
+    with pytest.raises(ValueError, match="exactly two states"):
+        curves.plot_state_emissions(emit, (0,), "a b")
