@@ -171,3 +171,21 @@ def test_state_emissions_draw_one_bar_per_letter_and_state_and_colour_the_highli
         curves.plot_state_emissions(emit, (0, 1), "ab")
     with pytest.raises(ValueError, match="exactly two states"):
         curves.plot_state_emissions(emit, (0,), "a b")
+
+
+def test_em_vs_gradient_puts_each_value_at_the_e_steps_it_used():
+    from types import SimpleNamespace
+
+    em_run = SimpleNamespace(log_likelihoods=[-100.0, -60.0, -50.0])
+    ga_run = SimpleNamespace(log_likelihoods=[-100.0, -80.0, -70.0], evaluations=[1, 3, 6])
+    ax = curves.plot_em_vs_gradient(em_run, ga_run, zoom=0.5)
+    em_line, ga_line = ax.get_lines()
+    np.testing.assert_array_equal(em_line.get_xdata(), [1, 2, 3])     # one E-step per EM iteration
+    np.testing.assert_array_equal(em_line.get_ydata(), em_run.log_likelihoods)
+    np.testing.assert_array_equal(ga_line.get_xdata(), ga_run.evaluations)
+    np.testing.assert_array_equal(ga_line.get_ydata(), ga_run.log_likelihoods)
+    assert ax.get_ylim() == (-75.0, -45.0)                            # halfway up EM's climb, to L_T + 5
+    with pytest.raises(ValueError, match="one evaluation count per log-likelihood"):
+        curves.plot_em_vs_gradient(em_run, SimpleNamespace(log_likelihoods=[-1.0, -0.5], evaluations=[1]))
+    with pytest.raises(ValueError, match="zoom"):
+        curves.plot_em_vs_gradient(em_run, ga_run, zoom=1.0)

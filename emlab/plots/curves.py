@@ -307,3 +307,26 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
     ax.set(ylabel="e(letter | state)", title=title)
     ax.legend()
     return ax
+
+
+def plot_em_vs_gradient(em_run, ga_run, ax=None, zoom: float = 0.8):
+    """EM against direct gradient ascent on one budget of inference passes (notebook 08):
+    ``L`` against the number of E-steps used (EM spends one per iteration, so its ``t``-th value is
+    drawn at ``t + 1``; gradient ascent's line search spends several, ``ga_run.evaluations``). The
+    y-axis starts ``zoom`` of the way up EM's climb, where the two methods differ."""
+    em_lls = _curve(em_run)
+    ga_lls = _curve(ga_run)
+    evaluations = np.asarray(ga_run.evaluations)
+    if evaluations.shape != ga_lls.shape:
+        raise ValueError(f"ga_run needs one evaluation count per log-likelihood, got {evaluations.size} "
+                         f"and {ga_lls.size}")
+    if not 0 <= zoom < 1:
+        raise ValueError(f"zoom must be in [0, 1), got {zoom}")
+    ax = _axes(ax, figsize=(7, 4))
+    ax.plot(np.arange(1, em_lls.size + 1), em_lls, label="EM (closed-form M-step)")
+    ax.plot(evaluations, ga_lls, label="gradient ascent (backtracking)")
+    ax.set(xlabel="E-steps (inference passes) used", ylabel="log-likelihood",
+           ylim=(em_lls[0] + zoom * (em_lls[-1] - em_lls[0]), em_lls[-1] + 5),
+           title="HMM: EM vs direct gradient ascent")
+    ax.legend()
+    return ax
