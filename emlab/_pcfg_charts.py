@@ -212,20 +212,31 @@ def cky_trees(chart, split, rule, start: int, N: int):
         if best == NEG_INF:
             results.append((best, None, None))
             continue
-        bins, lexs = [], []
-        stack = [(0, n, start)]
-        while stack:
-            i, j, A = stack.pop()
-            if j == i + 1:
-                lexs.append((A, i))
-                continue
-            k, r = int(split[b, i, j, A]), int(rule[b, i, j, A])
-            B, C = divmod(r, N)
-            bins.append((A, B, C, i, k, j))
-            stack.append((k, j, C))
-            stack.append((i, k, B))
-        results.append((best, bins, lexs))
+
+        def back_pointer(i, j, A, b=b):
+            return (int(split[b, i, j, A]), *divmod(int(rule[b, i, j, A]), N))
+
+        results.append((best, *walk_tree(n, start, back_pointer)))
     return results
+
+
+def walk_tree(n: int, start: int, choose):
+    """Build a tree top-down over spans of an ``n``-word sentence: at each span (i, j) with
+    label A and ``j > i + 1``, ``choose(i, j, A)`` gives the split ``k`` and the children
+    ``(B, C)``. CKY follows its back-pointers this way, the sampler draws from the posterior.
+    Returns ``(binary uses, lexical uses)``: lists of ``(A, B, C, i, k, j)`` and ``(A, i)``."""
+    bins, lexs = [], []
+    stack = [(0, n, start)]
+    while stack:
+        i, j, A = stack.pop()
+        if j == i + 1:
+            lexs.append((A, i))
+            continue
+        k, B, C = choose(i, j, A)
+        bins.append((A, B, C, i, k, j))
+        stack.append((k, j, C))
+        stack.append((i, k, B))
+    return bins, lexs
 
 
 def _draw(weights: np.ndarray, rng: np.random.Generator) -> int:
@@ -239,15 +250,9 @@ def sample_from_inside(binary, ins: Inside, b: int, start: int, rng: np.random.G
     chart: at the span (i, j) labelled A, choose the split k and children (B, C) with probability
     ``q(A → B C) β(i, k, B) β(k, j, C) / β(i, j, A)``. Returns (binary uses, lexical uses) as in
     :func:`cky_trees`."""
-    n = ins.n
     N = binary.shape[0]
-    bins, lexs = [], []
-    stack = [(0, n, start)]
-    while stack:
-        i, j, A = stack.pop()
-        if j == i + 1:
-            lexs.append((A, i))
-            continue
+
+    def draw_split(i, j, A):
         K = np.arange(i + 1, j)
         left, left_scale = ins.span(b, i, K)
         right, right_scale = ins.span(b, K, j)
@@ -255,12 +260,9 @@ def sample_from_inside(binary, ins: Inside, b: int, start: int, rng: np.random.G
         weights = np.exp(comb - comb.max())
         prob = weights[:, None, None] * left[:, :, None] * right[:, None, :] * binary[A][None]
         kk, r = divmod(_draw(prob, rng), N * N)
-        B, C = divmod(r, N)
-        k = int(K[kk])
-        bins.append((A, B, C, i, k, j))
-        stack.append((k, j, C))
-        stack.append((i, k, B))
-    return bins, lexs
+        return (int(K[kk]), *divmod(r, N))
+
+    return walk_tree(ins.n, start, draw_split)
 
 
 def length_table(binary, lexical, max_len: int):
