@@ -125,3 +125,37 @@ def check_positive_int(name: str, value) -> int:
     if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_scalar(name: str, value, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, integer: bool = False) -> float | int:
+    """``value`` as a finite Python number inside the given bounds, else an error naming ``name``.
+
+    ``TypeError`` when it is not a real number (``None``, a string, a bool, an array); ``ValueError``
+    when it is NaN, infinite, fractional while ``integer`` is set, or outside
+    ``[low, high]`` (``low_open`` / ``high_open`` exclude the end points). One helper for every scalar
+    argument of emlab (tolerances, step sizes, concentrations, counts), so messages read alike:
+
+    >>> check_scalar("tol", 1e-6, low=0, low_open=True)
+    1e-06
+    >>> check_scalar("tol", "1e-6")
+    Traceback (most recent call last):
+    ...
+    TypeError: tol must be a number, got str '1e-6'
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, "
+                        f"got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if integer and number != round(number):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    lo_bad = low is not None and (number <= low if low_open else number < low)
+    hi_bad = high is not None and (number >= high if high_open else number > high)
+    if lo_bad or hi_bad:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must be in {span}, got {value!r}")
+    return int(round(number)) if integer else number
