@@ -1,542 +1,249 @@
-"""Grade a folder of student submissions with nbgrader, robustly.
+"""Grade a class: every student notebook in a bubblewrap sandbox, judged by the grader.
 
-    make grade SUBMISSIONS=<folder> OUT=<folder>
-    python tools/grade.py SUBMISSIONS OUT [--source solutions] [--timeout 30] [--keep]
+    make grade SUBMISSIONS=<folder> OUT=<folder> [JOBS=n] [SHARD=i/n] [ASSIGNMENT=<exercise>]
+    python tools/grade.py SUBMISSIONS OUT [--jobs N] [--shard I/N] [--assignment EX[,EX]] [limits]
+    python tools/grade.py merge OUT SHARD_OUT [SHARD_OUT ...]   # combine the OUTs of shards
+    python tools/grade.py report OUT                            # re-read manual_grades.csv, rebuild
 
-``SUBMISSIONS/<student_id>/<exercise>.ipynb`` (exercise file names as in ``exercises/``). Writes
-
-* ``OUT/grades.csv``: one row per student; columns ``student``, one per graded item (its nbgrader
-  grade id, in notebook order), ``total``, ``max``. A manually graded item that has no score yet is
-  left empty (see ``OUT/manual_grades.csv``). Re-running replaces the rows of the students graded in
-  this run and keeps every other row, so no row is duplicated and no grade is lost.
-* ``OUT/manual_grades.csv``: one row per (student, manually graded item); fill in ``score`` and
-  re-run: the scores are merged into ``grades.csv`` and never overwritten.
-* ``OUT/feedback/<student>/``: nbgrader's HTML feedback per exercise plus ``summary.txt``.
-
-How a bad submission is contained:
-
-* Each student is graded in a separate worker process, in a fresh nbgrader course (a copy of the
-  instructor's gradebook) in a temporary folder that holds nothing of any other student; the
-  submissions and the gradebook are read into memory before any student code runs. A worker that
-  exceeds its time budget is killed and the student gets 0 for what was not graded.
-* Notebooks that are not valid JSON / nbformat get 0 for their own items only (reported in feedback).
-* Every cell runs under a timeout (``Execute.timeout`` in ``nbgrader_config.py``; ``--timeout``).
-  A cell that runs too long is interrupted; if the kernel ignores the interrupt (SIGINT ignored) or
-  dies (``os._exit``), the kernel is restarted and grading goes on with the next cell.
-* nbgrader's OverwriteCells puts back the instructor's version of every locked / test cell (so an
-  edited hidden test is replaced), and ``add_missing_cells`` restores deleted test cells.
-* Hidden tests switch off emlab while the student's function runs (:func:`emlab.checks.library_blocked`).
+``SUBMISSIONS/<student id>/<exercise>.ipynb`` (exercise names as in ``exercises/``). What is written
+to OUT is described in ``tools/grading/report.py``; how a notebook is run and judged in
+``tools/grading/`` (``sandbox``: what the student's code can reach; ``judge``: the instructor's
+tests run in the grader, with the student's functions called in the sandbox; ``notebooks``: which
+cells run). Students are graded ``--jobs`` at a time (default: the number of cores), each by its
+own worker process; ``--shard I/N`` grades every N-th student starting at the I-th (sorted ids), so
+any job runner can grade a large class in pieces that ``merge`` combines.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import csv
+import hashlib
 import json
 import os
+import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools" / "grading"))
 
-import exercises  # noqa: E402  (tools/exercises.py: the shared nbgrader staging)
+import judge  # noqa: E402
+import notebooks  # noqa: E402
+import report  # noqa: E402
+import sandbox  # noqa: E402
 
-ROOT = exercises.ROOT
-RESULT_TAG = "EMLAB-GRADE-RESULT "
-
-
-# --------------------------------------------------------------------------------------------------
-# the execute preprocessor: interrupt, then restart a kernel that ignores the interrupt or dies
-
-
-def robust_execute_class():
-    """nbgrader's ``Execute`` with two repairs (built lazily so importing this file stays cheap):
-
-    * on a cell timeout nbclient interrupts the kernel; if the kernel does not answer within
-      ``interrupt_grace`` seconds (SIGINT ignored, stuck in C code), it is restarted, so the next
-      cells do not each wait a full timeout behind a kernel that never frees up;
-    * a kernel that dies (``os._exit``, a segfault) is restarted and the cell is marked failed,
-      instead of nbclient aborting the notebook (which would lose the grades of earlier cells).
-    """
-    from queue import Empty
-    from time import monotonic
-
-    from jupyter_core.utils import ensure_async, run_sync
-    from nbclient.exceptions import DeadKernelError
-    from nbformat import NotebookNode
-    from nbgrader.preprocessors import Execute
-    from traitlets import Bool, Float
-
-    class KernelStuck(DeadKernelError):
-        """The kernel did not answer after an interrupt: it was killed."""
-
-    class RobustExecute(Execute):
-        interrupt_grace = Float(3.0, help="seconds an interrupted kernel has to answer").tag(config=True)
-        raise_on_iopub_timeout = Bool(False).tag(config=True)  # a late output must not fail the notebook
-
-        async def _kernel_responds(self) -> bool:
-            msg_id = self.kc.kernel_info()
-            deadline = monotonic() + self.interrupt_grace
-            while (left := deadline - monotonic()) > 0:
-                try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
-                except Empty:
-                    return False
-                if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                    return True
-            return False
-
-        async def _restart(self) -> None:
-            await ensure_async(self.km.restart_kernel(now=True))
-            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-
-        async def _async_handle_timeout(self, timeout, cell=None):
-            # nbclient interrupts the kernel and makes up an error reply for the cell ...
-            reply = await super()._async_handle_timeout(timeout, cell)
-            # ... but a kernel that ignores SIGINT is still busy: kill it (restarted below)
-            if not await self._kernel_responds():
-                self.log.error("The kernel ignored the interrupt: killing it")
-                await ensure_async(self.km.signal_kernel(signal.SIGKILL))
-                raise KernelStuck(f"the cell ran longer than {timeout} s and ignored the interrupt")
-            return reply
-
-        def preprocess_cell(self, cell, resources, index):
-            try:
-                return super().preprocess_cell(cell, resources, index)
-            except DeadKernelError as exc:
-                stuck = isinstance(exc, KernelStuck)
-                self.log.error("The kernel %s in cell %d: restarting it",
-                               "was stuck" if stuck else "died", index)
-                cell.outputs.append(NotebookNode(
-                    output_type="error", ename="CellTimeoutError" if stuck else "DeadKernelError",
-                    evalue=str(exc),
-                    traceback=[f"{'CellTimeoutError' if stuck else 'DeadKernelError'}: {exc}; "
-                               "the kernel was restarted, so later cells run without this cell's state"]))
-                run_sync(self._restart)()
-                return cell, resources
-
-    return RobustExecute
+WORKER = ROOT / "tools" / "grading" / "worker.py"
+UID_BASE = 2_000_000  # sandbox users when grading as root: one per parallel job, owning nothing
 
 
-# --------------------------------------------------------------------------------------------------
-# reading the instructor's gradebook
+def exercise_names(source: Path) -> list[str]:
+    return sorted(p.stem for p in source.glob("*.ipynb"))
 
 
-def graded_items(course: Path, ids: list[str]) -> list[dict]:
-    """Every graded cell, in notebook order: ``{"id", "assignment", "max", "manual"}``."""
-    import nbformat
-    from nbgrader.api import Gradebook
-
-    items = []
-    with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
-        for aid in ids:
-            nb = gb.find_notebook(aid, aid)
-            cells = {c.name: c for c in nb.grade_cells}
-            manual = {c.name for c in nb.grade_cells if c.cell_type == "markdown"}
-            # order of appearance in the source notebook
-            source = nbformat.read(str(course / "source" / aid / f"{aid}.ipynb"), as_version=4)
-            order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source.cells]
-            for name in [n for n in order if n in cells]:
-                items.append({"id": name, "assignment": aid, "max": float(cells[name].max_score),
-                              "manual": name in manual})
-    return items
-
-
-# --------------------------------------------------------------------------------------------------
-# the worker: one student, in its own process and course folder
-
-
-def worker_main() -> int:
-    """The grading process: reads one JSON job per line on stdin (one student each), prints one
-    result line per job. Started once and reused, so nbgrader is imported once per batch; the
-    parent kills it and starts a new one if a student overruns its time budget."""
-    for line in sys.stdin:
-        if line.strip():
-            job = json.loads(line)
-            if job.get("kind") == "stage":
-                course = Path(job["course"])
-                ids = exercises.stage_course(course, Path(job["source"]))
-                result = {"ids": ids, "items": graded_items(course, ids)}
+def student_folders(submissions: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """(student id, folder) for every gradable folder, and a line for everything else."""
+    students, skipped = [], []
+    with os.scandir(submissions) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            shown = repr(entry.name)
+            if entry.is_symlink():
+                skipped.append(f"{shown}: a symbolic link, not graded")
+            elif not entry.is_dir(follow_symlinks=False):
+                skipped.append(f"{shown}: not a folder, not graded")
+            elif entry.name.startswith("."):
+                skipped.append(f"{shown}: a hidden folder, not graded (rename it to grade it)")
             else:
-                result = grade_job(job)
-            print(RESULT_TAG + json.dumps(result), flush=True)
+                students.append((entry.name, Path(entry.path)))
+    return students, skipped
+
+
+def result_folder(out: Path, sid: str) -> Path:
+    digest = hashlib.sha256(sid.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return out / "results" / f"{report._safe_name(sid)[:60]}-{digest}"
+
+
+def prepare_views(masters: dict[str, notebooks.Master], work: Path) -> tuple[dict, dict, Path | None]:
+    """A library view per exercise (what its sandbox may import) and a matplotlib font cache, in a
+    folder the sandbox user can read."""
+    views, hidden = {}, {}
+    base = work / "views"
+    for name, master in masters.items():
+        policy = sandbox.Policy(tuple(master.policy.get("emlab_modules", ())),
+                                tuple(master.policy.get("hidden_packages", ("hmmlearn",))))
+        views[name] = str(sandbox.library_view(policy, base / name))
+        hidden[name] = list(policy.hidden)
+    mpl = work / "views" / "mpl-cache"
+    mpl.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(mpl)},
+                   check=False, capture_output=True)
+    for folder, dirs, files in os.walk(base):
+        os.chmod(folder, 0o755)
+        for f in files:
+            os.chmod(os.path.join(folder, f), 0o644)
+    return views, hidden, mpl
+
+
+def grade_one(sid: str, folder: Path, exercises: list[str], ctx: dict, slots: queue.Queue) -> tuple[str, dict, float]:
+    slot = slots.get()
+    t0 = time.monotonic()
+    try:
+        job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=ctx["work"]))
+        job = {"student_dir": str(folder), "masters": ctx["source"], "exercises": exercises, "out": str(job_dir),
+               "views": ctx["views"], "hidden": ctx["hidden"], "limits": ctx["limits"],
+               "uid": UID_BASE + slot if os.geteuid() == 0 else None, "mpl_cache": ctx["mpl"]}
+        (job_dir / "job.json").write_text(json.dumps(job))
+        budget = len(exercises) * ctx["limits"]["notebook_seconds"] + 120
+        try:
+            subprocess.run([sys.executable, str(WORKER), str(job_dir / "job.json")], timeout=budget,
+                           stdout=subprocess.DEVNULL, stderr=ctx["log"], check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        results = {}
+        for ex in exercises:
+            path = job_dir / f"{ex}.json"
+            if path.exists():
+                results[ex] = json.loads(path.read_text())
+            else:
+                master = ctx["masters"][ex]
+                results[ex] = judge.NotebookResult(ex, True, [
+                    judge.ItemResult(i.grade_id, i.points, 0.0, "fail", "grading of this notebook was stopped "
+                                     "(the grader's time limit); ask your instructor") for i in master.items]).to_json()
+        shutil.rmtree(job_dir, ignore_errors=True)
+        return sid, results, time.monotonic() - t0
+    finally:
+        slots.put(slot)
+
+
+def unknown_files(folder: Path, exercises: list[str]) -> list[str]:
+    known = {f"{e}.ipynb" for e in exercises}
+    try:
+        return sorted(repr(n) for n in os.listdir(folder) if n not in known)
+    except OSError:
+        return []
+
+
+def grade(args) -> int:
+    try:
+        sandbox.bwrap_path()
+    except sandbox.SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    source = Path(args.source).resolve()
+    everything = exercise_names(source)
+    wanted = [a for a in (args.assignment or "").split(",") if a]
+    unknown = [a for a in wanted if a not in everything]
+    if unknown:
+        print(f"error: unknown exercise(s) {', '.join(unknown)}; choose from {', '.join(everything)}", file=sys.stderr)
+        return 2
+    exercises = wanted or everything
+    submissions, out = Path(args.submissions).resolve(), Path(args.out).resolve()
+    if not submissions.is_dir():
+        print(f"error: SUBMISSIONS {submissions} is not a folder", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    students, skipped = student_folders(submissions)
+    index, count = _shard(args.shard)
+    students = [s for n, s in enumerate(students) if n % count == index]
+    limits = sandbox.Limits(memory_mb=args.memory_mb, processes=args.processes, file_mb=args.file_mb,
+                            disk_mb=args.disk_mb, output_kb=args.output_kb, cell_seconds=args.cell_seconds,
+                            notebook_seconds=args.notebook_seconds)
+    masters = {e: notebooks.load_master(source / f"{e}.ipynb") for e in everything}
+    work = Path(tempfile.mkdtemp(prefix="emlab-grade-"))
+    log_path = out / "grading.log"
+    t_all = time.monotonic()
+    try:
+        os.chmod(work, 0o711)
+        views, hidden, mpl = prepare_views({e: masters[e] for e in exercises}, work)
+        with log_path.open("a") as log:
+            ctx = {"work": str(work), "source": str(source), "views": views, "hidden": hidden, "limits": asdict(limits),
+                   "mpl": str(mpl) if mpl else None, "masters": masters, "log": log}
+            slots: queue.Queue = queue.Queue()
+            for n in range(max(1, args.jobs)):
+                slots.put(n)
+            print(f"grading {len(students)} student(s) × {len(exercises)} exercise(s), {args.jobs} at a time",
+                  flush=True)
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                futures = [pool.submit(grade_one, sid, folder, exercises, ctx, slots) for sid, folder in students]
+                for done, fut in enumerate(futures, start=1):
+                    sid, results, seconds = fut.result()
+                    dest = result_folder(out, sid)
+                    dest.mkdir(parents=True, exist_ok=True)
+                    (dest / "id.json").write_text(json.dumps(
+                        {"student": sid, "unknown_files": unknown_files(submissions / sid, everything)}))
+                    for ex, res in results.items():
+                        (dest / f"{ex}.json").write_text(json.dumps(res))
+                    missing = sum(not r["submitted"] for r in results.values())
+                    print(f"[{done}/{len(students)}] {sid!r}: {len(results)} notebook(s) in {seconds:.1f} s"
+                          + (f", {missing} not submitted" if missing else ""), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report.write_all(out, everything, skipped)
+    rate = len(students) / max(time.monotonic() - t_all, 1e-9) * 60
+    print(f"done: {len(students)} student(s) in {time.monotonic() - t_all:.1f} s ({rate:.1f} students/minute); "
+          f"wrote {out / 'grades.csv'}", flush=True)
     return 0
 
 
-def grade_job(job: dict) -> dict:
-    """Autograde every exercise of one student in that student's own course folder."""
-    import nbformat
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
-
-    course = Path(job["course"])
-    sid = job["student"]
-    config = exercises.staging_config(course)
-    config.Execute.timeout = job["timeout"]
-    config.RobustExecute.timeout = job["timeout"]
-    config.RobustExecute.interrupt_grace = job["interrupt_grace"]
-    config.OverwriteCells.add_missing_cells = False  # nbgrader 0.9.6's version can crash; see below
-    config.Autograde.autograde_preprocessors = [
-        _ROBUST_EXECUTE(), IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    api = exercises.api_for(config)
-    db_url = config.CourseDirectory.db_url
-    result = {}
-    for aid in job["assignments"]:
-        path = course / "submitted" / sid / aid / f"{aid}.ipynb"
-        entry = {"status": "graded", "message": "", "grades": {}}
-        result[aid] = entry
-        if not path.exists():
-            entry.update(status="missing", message=f"no {aid}.ipynb was submitted")
-            continue
-        try:
-            nb = nbformat.read(str(path), as_version=4)
-            nbformat.validate(nb)
-        except Exception as exc:  # noqa: BLE001  invalid JSON, not a notebook, bad schema...
-            path.unlink()
-            entry.update(status="unreadable", message=f"{aid}.ipynb could not be read as a notebook "
-                                                      f"({type(exc).__name__}: {str(exc)[:200]})")
-            continue
-        release = nbformat.read(str(course / "release" / aid / f"{aid}.ipynb"), as_version=4)
-        restored = restore_missing_cells(nb, release)
-        if restored:
-            nbformat.write(nb, str(path))
-            entry["message"] = "deleted cells were put back before grading: " + ", ".join(restored)
-        t0 = time.monotonic()
-        res = api.autograde(aid, sid, force=True, create=True)
-        entry["autograde_seconds"] = round(time.monotonic() - t0, 1)
-        if not res["success"]:
-            entry.update(status="failed", message="nbgrader could not grade this notebook:\n"
-                                                  + _errors_of(res.get("log", ""))[-2000:])
-        fb = api.generate_feedback(aid, sid, force=True)
-        if not fb["success"]:
-            entry["message"] += "\n(no HTML feedback: " + (fb.get("error") or "")[-300:] + ")"
-        entry["seconds"] = round(time.monotonic() - t0, 1)
-        try:
-            with Gradebook(db_url) as gb:
-                sub = gb.find_submission_notebook(aid, aid, sid)
-                for g in sub.grades:
-                    pending = bool(g.needs_manual_grade and g.manual_score is None
-                                   and entry["status"] == "graded")
-                    entry["grades"][g.name] = {"score": None if pending else float(g.score),
-                                               "needs_manual": pending}
-        except MissingEntry:
-            pass
-    return result
+def _shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise SystemExit(f"error: SHARD must look like 2/5, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise SystemExit(f"error: SHARD {text!r}: need 1 <= i <= n")
+    return i - 1, n
 
 
-def restore_missing_cells(nb, release) -> list[str]:
-    """Put back every nbgrader cell (setup, solution, check, test) of ``release`` that the student
-    deleted, after the nearest earlier cell that is still there; return the grade ids put back.
-
-    A deleted test cell is thus graded anyway (OverwriteCells then restores the instructor's source
-    with its hidden tests), and a deleted solution cell comes back as the unanswered stub.
-    (nbgrader's own ``OverwriteCells.add_missing_cells`` raises KeyError when the cell before the
-    deleted one is not a grade/solution cell, so we do it here.)
-    """
-    def gid(cell):
-        return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-    def find(cell) -> int | None:
-        for k, c in enumerate(nb.cells):
-            if (gid(cell) and gid(c) == gid(cell)) or (
-                    not gid(cell) and c.cell_type == cell.cell_type and c.source == cell.source):
-                return k
-        return None
-
-    present = {gid(c) for c in nb.cells if gid(c)}
-    restored = []
-    for i, cell in enumerate(release.cells):
-        name = gid(cell)
-        if not name or name in present:
-            continue
-        position = 0
-        for earlier in reversed(release.cells[:i]):
-            where = find(earlier)
-            if where is not None:
-                position = where + 1
-                break
-        nb.cells.insert(position, copy.deepcopy(cell))
-        present.add(name)
-        restored.append(name)
-    return restored
-
-
-def _errors_of(log: str) -> str:
-    """The [ERROR] part of an nbgrader log (what went wrong, without the INFO chatter)."""
-    keep, on = [], False
-    for line in log.splitlines():
-        if line.startswith("["):
-            on = line.startswith("[ERROR]")
-        if on:
-            keep.append(line)
-    return "\n".join(keep) or log
-
-
-_ROBUST = []
-
-
-def _ROBUST_EXECUTE():
-    if not _ROBUST:
-        _ROBUST.append(robust_execute_class())
-    return _ROBUST[0]
-
-
-class Worker:
-    """The parent's handle on the grading process (restarted after a kill)."""
-
-    def __init__(self, log: Path):
-        self.log = log
-        self.proc = None
-
-    def _start(self) -> None:
-        import queue
-        import threading
-
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.logf,
-                                     start_new_session=True)
-        self.lines = queue.Queue()
-
-        def pump(stream, q):
-            for raw in stream:
-                q.put(raw.decode(errors="replace"))
-            q.put(None)
-
-        threading.Thread(target=pump, args=(self.proc.stdout, self.lines), daemon=True).start()
-
-    def grade(self, job: dict, budget: float) -> tuple[dict | None, str]:
-        import queue
-
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
-        try:
-            self.proc.stdin.write((json.dumps(job) + "\n").encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            self.stop()
-            return None, "the grading process could not be started"
-        deadline = time.monotonic() + budget
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                self.stop()
-                return None, "the grading process died"
-            if line.startswith(RESULT_TAG):
-                return json.loads(line[len(RESULT_TAG):]), ""
-        self.stop()
-        return None, f"grading was stopped after {budget:.0f} s"
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-            self.logf.close()
-            self.proc = None
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        self.stop()
-
-
-def grade_student(worker: Worker, sid: str, files: dict[str, bytes], template: dict[str, bytes],
-                  ids: list[str], work: Path, timeout: float, budget: float,
-                  interrupt_grace: float) -> tuple[dict, Path]:
-    """Grade one student in a fresh course under ``work``; return (result, course)."""
-    course = Path(tempfile.mkdtemp(prefix="course-", dir=work))
-    for rel, data in template.items():
-        dest = course / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    for aid, data in files.items():
-        dest = course / "submitted" / sid / aid / f"{aid}.ipynb"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    job = {"course": str(course), "student": sid, "assignments": ids, "timeout": timeout,
-           "interrupt_grace": interrupt_grace}
-    result, why = worker.grade(job, budget)
-    if result is None:
-        tail = worker.log.read_text(errors="replace")[-1500:] if worker.log.exists() else ""
-        result = {aid: {"status": "failed", "message": f"{why}\n{tail}", "grades": {}} for aid in ids}
-    return result, course
-
-
-# --------------------------------------------------------------------------------------------------
-# the CSV files
-
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:g}"
-
-
-def read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def write_csv_atomic(path: Path, header: list[str], rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
-
-
-def write_outputs(out: Path, items: list[dict], results: dict[str, dict]) -> list[dict]:
-    """Merge this run's results into ``OUT/grades.csv`` and ``OUT/manual_grades.csv``."""
-    manual_path = out / "manual_grades.csv"
-    manual = {(r["student"], r["item"]): r for r in read_csv(manual_path)}
-    for sid in results:
-        for it in items:
-            if it["manual"]:
-                manual.setdefault((sid, it["id"]), {"student": sid, "item": it["id"],
-                                                    "max": _fmt(it["max"]), "score": ""})
-    write_csv_atomic(manual_path, ["student", "item", "max", "score"],
-                     [manual[k] for k in sorted(manual)])
-
-    header = ["student"] + [it["id"] for it in items] + ["total", "max"]
-    maximum = sum(it["max"] for it in items)
-    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
-    for sid, res in results.items():
-        row = {"student": sid}
-        for it in items:
-            g = res.get(it["assignment"], {}).get("grades", {}).get(it["id"])
-            row[it["id"]] = _fmt(0.0 if g is None else g["score"])   # None: awaiting manual grading
-        rows[sid] = row
-    for sid, row in rows.items():  # every row, kept ones too: apply manual scores, recompute totals
-        for it in items:
-            given = manual.get((sid, it["id"]), {}).get("score", "").strip()
-            if it["manual"] and given:
-                row[it["id"]] = _fmt(min(float(given), it["max"]))
-        row["total"] = _fmt(sum(float(row[it["id"]]) for it in items if row.get(it["id"], "").strip()))
-        row["max"] = _fmt(maximum)
-    ordered = [rows[s] for s in sorted(rows)]
-    write_csv_atomic(out / "grades.csv", header, ordered)
-    return ordered
-
-
-def write_feedback(out: Path, sid: str, result: dict, course: Path, items: list[dict]) -> None:
-    dest = out / "feedback" / sid
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    lines = [f"Feedback for {sid}", ""]
-    for aid, entry in result.items():
-        html = course / "feedback" / sid / aid / f"{aid}.html"
-        if html.exists():
-            shutil.copy(html, dest / f"{aid}.html")
-        lines.append(f"{aid}: {entry['status']}")
-        if entry.get("message"):
-            lines += ["    " + m for m in entry["message"].splitlines()[:20]]
-        for it in items:
-            if it["assignment"] == aid:
-                g = entry.get("grades", {}).get(it["id"])
-                score = "0" if g is None else ("awaiting manual grading" if g["score"] is None
-                                               else _fmt(g["score"]))
-                lines.append(f"    {it['id']}: {score} / {_fmt(it['max'])}")
-    (dest / "summary.txt").write_text("\n".join(lines) + "\n")
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-def read_submissions(folder: Path, ids: list[str]) -> dict[str, dict[str, bytes]]:
-    """``{student: {assignment: bytes}}``, read up front so no student's code can alter them."""
-    subs = {}
-    for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        subs[d.name] = {aid: (d / f"{aid}.ipynb").read_bytes() for aid in ids
-                        if (d / f"{aid}.ipynb").is_file()}
-    return subs
+def merge(out: Path, parts: list[Path], source: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    skipped: list[str] = []
+    for part in parts:
+        for folder in sorted((part / "results").glob("*")):
+            dest = out / "results" / folder.name
+            dest.mkdir(parents=True, exist_ok=True)
+            for f in folder.glob("*.json"):
+                shutil.copy(f, dest / f.name)
+        if (part / "skipped.txt").exists():
+            skipped += [line for line in (part / "skipped.txt").read_text().splitlines()
+                        if line and line != "nothing was skipped" and line not in skipped]
+        if (part / "manual_grades.csv").exists() and not (out / "manual_grades.csv").exists():
+            shutil.copy(part / "manual_grades.csv", out / "manual_grades.csv")
+    report.write_all(out, exercise_names(source), skipped)
+    print(f"merged {len(parts)} shard(s) into {out}")
+    return 0
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--worker"]:
-        return worker_main()
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("submissions", type=Path)
-    p.add_argument("out", type=Path)
-    p.add_argument("--source", type=Path, default=exercises.SOURCE,
-                   help="instructor notebooks (nbgrader source); default solutions/")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds per cell (default: nbgrader_config.py)")
-    p.add_argument("--interrupt-grace", type=float, default=3.0)
-    p.add_argument("--keep", action="store_true", help="keep the temporary nbgrader courses (debugging)")
-    a = p.parse_args(argv)
-    if not a.submissions.is_dir():
-        print(f"SUBMISSIONS folder {a.submissions} does not exist", file=sys.stderr)
-        return 2
-    timeout = a.timeout or float(exercises.base_config().Execute.timeout)
-    a.out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="emlab-grade-"))
-    t_start = time.monotonic()
-    worker = Worker(work / "worker.log")
-    try:
-        template_dir = work / "template"
-        staged, why = worker.grade({"kind": "stage", "course": str(template_dir),
-                                    "source": str(a.source.resolve())}, budget=600)
-        if staged is None:
-            print(f"could not stage the nbgrader course from {a.source}: {why}\n"
-                  + (worker.log.read_text(errors="replace")[-3000:]), file=sys.stderr)
-            return 1
-        ids, items = staged["ids"], staged["items"]
-        template = {str(f.relative_to(template_dir)): f.read_bytes()
-                    for f in template_dir.rglob("*") if f.is_file() and f.parts[len(template_dir.parts)]
-                    in ("source", "release", "gradebook.db")}
-        shutil.rmtree(template_dir)
-        submissions = read_submissions(a.submissions, ids)
-        n_cells = {aid: exercises._code_cells(a.source / f"{aid}.ipynb") for aid in ids}
-        budget = 60 + sum((n + 3) * (timeout + a.interrupt_grace + 10) for n in n_cells.values())
-        results = {}
-        for sid, files in submissions.items():
-            t0 = time.monotonic()
-            result, course = grade_student(worker, sid, files, template, ids, work, timeout, budget,
-                                           a.interrupt_grace)
-            results[sid] = result
-            write_feedback(a.out, sid, result, course, items)
-            if not a.keep:
-                shutil.rmtree(course, ignore_errors=True)
-            submitted = {aid: e for aid, e in result.items() if e["status"] != "missing"}
-            statuses = ", ".join(f"{aid}: {e['status']} in {e.get('seconds', 0):.1f} s"
-                                 for aid, e in submitted.items())
-            missing = len(result) - len(submitted)
-            print(f"{sid}: graded in {time.monotonic() - t0:.1f} s ({statuses or 'nothing submitted'}"
-                  f"{f'; {missing} exercise(s) not submitted' if missing else ''})", flush=True)
-        rows = write_outputs(a.out, items, results)
-    finally:
-        worker.close()
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(results)} student(s) graded in {time.monotonic() - t_start:.1f} s; "
-          f"{len(rows)} row(s) in {a.out / 'grades.csv'}")
-    return 0
+    if argv[:1] == ["merge"]:
+        if len(argv) < 3:
+            print("usage: grade.py merge OUT SHARD_OUT [SHARD_OUT ...]", file=sys.stderr)
+            return 2
+        return merge(Path(argv[1]), [Path(p) for p in argv[2:]], ROOT / "solutions")
+    if argv[:1] == ["report"]:
+        report.write_all(Path(argv[1]), exercise_names(ROOT / "solutions"), None)
+        print(f"rebuilt {argv[1]} from its results and manual_grades.csv")
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("submissions")
+    p.add_argument("out")
+    p.add_argument("--source", default=str(ROOT / "solutions"))
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--shard")
+    p.add_argument("--assignment")
+    d = sandbox.Limits()
+    for name in ("memory_mb", "processes", "file_mb", "disk_mb", "output_kb"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    for name in ("cell_seconds", "notebook_seconds"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
+    return grade(p.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""Helpers for the instructor's hidden tests: comparisons whose failure message teaches without
+revealing the reference.
+
+The grader (``tools/grading``) runs hidden tests in its own process and shows a student only the
+message of a :class:`CheckFailure`; any other assertion in a hidden test is reported as "a hidden
+test failed". So a hidden test should compare through these helpers:
+
+    >>> import numpy as np
+    >>> expect_close(np.array([0.1, 0.2]), np.array([0.1, 0.2]), "alpha", "hidden case 1")
+    >>> expect_close([[0.1, 0.2]], np.array([0.1, 0.2]), "alpha", "hidden case 1")
+    Traceback (most recent call last):
+    ...
+    emlab.checks.grading.CheckFailure: alpha on hidden case 1: expected shape (2,), got shape (1, 2)
+
+Messages name the quantity, the case, the shape, the first index that differs and by how much
+relatively — never the reference value of a hidden case. Lists, tuples and float32 arrays are
+accepted like numpy arrays; float32 (or float16) answers are compared at a tolerance that suits
+their precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CheckFailure", "expect_close", "expect_equal", "expect_true", "tolerance_for"]
+
+FLOAT32_RTOL = 2e-5
+
+
+class CheckFailure(AssertionError):
+    """A failed hidden check whose message is safe to show to the student."""
+
+
+def _as_array(got, what: str, case: str) -> np.ndarray:
+    if got is None:
+        raise CheckFailure(f"{what} on {case}: your function returned nothing (None); did it `return`?")
+    try:
+        arr = np.asarray(got)
+        if arr.dtype == object:
+            arr = arr.astype(float)
+    except (TypeError, ValueError):
+        raise CheckFailure(f"{what} on {case}: expected numbers, got {type(got).__name__}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise CheckFailure(f"{what} on {case}: expected numbers, got an array of {arr.dtype}")
+    return arr
+
+
+def tolerance_for(got, rtol: float) -> float:
+    """``rtol``, loosened to :data:`FLOAT32_RTOL` when the answer is single (or half) precision."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is not None and np.issubdtype(dtype, np.floating) and np.finfo(dtype).bits < 64:
+        return max(rtol, FLOAT32_RTOL)
+    return rtol
+
+
+def expect_close(got, want, what: str, case: str, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    """``got`` equals ``want`` to ``rtol``/``atol`` elementwise, same shape (a scalar may be any
+    0-d or 1-element array-like), else :class:`CheckFailure`."""
+    want = np.asarray(want, dtype=float)
+    arr = _as_array(got, what, case)
+    if want.ndim == 0 and arr.size == 1:
+        arr = arr.reshape(())
+    if arr.shape != want.shape:
+        hint = ""
+        if arr.ndim == 2 and arr.shape == want.shape[::-1]:
+            hint = " (transposed?)"
+        raise CheckFailure(f"{what} on {case}: expected shape {want.shape}, got shape {arr.shape}{hint}")
+    rtol = tolerance_for(arr, rtol)
+    values = arr.astype(complex if np.iscomplexobj(arr) else float)
+    if np.isnan(values).any() and not np.isnan(want).any():
+        where = tuple(int(i) for i in np.argwhere(np.isnan(values))[0])
+        raise CheckFailure(f"{what} on {case}: NaN at index {where}")
+    bad = ~np.isclose(values, want, rtol=rtol, atol=atol)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        w, g = want[where], values[where]
+        rel = abs(g - w) / max(abs(w), 1e-300)
+        index = f" at index {list(where)}" if where else ""
+        hint = _diagnose(values, want)
+        raise CheckFailure(f"{what} on {case}: differs from the reference{index} "
+                           f"(relative error {float(rel):.2g}; {int(bad.sum())} of {bad.size} entries off){hint}")
+
+
+def _diagnose(got: np.ndarray, want: np.ndarray) -> str:
+    """A likely mistake recognised from the shape of the error, if any."""
+    with np.errstate(all="ignore"):
+        if want.ndim >= 1 and np.all(np.isfinite(got)) and np.allclose(np.exp(got), want, rtol=1e-6, atol=1e-12):
+            return "; it looks like log space where probabilities are expected"
+        if np.all(want > 0) and np.allclose(got, np.log(want), rtol=1e-6, atol=1e-12):
+            return "; it looks like probabilities where log space is expected"
+        if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=1e-6):
+            return "; it is the transpose of the reference"
+        if got.ndim >= 2 and want.ndim == got.ndim and np.allclose(got.sum(axis=0), 1) \
+                and not np.allclose(got.sum(axis=-1), 1) and np.allclose(want.sum(axis=-1), 1):
+            return "; normalized along the wrong axis?"
+        if np.all(got == 0) and np.any(want != 0):
+            return "; all zeros (underflow?)"
+    return ""
+
+
+def expect_equal(got, want, what: str, case: str) -> None:
+    """Exact equality of integer / label arrays (same shape)."""
+    want = np.asarray(want)
+    arr = _as_array(got, what, case)
+    if arr.shape != want.shape:
+        raise CheckFailure(f"{what} on {case}: expected shape {want.shape}, got shape {arr.shape}")
+    bad = arr != want
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise CheckFailure(f"{what} on {case}: differs from the reference at index {list(where)} "
+                           f"({int(np.sum(bad))} of {bad.size} entries differ)")
+
+
+def expect_true(condition, message: str) -> None:
+    """A property check with an instructor-written, safe message."""
+    if not bool(condition):
+        raise CheckFailure(message)

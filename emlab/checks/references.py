@@ -1,0 +1,209 @@
+"""Independent references for the exercises: brute-force enumeration of all state paths (HMMs)
+and all trees (PCFGs), Bayes' rule for the two coins, and small random models. Plain numpy, no
+other part of emlab, so a check never trusts the code it checks.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from emlab.data.arrays import ICE_CREAM, MS_GRAMMAR, MS_NONTERMINALS, MS_PROB, MS_WORDS  # noqa: F401 (re-exported)
+from emlab.data.coins import COINS_FLIPS, COINS_HEADS  # noqa: F401  (re-exported)
+
+
+def brute_force_hmm(start, trans, emit, seq):
+    """Enumerate all K**T state paths of a (no-STOP) HMM.
+
+    Returns ``(p, alpha, beta, gamma, xi)``: p(x); forward ``alpha[t,k] = p(x_1..x_t, y_t=k)``;
+    backward ``beta[t,k] = p(x_{t+1}..x_T | y_t=k)``; ``gamma[t,k] = p(y_t=k | x)``;
+    ``xi[t,i,j] = p(y_t=i, y_{t+1}=j | x)``. Only for tiny T (K**T paths).
+    """
+    start, trans, emit = (np.asarray(a, dtype=float) for a in (start, trans, emit))
+    seq = np.asarray(seq, dtype=int)
+    K, T = len(start), len(seq)
+    alpha = np.zeros((T, K))
+    beta = np.zeros((T, K))
+    gamma = np.zeros((T, K))
+    xi = np.zeros((max(T - 1, 0), K, K))
+    total = 0.0
+    for path in itertools.product(range(K), repeat=T):
+        probs = [start[path[0]] * emit[path[0], seq[0]]]
+        for t in range(1, T):
+            probs.append(trans[path[t - 1], path[t]] * emit[path[t], seq[t]])
+        joint = float(np.prod(probs))
+        total += joint
+        for t in range(T):
+            gamma[t, path[t]] += joint
+            head = float(np.prod(probs[: t + 1]))
+            tail = float(np.prod(probs[t + 1:])) if t + 1 < T else 1.0
+            # alpha: sum over the prefix paths; divide out duplicates by counting each prefix once
+            alpha[t, path[t]] += head * _suffix_share(path, t, K, T)
+            beta[t, path[t]] += tail * _prefix_share(path, t, K)
+        for t in range(T - 1):
+            xi[t, path[t], path[t + 1]] += joint
+    return total, alpha, beta, gamma / total, xi / total
+
+
+def _suffix_share(path, t, K, T):
+    # every prefix path appears K**(T-1-t) times in the enumeration: count it once
+    return 1.0 / K ** (T - 1 - t)
+
+
+def _prefix_share(path, t, K):
+    # beta[t, k] sums tails over suffixes; each suffix appears K**t times (once per prefix)
+    return 1.0 / K ** t
+
+
+def _trees(binary, lexical, sent, A, i, j):
+    """Yield (probability, binary-rule counts, lexical-rule counts) of every tree A =>* sent[i:j]."""
+    N, V = lexical.shape
+    if j - i == 1:
+        p = lexical[A, sent[i]]
+        if p > 0:
+            lex = np.zeros((N, V))
+            lex[A, sent[i]] = 1
+            yield p, np.zeros((N, N, N)), lex
+        return
+    for k in range(i + 1, j):
+        for B, C in zip(*np.nonzero(binary[A]), strict=True):
+            for pl, bl, ll in _trees(binary, lexical, sent, B, i, k):
+                for pr, br, lr in _trees(binary, lexical, sent, C, k, j):
+                    b = bl + br
+                    b[A, B, C] += 1
+                    yield binary[A, B, C] * pl * pr, b, ll + lr
+
+
+def brute_force_pcfg(binary, lexical, sent, root: int = 0):
+    """Enumerate every parse tree of ``sent`` in a CNF PCFG given as arrays.
+
+    Returns ``(p, inside, binary_counts, lexical_counts)``: p(sentence); the inside chart
+    ``inside[i, j, A] = p(A =>* w_i..w_{j-1})`` (shape (n, n+1, N), zero where j <= i) from enumerating
+    the subtrees of every span; and the expected rule counts E[c(A -> B C)], E[c(A -> w)] under
+    p(tree | sentence) from enumerating whole trees. Only for tiny sentences.
+    """
+    binary, lexical = np.asarray(binary, dtype=float), np.asarray(lexical, dtype=float)
+    sent = np.asarray(sent, dtype=int)
+    N, n = lexical.shape[0], len(sent)
+    inside = np.zeros((n, n + 1, N))
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            for A in range(N):
+                inside[i, j, A] = sum(p for p, _, _ in _trees(binary, lexical, sent, A, i, j))
+    total = 0.0
+    bcounts = np.zeros_like(binary)
+    lcounts = np.zeros_like(lexical)
+    for p, b, lex in _trees(binary, lexical, sent, root, 0, n):
+        total += p
+        bcounts += p * b
+        lcounts += p * lex
+    if total > 0:
+        bcounts /= total
+        lcounts /= total
+    return total, inside, bcounts, lcounts
+
+
+# --------------------------------------------------------------------------------------------------
+# small random models for the cases
+
+
+def random_hmm(K: int, V: int, seed: int):
+    """A random (start, trans, emit) with K states and V symbols, rows summing to 1."""
+    rng = np.random.default_rng(seed)
+    start = rng.dirichlet(np.ones(K))
+    trans = rng.dirichlet(np.ones(K), size=K)
+    emit = rng.dirichlet(np.ones(V), size=K)
+    return start, trans, emit
+
+
+def _hmm_cases(seeds=(0, 1)):
+    ic = ICE_CREAM
+    yield "ice cream '3 1 3' (Jurafsky & Martin)", ic.start, ic.trans, ic.emit, ic.seq
+    for seed in seeds:
+        start, trans, emit = random_hmm(3, 4, seed)
+        seq = np.random.default_rng(seed + 10).integers(0, 4, size=5)
+        yield f"random 3-state HMM, sequence {seq.tolist()}", start, trans, emit, seq
+    start, trans, emit = random_hmm(2, 3, 7)
+    yield "a sequence of length 1", start, trans, emit, np.array([1])
+
+
+
+
+def sympy_value(expr, values: dict):
+    import sympy as sp
+
+    subs = {s: values[s.name] for s in expr.free_symbols if s.name in values}
+    return complex(sp.N(expr.subs(subs)))
+
+
+
+def coins_posterior(theta_a: float, theta_b: float, heads, flips) -> np.ndarray:
+    """p(coin | tosses) for two coins chosen with equal probability: (N, 2), by Bayes' rule."""
+    heads, flips = np.asarray(heads, float), np.asarray(flips, float)
+    la = theta_a ** heads * (1 - theta_a) ** (flips - heads)
+    lb = theta_b ** heads * (1 - theta_b) ** (flips - heads)
+    return np.stack([la, lb], axis=1) / (la + lb)[:, None]
+
+
+
+
+def hmm_expected_counts_reference(start, trans, emit, seqs):
+    """Expected counts by enumerating every state path of every sequence (tiny inputs only)."""
+    K, V = np.shape(emit)
+    cs, ct, ce = np.zeros(K), np.zeros((K, K)), np.zeros((K, V))
+    for seq in seqs:
+        _, _, _, gamma, xi = brute_force_hmm(start, trans, emit, seq)
+        cs += gamma[0]
+        ct += xi.sum(axis=0)
+        for t, v in enumerate(seq):
+            ce[:, v] += gamma[t]
+    return cs, ct, ce
+
+
+def posteriors_of(start, trans, emit, seqs):
+    return [brute_force_hmm(start, trans, emit, x)[3:] for x in seqs]
+
+
+
+
+def chart_from_enumeration(inside_small):
+    n, _, N = inside_small.shape
+    full = np.zeros((n + 1, n + 1, N))
+    full[:n] = inside_small
+    return full
+
+
+
+
+def outside_reference(binary, lexical, sent, root: int = 0):
+    """Outside chart from the identity E[c(A spans i..j)] = alpha(i,j,A) beta(i,j,A) / p, computed by
+    enumerating trees for the expectations... here instead by the definition: alpha(i,j,A) =
+    d p(sentence) / d beta(i,j,A), obtained by finite differences would be slow, so we enumerate
+    'trees with a hole': p(S =>* w_0..w_{i-1} A w_j..w_{n-1})."""
+    binary, lexical = np.asarray(binary, float), np.asarray(lexical, float)
+    n, N = len(sent), lexical.shape[0]
+    _, ins, _, _ = brute_force_pcfg(binary, lexical, sent, root)
+    inside = chart_from_enumeration(ins)
+    out = np.zeros((n + 1, n + 1, N))
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            for A in range(N):
+                out[i, j, A] = _hole(binary, inside, root, 0, n, i, j, A)
+    return out
+
+
+def _hole(binary, inside, X, a, b, i, j, A):
+    """Probability that X spans a..b with a hole (A over i..j) inside, the hole contributing 1."""
+    if (a, b) == (i, j):
+        return 1.0 if X == A else 0.0
+    total = 0.0
+    for k in range(a + 1, b):
+        for B, C in zip(*np.nonzero(binary[X]), strict=True):
+            if a <= i and j <= k:        # the hole is in the left child
+                total += binary[X, B, C] * _hole(binary, inside, B, a, k, i, j, A) * inside[k, b, C]
+            elif k <= i and j <= b:      # in the right child
+                total += binary[X, B, C] * inside[a, k, B] * _hole(binary, inside, C, k, b, i, j, A)
+    return total
+
+
