@@ -9,7 +9,7 @@ PORT   ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_NB := --nbval-lax --nbval-current-env
 
-.PHONY: lab test test-unit test-notebooks lint html exercises grade student-dist test-browser benchmarks clean
+.PHONY: lab test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks clean
 
 # The environment is rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -57,10 +57,21 @@ html: $(VENV)/.installed
 exercises: $(VENV)/.installed
 	$(BIN)/python tools/exercises.py generate
 
-# make grade SUBMISSIONS=<folder of student-id folders> OUT=<folder>
+# make grade SUBMISSIONS=<folder of student-id folders> OUT=<folder> [JOBS=n] [SHARD=i/n] [ASSIGNMENT=<exercise>]
+# Student code runs in bubblewrap sandboxes (apt-get install -y bubblewrap); see INSTRUCTORS.md.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 grade: $(VENV)/.installed
-	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder> OUT=<folder>"; exit 2; }
-	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" "$(OUT)"
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade SUBMISSIONS=<folder> OUT=<folder> [JOBS=n] [SHARD=i/n] [ASSIGNMENT=<exercise>]"; exit 2; }
+	@command -v bwrap >/dev/null || { echo "grading needs bubblewrap: apt-get install -y bubblewrap"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" "$(OUT)" --jobs $(JOBS) $(if $(SHARD),--shard $(SHARD)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+# make grade-merge OUT=<folder> PARTS="<shard OUT> <shard OUT> ..."   combine sharded runs
+grade-merge: $(VENV)/.installed
+	$(BIN)/python tools/grade.py merge "$(OUT)" $(PARTS)
+
+# make grade-report OUT=<folder>   after filling in OUT/manual_grades.csv: rebuild CSV, HTML and summaries
+grade-report: $(VENV)/.installed
+	$(BIN)/python tools/grade.py report "$(OUT)"
 
 student-dist: $(VENV)/.installed
 	$(BIN)/python tools/student_dist.py

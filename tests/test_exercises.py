@@ -1,5 +1,5 @@
-"""Exercises: generated from the solutions, not stale, no leaks; checks that never crash; the guard
-that makes hidden tests grade the student's own code; the answers in the masters are right."""
+"""Exercises: generated from the solutions, not stale, no leaks; checks that never crash; a graded answer
+cannot call the library it is meant to reimplement; the answers in the masters are right."""
 
 from __future__ import annotations
 
@@ -127,6 +127,8 @@ def test_no_hidden_test_line_or_solution_line_reaches_the_exercises():
 def _namespace_run(nb, kinds, grab_tests=False):
     """Execute the setup/solution/check cells of ``nb`` in one namespace (no kernel), recording every
     CheckResult; returns (results, test_outcomes) where test_outcomes maps grade id -> exception or None."""
+    from emlab.checks import exercises as per_exercise
+
     results = []
     original = checks.run_cases
 
@@ -137,7 +139,7 @@ def _namespace_run(nb, kinds, grab_tests=False):
 
     ns: dict = {}
     outcomes = {}
-    checks.run_cases = recording
+    checks.run_cases = per_exercise.run_cases = recording
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             for cell in nb.cells:
@@ -157,7 +159,7 @@ def _namespace_run(nb, kinds, grab_tests=False):
                 if kind in kinds:
                     exec(compile(source, meta["grade_id"], "exec"), ns)
     finally:
-        checks.run_cases = original
+        checks.run_cases = per_exercise.run_cases = original
     return results, outcomes
 
 
@@ -208,71 +210,46 @@ def test_checks_survive_any_student_function(behaviour, capsys):
     assert "case" in capsys.readouterr().out
 
 
-# --------------------------------------------------------------------------------- the guard
+# ---------------------------------------------------------------- what a graded answer may import
 
 
-def test_library_blocked_switches_off_emlab_even_through_earlier_references():
-    from emlab import categorical, hmm, pcfg
-    from emlab.categorical import normalize
+def _grade_03a_with(loglik_source: str, tmp_path):
+    """Grade solutions/03a with its log_likelihood answer replaced, through the real sandbox."""
+    sys.path.insert(0, str(ROOT / "tools" / "grading"))
+    import judge
+    import notebooks
+    import sandbox
 
-    m = hmm.HMM([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], [[0.7, 0.3], [0.1, 0.9]])
-    before = hmm.log_likelihood(m, [np.array([0, 1, 1])])
-    with checks.library_blocked():
-        for call in (lambda: normalize([1.0, 3.0]), lambda: categorical.normalize([1.0, 3.0]),
-                     lambda: hmm.log_likelihood(m, [np.array([0, 1, 1])]),
-                     lambda: hmm.posteriors(m, np.array([0, 1])),
-                     lambda: pcfg.PCFG.from_rules([("S", ("a",), 1.0)]),
-                     lambda: m.m_step(m.params())):
-            with pytest.raises(RuntimeError, match="switched off while your own implementation is graded"):
-                call()
-        assert np.allclose(np.array([1.0, 3.0]) / 4, [0.25, 0.75])   # numpy itself still works
-    # everything is back afterwards, also after an exception inside the block
-    with pytest.raises(ZeroDivisionError), checks.library_blocked():
-        1 / 0  # noqa: B018
-    assert np.allclose(normalize([1.0, 3.0]), [0.25, 0.75])
-    assert hmm.log_likelihood(m, [np.array([0, 1, 1])]) == before
-
-
-def test_an_emlab_module_not_imported_before_the_block_cannot_be_imported_inside_it():
-    import importlib
-
-    saved = sys.modules.pop("emlab.gradient", None)
-    try:
-        with checks.library_blocked(), pytest.raises(ImportError, match="switched off"):
-            importlib.import_module("emlab.gradient")
-        import json as _json  # other imports still work inside and after the block
-        assert importlib.import_module("emlab.gradient") and _json
-    finally:
-        if saved is not None:
-            sys.modules["emlab.gradient"] = saved
-
-
-def test_library_blocked_also_switches_off_the_check_references_even_after_a_reload():
-    import importlib
-
-    from emlab.checks import coins_posterior  # taken before the hidden test reloads the module
-
-    fresh = importlib.reload(checks)
-    with fresh.library_blocked():
-        for call in (lambda: coins_posterior(0.5, 0.6, [1], [2]),
-                     lambda: fresh.brute_force_hmm([1.0], [[1.0]], [[1.0]], [0])):
-            with pytest.raises(RuntimeError, match="switched off"):
-                call()
-    assert coins_posterior(0.5, 0.5, [1], [2]).tolist() == [[0.5, 0.5]]
-
-
-def test_a_library_calling_answer_earns_nothing_in_the_hidden_test():
-    """The 03a hidden test run against an answer that calls emlab instead of computing alpha."""
+    master = notebooks.load_master(ROOT / "solutions" / "03a_forward.ipynb")
     nb = _read(ROOT / "solutions" / "03a_forward.ipynb")
     for cell in nb.cells:
         if _meta(cell).get("grade_id") == "ex03a_loglik_solution":
-            cell.source = ("from emlab import hmm\n"
-                           "def log_likelihood(start, trans, emit, seq):\n"
-                           "    return hmm.log_likelihood(hmm.HMM(start, trans, emit), [seq])\n")
-    _, outcomes = _namespace_run(nb, {"solution", "locked"}, grab_tests=True)
-    assert outcomes["ex03a_forward_test"] is None                      # the honest answer still scores
-    assert isinstance(outcomes["ex03a_loglik_test"], RuntimeError)      # the library call is switched off
-    assert "switched off" in str(outcomes["ex03a_loglik_test"])
+            cell.source = loglik_source
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "03a_forward.ipynb"
+    nbformat.write(nb, str(path))
+    policy = sandbox.Policy(tuple(master.policy["emlab_modules"]), tuple(master.policy["hidden_packages"]))
+    view = sandbox.library_view(policy, tmp_path / "view")
+    for folder in [view, *view.rglob("*")]:
+        folder.chmod(0o755 if folder.is_dir() else 0o644)
+    spec = sandbox.SandboxSpec(library=view, hidden=policy.hidden, limits=sandbox.Limits(notebook_seconds=60),
+                               uid=2_000_900)
+    return {i.grade_id: i for i in judge.grade_notebook(master, path, spec).items}
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="grading needs bubblewrap: apt-get install -y bubblewrap")
+def test_an_answer_that_calls_the_library_earns_nothing_and_an_honest_one_scores(tmp_path):
+    calling = ("from emlab import hmm\n"
+               "def log_likelihood(start, trans, emit, seq):\n"
+               "    return hmm.log_likelihood(hmm.HMM(start, trans, emit), [seq])\n")
+    items = _grade_03a_with(calling, tmp_path)
+    assert items["ex03a_forward_test"].score == 3                      # the honest answer still scores
+    assert items["ex03a_loglik_test"].score == 0                       # emlab.hmm is not importable there
+    assert "log_likelihood" in items["ex03a_loglik_test"].message
+    hmmlearn = ("from hmmlearn import hmm\n"
+                "def log_likelihood(start, trans, emit, seq):\n"
+                "    return 0.0\n")
+    assert _grade_03a_with(hmmlearn, tmp_path / "b")["ex03a_loglik_test"].score == 0
 
 
 # ------------------------------------------------------------------------------ student dist
@@ -288,7 +265,7 @@ def test_student_dist_has_exercises_and_no_solutions_or_hidden_tests(tmp_path):
         names = [n.split("/", 1)[1] for n in zf.namelist()]
         blobs = {n: zf.read(n) for n in zf.namelist()}
     for needed in ("README.md", "environment.yml", "pyproject.toml", "Makefile", "emlab/__init__.py",
-                   "emlab/checks.py"):
+                   "emlab/checks/__init__.py"):
         assert needed in names
     assert {f"exercises/{p.name}" for p in EXERCISES} <= set(names)
     assert any(n.startswith("notebooks/") and n.endswith(".ipynb") for n in names)
