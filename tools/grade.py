@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -34,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools" / "grading"))
 
 import judge  # noqa: E402
-import notebooks  # noqa: E402
 import report  # noqa: E402
 import sandbox  # noqa: E402
+
+import notebooks  # noqa: E402
 
 WORKER = ROOT / "tools" / "grading" / "worker.py"
 UID_BASE = 2_000_000  # sandbox users when grading as root: one per parallel job, owning nothing
@@ -89,24 +91,57 @@ def prepare_views(masters: dict[str, notebooks.Master], work: Path) -> tuple[dic
     return views, hidden, mpl
 
 
-def grade_one(sid: str, folder: Path, exercises: list[str], ctx: dict, slots: queue.Queue) -> tuple[str, dict, float]:
+class Slot:
+    """One parallel job: a trusted worker process (restarted when it dies or overruns) and the
+    sandbox user its sandboxes run as."""
+
+    def __init__(self, n: int, ctx: dict):
+        self.n, self.ctx, self.proc = n, ctx, None
+        self.job = Path(ctx["work"]) / f"slot-{n}.json"
+        self.job.write_text(json.dumps({
+            "masters": ctx["source"], "exercises": ctx["exercises"], "views": ctx["views"], "hidden": ctx["hidden"],
+            "limits": ctx["limits"], "uid": UID_BASE + n if os.geteuid() == 0 else None, "mpl_cache": ctx["mpl"]}))
+
+    def _start(self):
+        env = {**os.environ, "EMLAB_REFERENCE_CACHE": self.ctx["refcache"]}
+        self.proc = subprocess.Popen([sys.executable, str(WORKER), str(self.job)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.ctx["log"], text=True, env=env)
+
+    def grade(self, folder: Path, dest: Path) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        budget = len(self.ctx["exercises"]) * self.ctx["limits"]["notebook_seconds"] + 120
+        done = threading.Event()
+        timer = threading.Timer(budget, lambda: done.is_set() or self.proc.kill())
+        timer.start()
+        try:
+            self.proc.stdin.write(f"{folder}\t{dest}\n")
+            self.proc.stdin.flush()
+            answer = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            answer = ""
+        finally:
+            done.set()
+            timer.cancel()
+        if answer.strip() != "done":
+            self.stop()
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def grade_one(sid: str, folder: Path, ctx: dict, slots: queue.Queue) -> tuple[str, dict, float]:
     slot = slots.get()
     t0 = time.monotonic()
     try:
-        job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=ctx["work"]))
-        job = {"student_dir": str(folder), "masters": ctx["source"], "exercises": exercises, "out": str(job_dir),
-               "views": ctx["views"], "hidden": ctx["hidden"], "limits": ctx["limits"],
-               "uid": UID_BASE + slot if os.geteuid() == 0 else None, "mpl_cache": ctx["mpl"]}
-        (job_dir / "job.json").write_text(json.dumps(job))
-        budget = len(exercises) * ctx["limits"]["notebook_seconds"] + 120
-        try:
-            subprocess.run([sys.executable, str(WORKER), str(job_dir / "job.json")], timeout=budget,
-                           stdout=subprocess.DEVNULL, stderr=ctx["log"], check=False)
-        except subprocess.TimeoutExpired:
-            pass
+        dest = Path(tempfile.mkdtemp(prefix="student-", dir=ctx["work"]))
+        slot.grade(folder, dest)
         results = {}
-        for ex in exercises:
-            path = job_dir / f"{ex}.json"
+        for ex in ctx["exercises"]:
+            path = dest / f"{ex}.json"
             if path.exists():
                 results[ex] = json.loads(path.read_text())
             else:
@@ -114,7 +149,7 @@ def grade_one(sid: str, folder: Path, exercises: list[str], ctx: dict, slots: qu
                 results[ex] = judge.NotebookResult(ex, True, [
                     judge.ItemResult(i.grade_id, i.points, 0.0, "fail", "grading of this notebook was stopped "
                                      "(the grader's time limit); ask your instructor") for i in master.items]).to_json()
-        shutil.rmtree(job_dir, ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
         return sid, results, time.monotonic() - t0
     finally:
         slots.put(slot)
@@ -161,15 +196,18 @@ def grade(args) -> int:
         os.chmod(work, 0o711)
         views, hidden, mpl = prepare_views({e: masters[e] for e in exercises}, work)
         with log_path.open("a") as log:
-            ctx = {"work": str(work), "source": str(source), "views": views, "hidden": hidden, "limits": asdict(limits),
+            (work / "refcache").mkdir(mode=0o700)
+            ctx = {"refcache": str(work / "refcache"), "work": str(work), "source": str(source), "views": views, "hidden": hidden, "limits": asdict(limits),
                    "mpl": str(mpl) if mpl else None, "masters": masters, "log": log}
+            ctx["exercises"] = exercises
             slots: queue.Queue = queue.Queue()
-            for n in range(max(1, args.jobs)):
-                slots.put(n)
+            all_slots = [Slot(n, ctx) for n in range(max(1, args.jobs))]
+            for slot in all_slots:
+                slots.put(slot)
             print(f"grading {len(students)} student(s) × {len(exercises)} exercise(s), {args.jobs} at a time",
                   flush=True)
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-                futures = [pool.submit(grade_one, sid, folder, exercises, ctx, slots) for sid, folder in students]
+                futures = [pool.submit(grade_one, sid, folder, ctx, slots) for sid, folder in students]
                 for done, fut in enumerate(futures, start=1):
                     sid, results, seconds = fut.result()
                     dest = result_folder(out, sid)
@@ -181,6 +219,8 @@ def grade(args) -> int:
                     missing = sum(not r["submitted"] for r in results.values())
                     print(f"[{done}/{len(students)}] {sid!r}: {len(results)} notebook(s) in {seconds:.1f} s"
                           + (f", {missing} not submitted" if missing else ""), flush=True)
+            for slot in all_slots:
+                slot.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.write_all(out, everything, skipped)

@@ -5,7 +5,12 @@ other part of emlab, so a check never trusts the code it checks.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
+import os
+import pickle
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +18,38 @@ from emlab.data.arrays import ICE_CREAM, MS_GRAMMAR, MS_NONTERMINALS, MS_PROB, M
 from emlab.data.coins import COINS_FLIPS, COINS_HEADS  # noqa: F401  (re-exported)
 
 
+def _remembered(func):
+    """Enumeration is exponential, and a grader asks for the same hidden cases for every student:
+    remember each answer in this process and, when ``EMLAB_REFERENCE_CACHE`` names a folder (the
+    grader's private one), on disk for the grader's other workers. Keyed by the arguments' bytes."""
+    memory: dict[str, object] = {}
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        h = hashlib.sha256(func.__name__.encode())
+        for a in (*args, *sorted(kwargs.items())):
+            arr = np.asarray(a[1] if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str) else a)
+            h.update(repr((arr.dtype.str, arr.shape)).encode() + np.ascontiguousarray(arr).tobytes())
+        key = h.hexdigest()
+        if key in memory:
+            return memory[key]
+        folder = os.environ.get("EMLAB_REFERENCE_CACHE")
+        path = Path(folder) / f"{key}.pickle" if folder else None
+        if path is not None and path.is_file():
+            value = pickle.loads(path.read_bytes())  # written by the grader itself, never by a student
+        else:
+            value = func(*args, **kwargs)
+            if path is not None:
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(pickle.dumps(value))
+                tmp.replace(path)
+        memory[key] = value
+        return value
+
+    return wrapper
+
+
+@_remembered
 def brute_force_hmm(start, trans, emit, seq):
     """Enumerate all K**T state paths of a (no-STOP) HMM.
 
@@ -75,6 +112,7 @@ def _trees(binary, lexical, sent, A, i, j):
                     yield binary[A, B, C] * pl * pr, b, ll + lr
 
 
+@_remembered
 def brute_force_pcfg(binary, lexical, sent, root: int = 0):
     """Enumerate every parse tree of ``sent`` in a CNF PCFG given as arrays.
 
@@ -176,6 +214,7 @@ def chart_from_enumeration(inside_small):
 
 
 
+@_remembered
 def outside_reference(binary, lexical, sent, root: int = 0):
     """Outside chart from the identity E[c(A spans i..j)] = alpha(i,j,A) beta(i,j,A) / p, computed by
     enumerating trees for the expectations... here instead by the definition: alpha(i,j,A) =
