@@ -65,8 +65,11 @@ def make_class(folder: Path, n: int, seed: int) -> dict[str, str]:
 
 def run(subs: Path, out: Path, jobs: int) -> float:
     t0 = time.monotonic()
-    subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), str(out), "--jobs", str(jobs)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), str(out), "--jobs", str(jobs)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.monotonic() - t0
 
 
@@ -76,7 +79,7 @@ def check(out: Path, who: dict[str, str]) -> bool:
         for row in csv.DictReader(fh):
             total, mx = float(row["total"]), float(row["max"])
             want_full = who[row["student"]] == "correct"
-            ok &= (total == mx - 3) if want_full else (total == 0)   # 3 points are graded by hand
+            ok &= (total == mx - 3) if want_full else (total == 0)  # 3 points are graded by hand
     return ok
 
 
@@ -85,8 +88,10 @@ def main() -> int:
     p.add_argument("--students", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    print(f"grading throughput, {args.students} students x 10 exercises, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(
+        f"grading throughput, {args.students} students x 10 exercises, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     with tempfile.TemporaryDirectory(prefix="emlab-bench-") as tmp:
         subs = Path(tmp) / "subs"
         who = make_class(subs, args.students, args.seed)
@@ -96,14 +101,20 @@ def main() -> int:
             out = Path(tmp) / f"out{jobs}"
             seconds = run(subs, out, jobs)
             rates[jobs] = args.students / seconds * 60
-            print(f"JOBS={jobs}: {seconds:.1f} s, {rates[jobs]:.1f} students/minute, grades as expected: "
-                  f"{check(out, who)}")
+            print(
+                f"JOBS={jobs}: {seconds:.1f} s, {rates[jobs]:.1f} students/minute, grades as expected: "
+                f"{check(out, who)}"
+            )
         # the full (correct) students are the expensive ones: scale from the class mix conservatively
         minutes_100 = 100 / rates[2]
-        print(f"speed-up JOBS=2 / JOBS=1: {rates[2] / rates[1]:.2f}x; {full} of {args.students} students "
-              f"answered everything")
-        print(f"100 students of this mix at JOBS=2: {minutes_100:.1f} min (target <= 10 min): "
-              f"{'met' if minutes_100 <= 10 else 'NOT met'}")
+        print(
+            f"speed-up JOBS=2 / JOBS=1: {rates[2] / rates[1]:.2f}x; {full} of {args.students} students "
+            f"answered everything"
+        )
+        print(
+            f"100 students of this mix at JOBS=2: {minutes_100:.1f} min (target <= 10 min): "
+            f"{'met' if minutes_100 <= 10 else 'NOT met'}"
+        )
     return 0
 
 

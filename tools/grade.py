@@ -76,15 +76,21 @@ def prepare_views(masters: dict[str, notebooks.Master], work: Path) -> tuple[dic
     views, hidden = {}, {}
     base = work / "views"
     for name, master in masters.items():
-        policy = sandbox.Policy(tuple(master.policy.get("emlab_modules", ())),
-                                tuple(master.policy.get("hidden_packages", ("hmmlearn",))))
+        policy = sandbox.Policy(
+            tuple(master.policy.get("emlab_modules", ())),
+            tuple(master.policy.get("hidden_packages", ("hmmlearn",))),
+        )
         views[name] = str(sandbox.library_view(policy, base / name))
         hidden[name] = list(policy.hidden)
     mpl = work / "views" / "mpl-cache"
     mpl.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(mpl)},
-                   check=False, capture_output=True)
-    for folder, dirs, files in os.walk(base):
+    subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"],
+        env={**os.environ, "MPLCONFIGDIR": str(mpl)},
+        check=False,
+        capture_output=True,
+    )
+    for folder, _dirs, files in os.walk(base):
         os.chmod(folder, 0o755)
         for f in files:
             os.chmod(os.path.join(folder, f), 0o644)
@@ -98,14 +104,30 @@ class Slot:
     def __init__(self, n: int, ctx: dict):
         self.n, self.ctx, self.proc = n, ctx, None
         self.job = Path(ctx["work"]) / f"slot-{n}.json"
-        self.job.write_text(json.dumps({
-            "masters": ctx["source"], "exercises": ctx["exercises"], "views": ctx["views"], "hidden": ctx["hidden"],
-            "limits": ctx["limits"], "uid": UID_BASE + n if os.geteuid() == 0 else None, "mpl_cache": ctx["mpl"]}))
+        self.job.write_text(
+            json.dumps(
+                {
+                    "masters": ctx["source"],
+                    "exercises": ctx["exercises"],
+                    "views": ctx["views"],
+                    "hidden": ctx["hidden"],
+                    "limits": ctx["limits"],
+                    "uid": UID_BASE + n if os.geteuid() == 0 else None,
+                    "mpl_cache": ctx["mpl"],
+                }
+            )
+        )
 
     def _start(self):
         env = {**os.environ, "EMLAB_REFERENCE_CACHE": self.ctx["refcache"]}
-        self.proc = subprocess.Popen([sys.executable, str(WORKER), str(self.job)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.ctx["log"], text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), str(self.job)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.ctx["log"],
+            text=True,
+            env=env,
+        )
 
     def grade(self, folder: Path, dest: Path) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -146,9 +168,21 @@ def grade_one(sid: str, folder: Path, ctx: dict, slots: queue.Queue) -> tuple[st
                 results[ex] = json.loads(path.read_text())
             else:
                 master = ctx["masters"][ex]
-                results[ex] = judge.NotebookResult(ex, True, [
-                    judge.ItemResult(i.grade_id, i.points, 0.0, "fail", "grading of this notebook was stopped "
-                                     "(the grader's time limit); ask your instructor") for i in master.items]).to_json()
+                results[ex] = judge.NotebookResult(
+                    ex,
+                    True,
+                    [
+                        judge.ItemResult(
+                            i.grade_id,
+                            i.points,
+                            0.0,
+                            "fail",
+                            "grading of this notebook was stopped "
+                            "(the grader's time limit); ask your instructor",
+                        )
+                        for i in master.items
+                    ],
+                ).to_json()
         shutil.rmtree(dest, ignore_errors=True)
         return sid, results, time.monotonic() - t0
     finally:
@@ -174,7 +208,10 @@ def grade(args) -> int:
     wanted = [a for a in (args.assignment or "").split(",") if a]
     unknown = [a for a in wanted if a not in everything]
     if unknown:
-        print(f"error: unknown exercise(s) {', '.join(unknown)}; choose from {', '.join(everything)}", file=sys.stderr)
+        print(
+            f"error: unknown exercise(s) {', '.join(unknown)}; choose from {', '.join(everything)}",
+            file=sys.stderr,
+        )
         return 2
     exercises = wanted or everything
     submissions, out = Path(args.submissions).resolve(), Path(args.out).resolve()
@@ -185,9 +222,15 @@ def grade(args) -> int:
     students, skipped = student_folders(submissions)
     index, count = _shard(args.shard)
     students = [s for n, s in enumerate(students) if n % count == index]
-    limits = sandbox.Limits(memory_mb=args.memory_mb, processes=args.processes, file_mb=args.file_mb,
-                            disk_mb=args.disk_mb, output_kb=args.output_kb, cell_seconds=args.cell_seconds,
-                            notebook_seconds=args.notebook_seconds)
+    limits = sandbox.Limits(
+        memory_mb=args.memory_mb,
+        processes=args.processes,
+        file_mb=args.file_mb,
+        disk_mb=args.disk_mb,
+        output_kb=args.output_kb,
+        cell_seconds=args.cell_seconds,
+        notebook_seconds=args.notebook_seconds,
+    )
     masters = {e: notebooks.load_master(source / f"{e}.ipynb") for e in everything}
     work = Path(tempfile.mkdtemp(prefix="emlab-grade-"))
     log_path = out / "grading.log"
@@ -197,36 +240,56 @@ def grade(args) -> int:
         views, hidden, mpl = prepare_views({e: masters[e] for e in exercises}, work)
         with log_path.open("a") as log:
             (work / "refcache").mkdir(mode=0o700)
-            ctx = {"refcache": str(work / "refcache"), "work": str(work), "source": str(source), "views": views, "hidden": hidden, "limits": asdict(limits),
-                   "mpl": str(mpl) if mpl else None, "masters": masters, "log": log}
+            ctx = {
+                "refcache": str(work / "refcache"),
+                "work": str(work),
+                "source": str(source),
+                "views": views,
+                "hidden": hidden,
+                "limits": asdict(limits),
+                "mpl": str(mpl) if mpl else None,
+                "masters": masters,
+                "log": log,
+            }
             ctx["exercises"] = exercises
             slots: queue.Queue = queue.Queue()
             all_slots = [Slot(n, ctx) for n in range(max(1, args.jobs))]
             for slot in all_slots:
                 slots.put(slot)
-            print(f"grading {len(students)} student(s) × {len(exercises)} exercise(s), {args.jobs} at a time",
-                  flush=True)
+            print(
+                f"grading {len(students)} student(s) × {len(exercises)} exercise(s), {args.jobs} at a time",
+                flush=True,
+            )
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
                 futures = [pool.submit(grade_one, sid, folder, ctx, slots) for sid, folder in students]
                 for done, fut in enumerate(futures, start=1):
                     sid, results, seconds = fut.result()
                     dest = result_folder(out, sid)
                     dest.mkdir(parents=True, exist_ok=True)
-                    (dest / "id.json").write_text(json.dumps(
-                        {"student": sid, "unknown_files": unknown_files(submissions / sid, everything)}))
+                    (dest / "id.json").write_text(
+                        json.dumps(
+                            {"student": sid, "unknown_files": unknown_files(submissions / sid, everything)}
+                        )
+                    )
                     for ex, res in results.items():
                         (dest / f"{ex}.json").write_text(json.dumps(res))
                     missing = sum(not r["submitted"] for r in results.values())
-                    print(f"[{done}/{len(students)}] {sid!r}: {len(results)} notebook(s) in {seconds:.1f} s"
-                          + (f", {missing} not submitted" if missing else ""), flush=True)
+                    print(
+                        f"[{done}/{len(students)}] {sid!r}: {len(results)} notebook(s) in {seconds:.1f} s"
+                        + (f", {missing} not submitted" if missing else ""),
+                        flush=True,
+                    )
             for slot in all_slots:
                 slot.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.write_all(out, everything, skipped)
     rate = len(students) / max(time.monotonic() - t_all, 1e-9) * 60
-    print(f"done: {len(students)} student(s) in {time.monotonic() - t_all:.1f} s ({rate:.1f} students/minute); "
-          f"wrote {out / 'grades.csv'}", flush=True)
+    print(
+        f"done: {len(students)} student(s) in {time.monotonic() - t_all:.1f} s ({rate:.1f} students/minute); "
+        f"wrote {out / 'grades.csv'}",
+        flush=True,
+    )
     return 0
 
 
@@ -252,8 +315,11 @@ def merge(out: Path, parts: list[Path], source: Path) -> int:
             for f in folder.glob("*.json"):
                 shutil.copy(f, dest / f.name)
         if (part / "skipped.txt").exists():
-            skipped += [line for line in (part / "skipped.txt").read_text().splitlines()
-                        if line and line != "nothing was skipped" and line not in skipped]
+            skipped += [
+                line
+                for line in (part / "skipped.txt").read_text().splitlines()
+                if line and line != "nothing was skipped" and line not in skipped
+            ]
         if (part / "manual_grades.csv").exists() and not (out / "manual_grades.csv").exists():
             shutil.copy(part / "manual_grades.csv", out / "manual_grades.csv")
     report.write_all(out, exercise_names(source), skipped)

@@ -77,21 +77,32 @@ def expect_close(got, want, what: str, case: str, rtol: float = 1e-7, atol: floa
         rel = abs(g - w) / max(abs(w), 1e-300)
         index = f" at index {list(where)}" if where else ""
         hint = _diagnose(values, want)
-        raise CheckFailure(f"{what} on {case}: differs from the reference{index} "
-                           f"(relative error {float(rel):.2g}; {int(bad.sum())} of {bad.size} entries off){hint}")
+        raise CheckFailure(
+            f"{what} on {case}: differs from the reference{index} "
+            f"(relative error {float(rel):.2g}; {int(bad.sum())} of {bad.size} entries off){hint}"
+        )
 
 
 def _diagnose(got: np.ndarray, want: np.ndarray) -> str:
     """A likely mistake recognised from the shape of the error, if any."""
     with np.errstate(all="ignore"):
-        if want.ndim >= 1 and np.all(np.isfinite(got)) and np.allclose(np.exp(got), want, rtol=1e-6, atol=1e-12):
+        if (
+            want.ndim >= 1
+            and np.all(np.isfinite(got))
+            and np.allclose(np.exp(got), want, rtol=1e-6, atol=1e-12)
+        ):
             return "; it looks like log space where probabilities are expected"
         if np.all(want > 0) and np.allclose(got, np.log(want), rtol=1e-6, atol=1e-12):
             return "; it looks like probabilities where log space is expected"
         if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got.T, want, rtol=1e-6):
             return "; it is the transpose of the reference"
-        if got.ndim >= 2 and want.ndim == got.ndim and np.allclose(got.sum(axis=0), 1) \
-                and not np.allclose(got.sum(axis=-1), 1) and np.allclose(want.sum(axis=-1), 1):
+        if (
+            got.ndim >= 2
+            and want.ndim == got.ndim
+            and np.allclose(got.sum(axis=0), 1)
+            and not np.allclose(got.sum(axis=-1), 1)
+            and np.allclose(want.sum(axis=-1), 1)
+        ):
             return "; normalized along the wrong axis?"
         if np.all(got == 0) and np.any(want != 0):
             return "; all zeros (underflow?)"
@@ -107,8 +118,10 @@ def expect_equal(got, want, what: str, case: str) -> None:
     bad = arr != want
     if np.any(bad):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise CheckFailure(f"{what} on {case}: differs from the reference at index {list(where)} "
-                           f"({int(np.sum(bad))} of {bad.size} entries differ)")
+        raise CheckFailure(
+            f"{what} on {case}: differs from the reference at index {list(where)} "
+            f"({int(np.sum(bad))} of {bad.size} entries differ)"
+        )
 
 
 def expect_true(condition, message: str) -> None:

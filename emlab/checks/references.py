@@ -74,7 +74,7 @@ def brute_force_hmm(start, trans, emit, seq):
         for t in range(T):
             gamma[t, path[t]] += joint
             head = float(np.prod(probs[: t + 1]))
-            tail = float(np.prod(probs[t + 1:])) if t + 1 < T else 1.0
+            tail = float(np.prod(probs[t + 1 :])) if t + 1 < T else 1.0
             # alpha: sum over the prefix paths; divide out duplicates by counting each prefix once
             alpha[t, path[t]] += head * _suffix_share(path, t, K, T)
             beta[t, path[t]] += tail * _prefix_share(path, t, K)
@@ -90,7 +90,7 @@ def _suffix_share(path, t, K, T):
 
 def _prefix_share(path, t, K):
     # beta[t, k] sums tails over suffixes; each suffix appears K**t times (once per prefix)
-    return 1.0 / K ** t
+    return 1.0 / K**t
 
 
 def _trees(binary, lexical, sent, A, i, j):
@@ -166,8 +166,6 @@ def _hmm_cases(seeds=(0, 1)):
     yield "a sequence of length 1", start, trans, emit, np.array([1])
 
 
-
-
 def sympy_value(expr, values: dict):
     import sympy as sp
 
@@ -175,15 +173,12 @@ def sympy_value(expr, values: dict):
     return complex(sp.N(expr.subs(subs)))
 
 
-
 def coins_posterior(theta_a: float, theta_b: float, heads, flips) -> np.ndarray:
     """p(coin | tosses) for two coins chosen with equal probability: (N, 2), by Bayes' rule."""
     heads, flips = np.asarray(heads, float), np.asarray(flips, float)
-    la = theta_a ** heads * (1 - theta_a) ** (flips - heads)
-    lb = theta_b ** heads * (1 - theta_b) ** (flips - heads)
+    la = theta_a**heads * (1 - theta_a) ** (flips - heads)
+    lb = theta_b**heads * (1 - theta_b) ** (flips - heads)
     return np.stack([la, lb], axis=1) / (la + lb)[:, None]
-
-
 
 
 def hmm_expected_counts_reference(start, trans, emit, seqs):
@@ -203,15 +198,11 @@ def posteriors_of(start, trans, emit, seqs):
     return [brute_force_hmm(start, trans, emit, x)[3:] for x in seqs]
 
 
-
-
 def chart_from_enumeration(inside_small):
     n, _, N = inside_small.shape
     full = np.zeros((n + 1, n + 1, N))
     full[:n] = inside_small
     return full
-
-
 
 
 @_remembered
@@ -239,10 +230,8 @@ def _hole(binary, inside, X, a, b, i, j, A):
     total = 0.0
     for k in range(a + 1, b):
         for B, C in zip(*np.nonzero(binary[X]), strict=True):
-            if a <= i and j <= k:        # the hole is in the left child
+            if a <= i and j <= k:  # the hole is in the left child
                 total += binary[X, B, C] * _hole(binary, inside, B, a, k, i, j, A) * inside[k, b, C]
-            elif k <= i and j <= b:      # in the right child
+            elif k <= i and j <= b:  # in the right child
                 total += binary[X, B, C] * inside[a, k, B] * _hole(binary, inside, C, k, b, i, j, A)
     return total
-
-

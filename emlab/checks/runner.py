@@ -72,8 +72,10 @@ def run_cases(name: str, cases: Iterable[Case], what: str = "the reference") -> 
         try:
             got = case.call()
         except NotImplementedError:
-            msg = (f"✘ {name} is not written yet: it still raises NotImplementedError. "
-                   f"Replace `raise NotImplementedError()` with your code.")
+            msg = (
+                f"✘ {name} is not written yet: it still raises NotImplementedError. "
+                f"Replace `raise NotImplementedError()` with your code."
+            )
             print(msg)
             return CheckResult(name, False, msg, [msg], not_written=True)
         except KeyboardInterrupt:
@@ -110,10 +112,18 @@ def compare_array(expected, name: str = "result", rtol: float = 1e-6, atol: floa
             return f"{name} should have shape {expected.shape}, got shape {arr.shape}"
         if not np.allclose(arr, expected, rtol=rtol, atol=atol, equal_nan=False):
             err = np.abs(arr - expected)
-            where = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(np.isnan(err), np.inf, err)),
-                                                           err.shape)) if err.size else ()
-            return (f"{name}{list(where) if where else ''}: expected {expected[where]!r}, got {arr[where]!r}"
-                    f"\n      expected {name} = {_short(expected)}\n      got      {name} = {_short(arr)}")
+            where = (
+                tuple(
+                    int(i)
+                    for i in np.unravel_index(np.nanargmax(np.where(np.isnan(err), np.inf, err)), err.shape)
+                )
+                if err.size
+                else ()
+            )
+            return (
+                f"{name}{list(where) if where else ''}: expected {expected[where]!r}, got {arr[where]!r}"
+                f"\n      expected {name} = {_short(expected)}\n      got      {name} = {_short(arr)}"
+            )
         return None
 
     return compare
@@ -145,5 +155,3 @@ def compare_tuple(*parts: Callable[[object], str | None]):
         return None
 
     return compare
-
-

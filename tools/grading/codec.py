@@ -23,12 +23,20 @@ import json
 import math
 from dataclasses import dataclass
 
-__all__ = ["Limits", "Returned", "Unreadable", "GlobalRef", "encode", "decode", "dumps", "loads",
-           "CodecError"]
+__all__ = [
+    "Limits",
+    "Returned",
+    "Unreadable",
+    "GlobalRef",
+    "encode",
+    "decode",
+    "dumps",
+    "loads",
+    "CodecError",
+]
 
 # numeric dtypes that cross the wall (little-endian byte strings); objects never do
-_DTYPES = {"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8",
-           "<c8", "<c16"}
+_DTYPES = {"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16"}
 
 
 class CodecError(ValueError):
@@ -104,8 +112,12 @@ def _enc(x, limits, depth, budget, globals_of):
     if isinstance(x, float):
         return x if math.isfinite(x) else {"$float": repr(x)}
     if isinstance(x, complex):
-        return {"$complex": [_enc(x.real, limits, depth + 1, budget, None),
-                             _enc(x.imag, limits, depth + 1, budget, None)]}
+        return {
+            "$complex": [
+                _enc(x.real, limits, depth + 1, budget, None),
+                _enc(x.imag, limits, depth + 1, budget, None),
+            ]
+        }
     if isinstance(x, GlobalRef):
         return {"$global": x.name}
     np = _numpy()
@@ -113,8 +125,10 @@ def _enc(x, limits, depth, budget, globals_of):
         if isinstance(x, np.ndarray) or isinstance(x, np.generic):
             return _enc_array(np, x, limits, depth, budget, globals_of)
         if isinstance(x, np.random.Generator):
-            return {"$rng": type(x.bit_generator).__name__,
-                    "state": _enc(x.bit_generator.state, limits, depth + 1, budget, None)}
+            return {
+                "$rng": type(x.bit_generator).__name__,
+                "state": _enc(x.bit_generator.state, limits, depth + 1, budget, None),
+            }
     sympy_node = _enc_sympy(x, limits)
     if sympy_node is not None:
         return sympy_node
@@ -125,8 +139,15 @@ def _enc(x, limits, depth, budget, globals_of):
     if isinstance(x, (set, frozenset)):
         return {"$set": [_enc(v, limits, depth + 1, budget, globals_of) for v in x]}
     if isinstance(x, dict):
-        return {"$dict": [[_enc(k, limits, depth + 1, budget, globals_of),
-                           _enc(v, limits, depth + 1, budget, globals_of)] for k, v in x.items()]}
+        return {
+            "$dict": [
+                [
+                    _enc(k, limits, depth + 1, budget, globals_of),
+                    _enc(v, limits, depth + 1, budget, globals_of),
+                ]
+                for k, v in x.items()
+            ]
+        }
     if callable(x) and globals_of is not None and (name := globals_of(x)) is not None:
         return {"$global": name}
     if callable(x) or type(x).__module__ in ("builtins", "io", "_io"):
@@ -360,15 +381,78 @@ def _hashable(v):
 # ----------------------------------------------------------------------------- SymPy, safely rebuilt
 
 _SYMPY_NAMES = (
-    "Symbol", "Dummy", "Wild", "Integer", "Rational", "Float", "Add", "Mul", "Pow", "log", "exp",
-    "sqrt", "Abs", "sign", "Max", "Min", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "StrictLessThan",
-    "StrictGreaterThan", "LessThan", "GreaterThan", "Equality", "Unequality", "Tuple", "Piecewise",
-    "ExprCondPair", "Matrix", "MutableDenseMatrix", "ImmutableDenseMatrix", "Half", "One", "Zero",
-    "NegativeOne", "Infinity", "NegativeInfinity", "ComplexInfinity", "NaN", "Pi", "Exp1",
-    "ImaginaryUnit", "Sum", "Product", "Derivative", "Integral", "Function", "Lambda",
-    "KroneckerDelta", "IndexedBase", "Indexed", "Idx", "BooleanTrue", "BooleanFalse", "And", "Or",
-    "Not", "gamma", "factorial", "binomial", "sin", "cos", "tan", "FiniteSet", "Interval",
-    "Dict", "Str", "EmptySet", "Reals",
+    "Symbol",
+    "Dummy",
+    "Wild",
+    "Integer",
+    "Rational",
+    "Float",
+    "Add",
+    "Mul",
+    "Pow",
+    "log",
+    "exp",
+    "sqrt",
+    "Abs",
+    "sign",
+    "Max",
+    "Min",
+    "Eq",
+    "Ne",
+    "Lt",
+    "Le",
+    "Gt",
+    "Ge",
+    "StrictLessThan",
+    "StrictGreaterThan",
+    "LessThan",
+    "GreaterThan",
+    "Equality",
+    "Unequality",
+    "Tuple",
+    "Piecewise",
+    "ExprCondPair",
+    "Matrix",
+    "MutableDenseMatrix",
+    "ImmutableDenseMatrix",
+    "Half",
+    "One",
+    "Zero",
+    "NegativeOne",
+    "Infinity",
+    "NegativeInfinity",
+    "ComplexInfinity",
+    "NaN",
+    "Pi",
+    "Exp1",
+    "ImaginaryUnit",
+    "Sum",
+    "Product",
+    "Derivative",
+    "Integral",
+    "Function",
+    "Lambda",
+    "KroneckerDelta",
+    "IndexedBase",
+    "Indexed",
+    "Idx",
+    "BooleanTrue",
+    "BooleanFalse",
+    "And",
+    "Or",
+    "Not",
+    "gamma",
+    "factorial",
+    "binomial",
+    "sin",
+    "cos",
+    "tan",
+    "FiniteSet",
+    "Interval",
+    "Dict",
+    "Str",
+    "EmptySet",
+    "Reals",
 )
 
 
@@ -397,13 +481,19 @@ def sympy_from_srepr(text: str, limits: Limits = DEFAULT):
             if isinstance(node.value, int) and abs(node.value) > 10**4000:
                 raise CodecError("an integer that is too large")
             return node.value
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+        ):
             return -build(node.operand, depth + 1)
         if isinstance(node, (ast.List, ast.Tuple)):
             items = [build(e, depth + 1) for e in node.elts]
             return items if isinstance(node, ast.List) else tuple(items)
         if isinstance(node, ast.Dict):
-            return {build(k, depth + 1): build(v, depth + 1) for k, v in zip(node.keys, node.values, strict=True)}
+            return {
+                build(k, depth + 1): build(v, depth + 1) for k, v in zip(node.keys, node.values, strict=True)
+            }
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name) and func.id in table:

@@ -52,8 +52,8 @@ class JudgeTimeout(Exception):
 class ItemResult:
     grade_id: str
     max: float
-    score: float | None        # None: awaiting manual grading
-    status: str                # "pass" | "fail" | "manual"
+    score: float | None  # None: awaiting manual grading
+    status: str  # "pass" | "fail" | "manual"
     message: str = ""
 
 
@@ -91,7 +91,7 @@ class Session:
     def __init__(self, spec: sandbox.SandboxSpec, plan: notebooks.Plan, deadline: float):
         self.spec, self.plan, self.deadline = spec, plan, deadline
         self.box: sandbox.Sandbox | None = None
-        self.skip: set[str] = set()          # cells that hit a limit: not re-run after a restart
+        self.skip: set[str] = set()  # cells that hit a limit: not re-run after a restart
         self.cell_errors: list[str] = []
         self.instructor_errors: list[str] = []
         self.limits_hit: list[str] = []
@@ -115,8 +115,10 @@ class Session:
                 self._hit(hit.kind)
                 self.skip.add(label)
                 if first:
-                    self.cell_errors.append(f"{label} was stopped by {self.spec.limits.describe(hit.kind)}"
-                                            "; it was skipped afterwards")
+                    self.cell_errors.append(
+                        f"{label} was stopped by {self.spec.limits.describe(hit.kind)}"
+                        "; it was skipped afterwards"
+                    )
                 if hit.kind == "notebook":
                     raise SandboxStopped("notebook") from None
                 self.box = sandbox.Sandbox(self.spec, self.deadline)
@@ -163,11 +165,16 @@ class Answer:
 
     def __call__(self, *args, **kwargs):
         try:
-            payload = {"op": "call", "name": self.__name__,
-                       "args": codec.encode(list(args), globals_of=self._global_name),
-                       "kwargs": codec.encode(dict(kwargs), globals_of=self._global_name)}
+            payload = {
+                "op": "call",
+                "name": self.__name__,
+                "args": codec.encode(list(args), globals_of=self._global_name),
+                "kwargs": codec.encode(dict(kwargs), globals_of=self._global_name),
+            }
         except codec.CodecError as exc:
-            raise RuntimeError(f"the instructor's test passes an argument that cannot be sent: {exc}") from None
+            raise RuntimeError(
+                f"the instructor's test passes an argument that cannot be sent: {exc}"
+            ) from None
         answer = self._session.request(payload)
         if not answer.get("ok"):
             err = answer.get("error") or {}
@@ -175,8 +182,9 @@ class Answer:
                 raise StudentRaised(f"`{self.__name__}` is not defined in your notebook")
             kind = err.get("type", "an error")
             if kind == "NotImplementedError":
-                raise StudentRaised(f"`{self.__name__}` is not written yet (it raises NotImplementedError)",
-                                    not_written=True)
+                raise StudentRaised(
+                    f"`{self.__name__}` is not written yet (it raises NotImplementedError)", not_written=True
+                )
             if kind in ("TooLarge", "Unreadable"):
                 raise StudentRaised(f"`{self.__name__}` returned something the grader cannot read ({kind})")
             raise StudentRaised(f"`{self.__name__}` raised {kind}{_where(err)}")
@@ -192,6 +200,7 @@ class Answer:
 @contextmanager
 def _time_limit(seconds: float):
     """Bound the grader's own work on one item (a pathological SymPy answer, say)."""
+
     def expire(signum, frame):
         raise JudgeTimeout()
 
@@ -232,8 +241,9 @@ def _failure_message(exc: BaseException, part: str, source: str) -> str:
     return f"a hidden test could not use your result ({type(exc).__name__}: wrong type or shape?)"
 
 
-def judge_item(item: notebooks.Item, setup_ns: dict, answers: dict, session: Session,
-               seconds: float) -> ItemResult:
+def judge_item(
+    item: notebooks.Item, setup_ns: dict, answers: dict, session: Session, seconds: float
+) -> ItemResult:
     ns = dict(setup_ns)
     ns.update(answers)
     for part, source in (("visible", item.visible), ("hidden", item.hidden)):
@@ -244,8 +254,13 @@ def judge_item(item: notebooks.Item, setup_ns: dict, answers: dict, session: Ses
             with _time_limit(seconds):
                 exec(code, ns)  # noqa: S102 - the instructor's test, in the grader
         except SandboxStopped as stop:
-            return ItemResult(item.grade_id, item.points, 0.0, "fail",
-                              f"stopped by {session.spec.limits.describe(stop.kind)}")
+            return ItemResult(
+                item.grade_id,
+                item.points,
+                0.0,
+                "fail",
+                f"stopped by {session.spec.limits.describe(stop.kind)}",
+            )
         except BaseException as exc:  # noqa: BLE001 - any failure of the test fails the item
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -257,8 +272,13 @@ def setup_namespace(master: notebooks.Master) -> dict:
     """The master's locked setup cells, executed in the grader (instructor code)."""
     ns: dict = {"__name__": "__grader__"}
     for cell in master.cells:
-        if cell.kind == "code" and cell.locked and not cell.grade and not cell.solution \
-                and notebooks._is_setup(cell, master):
+        if (
+            cell.kind == "code"
+            and cell.locked
+            and not cell.grade
+            and not cell.solution
+            and notebooks._is_setup(cell, master)
+        ):
             exec(compile(notebooks.without_magics(cell.source), f"<setup {cell.grade_id}>", "exec"), ns)
     return ns
 
@@ -268,14 +288,23 @@ def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.Sa
     t0 = time.monotonic()
     limits = spec.limits
     if path is None:
-        return NotebookResult(master.name, False, [
-            ItemResult(i.grade_id, i.points, 0.0, "fail", "not submitted") for i in master.items])
+        return NotebookResult(
+            master.name,
+            False,
+            [ItemResult(i.grade_id, i.points, 0.0, "fail", "not submitted") for i in master.items],
+        )
     try:
         cells = notebooks.parse_cells(notebooks.read_regular_file(path))
     except notebooks.Unreadable as why:
-        return NotebookResult(master.name, True, [
-            ItemResult(i.grade_id, i.points, 0.0, "fail", f"the notebook could not be read: {why}")
-            for i in master.items], notes=[f"{path.name}: {why}"])
+        return NotebookResult(
+            master.name,
+            True,
+            [
+                ItemResult(i.grade_id, i.points, 0.0, "fail", f"the notebook could not be read: {why}")
+                for i in master.items
+            ],
+            notes=[f"{path.name}: {why}"],
+        )
     plan = notebooks.plan(master, cells)
     session = Session(spec, plan, t0 + limits.notebook_seconds)
     results: list[ItemResult] = []
@@ -298,18 +327,39 @@ def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.Sa
         for item in master.items:
             if item.manual:
                 flag = plan.manual_flags.get(item.grade_id, "")
-                results.append(ItemResult(item.grade_id, item.points, None, "manual",
-                                          "graded by hand" + (f" ({flag})" if flag else "")))
+                results.append(
+                    ItemResult(
+                        item.grade_id,
+                        item.points,
+                        None,
+                        "manual",
+                        "graded by hand" + (f" ({flag})" if flag else ""),
+                    )
+                )
                 continue
             left = session.deadline - time.monotonic()
             if left <= 0:
-                results.append(ItemResult(item.grade_id, item.points, 0.0, "fail",
-                                          f"not graded: {limits.describe('notebook')} was reached"))
+                results.append(
+                    ItemResult(
+                        item.grade_id,
+                        item.points,
+                        0.0,
+                        "fail",
+                        f"not graded: {limits.describe('notebook')} was reached",
+                    )
+                )
                 continue
             results.append(judge_item(item, setup_ns, answers, session, min(left, limits.cell_seconds * 4)))
     finally:
         session.close()
     notes = plan.notes + session.cell_errors
-    return NotebookResult(master.name, True, results, notes=notes, limits_hit=session.limits_hit,
-                          manual_answers=plan.manual_answers, manual_flags=plan.manual_flags,
-                          seconds=round(time.monotonic() - t0, 3))
+    return NotebookResult(
+        master.name,
+        True,
+        results,
+        notes=notes,
+        limits_hit=session.limits_hit,
+        manual_answers=plan.manual_answers,
+        manual_flags=plan.manual_flags,
+        seconds=round(time.monotonic() - t0, 3),
+    )

@@ -38,7 +38,7 @@ class Unreadable(Exception):
 
 @dataclass
 class Cell:
-    kind: str                      # "code" | "markdown" | "raw"
+    kind: str  # "code" | "markdown" | "raw"
     source: str
     grade_id: str | None = None
     cell_id: str | None = None
@@ -55,8 +55,8 @@ class Item:
     grade_id: str
     points: float
     manual: bool
-    visible: str = ""              # test code before the hidden marker
-    hidden: str = ""               # test code between the markers
+    visible: str = ""  # test code before the hidden marker
+    hidden: str = ""  # test code between the markers
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Master:
     name: str
     cells: list[Cell]
     items: list[Item]
-    answer_names: set[str]         # names the master's solution cells define: the student's answers
+    answer_names: set[str]  # names the master's solution cells define: the student's answers
     policy: dict
 
     @property
@@ -76,10 +76,10 @@ class Master:
 class Plan:
     """What the sandbox runs for one student notebook, and what the student should be told."""
 
-    cells: list[tuple[str, str, bool]]         # (label, source, is_instructor_code)
+    cells: list[tuple[str, str, bool]]  # (label, source, is_instructor_code)
     notes: list[str] = field(default_factory=list)
-    manual_answers: dict[str, str] = field(default_factory=dict)   # grade id -> text
-    manual_flags: dict[str, str] = field(default_factory=dict)     # grade id -> remark for the grader
+    manual_answers: dict[str, str] = field(default_factory=dict)  # grade id -> text
+    manual_flags: dict[str, str] = field(default_factory=dict)  # grade id -> remark for the grader
 
 
 def read_regular_file(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
@@ -134,8 +134,18 @@ def parse_cells(data: bytes) -> list[Cell]:
         gid = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
         cid = raw.get("id") if isinstance(raw.get("id"), str) else None
         points = nbg.get("points", 0)
-        cells.append(Cell(kind, src, gid, cid, bool(nbg.get("locked")), bool(nbg.get("solution")),
-                          bool(nbg.get("grade")), float(points) if isinstance(points, (int, float)) else 0.0))
+        cells.append(
+            Cell(
+                kind,
+                src,
+                gid,
+                cid,
+                bool(nbg.get("locked")),
+                bool(nbg.get("solution")),
+                bool(nbg.get("grade")),
+                float(points) if isinstance(points, (int, float)) else 0.0,
+            )
+        )
     return cells
 
 
@@ -203,8 +213,11 @@ def plan(master: Master, student: list[Cell]) -> Plan:
         return released.get(_norm(cell.source))
 
     out = Plan(cells=[])
-    setups = [c for c in master.cells if c.kind == "code" and c.locked and not c.grade and not c.solution
-              and _is_setup(c, master)]
+    setups = [
+        c
+        for c in master.cells
+        if c.kind == "code" and c.locked and not c.grade and not c.solution and _is_setup(c, master)
+    ]
     placed: set[str] = set()
     answers_seen: dict[str, int] = {}
     edited_locked = []
@@ -237,13 +250,18 @@ def plan(master: Master, student: list[Cell]) -> Plan:
         out.cells.append((label, cell.source, False))
     for gid, count in answers_seen.items():
         if count > 1:
-            out.notes.append(f"the answer cell {gid} appears {count} times (copied?): all were run in "
-                             "order, so the last definition counts")
+            out.notes.append(
+                f"the answer cell {gid} appears {count} times (copied?): all were run in "
+                "order, so the last definition counts"
+            )
     for gid in edited_locked:
         out.notes.append(f"the locked cell {gid} was edited; the original was run instead")
     if missing_setup:
-        out.notes.append("the notebook lacks the locked cell(s) " + ", ".join(c.grade_id or "?" for c in missing_setup)
-                         + "; the originals were run first")
+        out.notes.append(
+            "the notebook lacks the locked cell(s) "
+            + ", ".join(c.grade_id or "?" for c in missing_setup)
+            + "; the originals were run first"
+        )
     if n_code and all(c.grade_id is None for c in student):
         out.notes.append("the notebook has lost its nbgrader metadata; cells were matched by id and content")
     _collect_manual(master, student, match, out)
@@ -256,8 +274,10 @@ def _is_setup(cell: Cell, master: Master) -> bool:
         tree = ast.parse(without_magics(cell.source))
     except SyntaxError:
         return False
-    return any(isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
-                              ast.AnnAssign)) for n in tree.body)
+    return any(
+        isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign))
+        for n in tree.body
+    )
 
 
 def without_magics(source: str) -> str:

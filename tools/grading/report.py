@@ -42,7 +42,11 @@ def load_results(out: Path) -> dict[str, dict[str, NotebookResult]]:
     for folder in sorted(root.iterdir()):
         if not folder.is_dir():
             continue
-        sid = json.loads((folder / "id.json").read_text())["student"] if (folder / "id.json").exists() else folder.name
+        sid = (
+            json.loads((folder / "id.json").read_text())["student"]
+            if (folder / "id.json").exists()
+            else folder.name
+        )
         for path in sorted(folder.glob("*.json")):
             if path.name == "id.json":
                 continue
@@ -92,7 +96,11 @@ def write_all(out: Path, order: list[str], skipped: list[str] | None = None) -> 
         for sid in sorted(results):
             row, total, maximum = [csv_safe(sid)], 0.0, 0.0
             for ex, gid, mx in columns:
-                item = next((i for i in results[sid][ex].items if i.grade_id == gid), None) if ex in results[sid] else None
+                item = (
+                    next((i for i in results[sid][ex].items if i.grade_id == gid), None)
+                    if ex in results[sid]
+                    else None
+                )
                 score = _score(item, sid, manual) if item is not None else None
                 row.append("" if score is None else f"{score:g}")
                 total += score or 0.0
@@ -118,9 +126,17 @@ def _write_manual(out: Path, results, manual) -> None:
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / f"{item.grade_id}.md").write_text(res.manual_answers.get(item.grade_id, ""))
                 given = manual.get((sid, item.grade_id))
-                rows.append([csv_safe(sid), ex, item.grade_id, f"{item.max:g}", "" if given is None else f"{given:g}",
-                             res.manual_flags.get(item.grade_id, ""),
-                             f"manual/{_safe_name(sid)}/{item.grade_id}.md"])
+                rows.append(
+                    [
+                        csv_safe(sid),
+                        ex,
+                        item.grade_id,
+                        f"{item.max:g}",
+                        "" if given is None else f"{given:g}",
+                        res.manual_flags.get(item.grade_id, ""),
+                        f"manual/{_safe_name(sid)}/{item.grade_id}.md",
+                    ]
+                )
     with (out / "manual_grades.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["student", "exercise", "item", "max", "score", "remark", "answer"])
@@ -143,12 +159,18 @@ def _write_feedback(out: Path, sid: str, per: dict[str, NotebookResult], manual,
         mx = sum(i.max for i in res.items)
         grand, grand_max = grand + total, grand_max + mx
         pending = any(s is None for s, _ in got)
-        lines.append(f"{ex}: {total:g} / {mx:g}" + (" (a manual score is pending)" if pending else "")
-                     + ("" if res.submitted else " (not submitted)"))
+        lines.append(
+            f"{ex}: {total:g} / {mx:g}"
+            + (" (a manual score is pending)" if pending else "")
+            + ("" if res.submitted else " (not submitted)")
+        )
         for score, item in got:
             mark = "…" if score is None else ("✔" if score == item.max and item.max > 0 else "✘")
             shown = "pending" if score is None else f"{score:g}/{item.max:g}"
-            lines.append(f"  {mark} {item.grade_id}: {shown}" + (f" — {item.message[:MAX_MESSAGE]}" if item.message else ""))
+            lines.append(
+                f"  {mark} {item.grade_id}: {shown}"
+                + (f" — {item.message[:MAX_MESSAGE]}" if item.message else "")
+            )
         for note in res.notes + [f"stopped by {x}" for x in res.limits_hit]:
             lines.append(f"  note: {note[:MAX_MESSAGE]}")
         lines.append("")
@@ -163,18 +185,25 @@ def _html(sid: str, ex: str, res: NotebookResult, got) -> str:
     for score, item in got:
         shown = "pending (graded by hand)" if score is None else f"{score:g} / {item.max:g}"
         state = "pending" if score is None else ("pass" if score == item.max and item.max > 0 else "fail")
-        rows.append(f"<tr class='{state}'><td>{e(item.grade_id)}</td><td>{e(shown)}</td>"
-                    f"<td>{e(item.message[:MAX_MESSAGE])}</td></tr>")
-    notes = "".join(f"<li>{e(n[:MAX_MESSAGE])}</li>" for n in res.notes + [f"stopped by {x}" for x in res.limits_hit])
+        rows.append(
+            f"<tr class='{state}'><td>{e(item.grade_id)}</td><td>{e(shown)}</td>"
+            f"<td>{e(item.message[:MAX_MESSAGE])}</td></tr>"
+        )
+    notes = "".join(
+        f"<li>{e(n[:MAX_MESSAGE])}</li>" for n in res.notes + [f"stopped by {x}" for x in res.limits_hit]
+    )
     total = sum(s or 0.0 for s, _ in got)
     mx = sum(i.max for _, i in got)
-    return ("<!doctype html><html lang='en'><meta charset='utf-8'>"
-            f"<title>{e(ex)}: feedback</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:.3em .6em;"
-            "border-bottom:1px solid #ccc}.pass td:first-child{border-left:4px solid #1b7837}"
-            ".fail td:first-child{border-left:4px solid #b2182b}.pending td:first-child{border-left:4px solid #999}"
-            "</style>"
-            f"<h1>{e(ex)}</h1><p>Student: {e(sid)}. Score: {total:g} / {mx:g}"
-            f"{'' if res.submitted else ' (not submitted)'}</p>"
-            f"<table><tr><th>item</th><th>points</th><th>what the grader found</th></tr>{''.join(rows)}</table>"
-            + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "") + "</html>\n")
+    return (
+        "<!doctype html><html lang='en'><meta charset='utf-8'>"
+        f"<title>{e(ex)}: feedback</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td{padding:.3em .6em;"
+        "border-bottom:1px solid #ccc}.pass td:first-child{border-left:4px solid #1b7837}"
+        ".fail td:first-child{border-left:4px solid #b2182b}.pending td:first-child{border-left:4px solid #999}"
+        "</style>"
+        f"<h1>{e(ex)}</h1><p>Student: {e(sid)}. Score: {total:g} / {mx:g}"
+        f"{'' if res.submitted else ' (not submitted)'}</p>"
+        f"<table><tr><th>item</th><th>points</th><th>what the grader found</th></tr>{''.join(rows)}</table>"
+        + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
+        + "</html>\n"
+    )

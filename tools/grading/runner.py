@@ -62,7 +62,7 @@ def _read_exact(fd: int, n: int) -> bytes:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class Runner:
@@ -79,8 +79,11 @@ class Runner:
         """Cell text as Python: IPython's own transformer turns magics and ``!`` lines into calls
         of ``get_ipython()``, which exists only when a cell needs it."""
         needs_ipython = "get_ipython" in source or any(
-            line.lstrip().startswith(("%", "!")) or line.rstrip().endswith("?") and not line.lstrip().startswith("#")
-            for line in source.splitlines())
+            line.lstrip().startswith(("%", "!"))
+            or line.rstrip().endswith("?")
+            and not line.lstrip().startswith("#")
+            for line in source.splitlines()
+        )
         if not needs_ipython:
             return source
         if self.shell is None:
@@ -170,7 +173,9 @@ class Runner:
             elif op == "kinds":
                 answer = self.kinds(list(request["names"]))
             elif op == "call":
-                answer = self.call(str(request["name"]), request.get("args", []), request.get("kwargs", {"$dict": []}))
+                answer = self.call(
+                    str(request["name"]), request.get("args", []), request.get("kwargs", {"$dict": []})
+                )
             elif op == "get":
                 answer = self.get(str(request["name"]))
             else:

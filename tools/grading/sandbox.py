@@ -43,12 +43,12 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Per-notebook limits; every one is configurable from ``tools/grade.py``."""
 
-    memory_mb: int = 2048          # address space of each process
-    processes: int = 64            # processes and threads of the sandbox user
-    file_mb: int = 64              # largest file it may write
-    disk_mb: int = 128             # size of its /tmp
-    output_kb: int = 2048          # bytes of stdout + stderr before it is stopped
-    cell_seconds: float = 30.0     # one cell or one call
+    memory_mb: int = 2048  # address space of each process
+    processes: int = 64  # processes and threads of the sandbox user
+    file_mb: int = 64  # largest file it may write
+    disk_mb: int = 128  # size of its /tmp
+    output_kb: int = 2048  # bytes of stdout + stderr before it is stopped
+    cell_seconds: float = 30.0  # one cell or one call
     notebook_seconds: float = 180.0  # everything the notebook runs, restarts included
     open_files: int = 256
 
@@ -59,7 +59,7 @@ class Limits:
             "cell": f"the time limit of one cell or call ({self.cell_seconds:g} s)",
             "notebook": f"the time limit of the whole notebook ({self.notebook_seconds:g} s)",
             "died": "the sandbox's process ending (os._exit, a crash, or a limit on processes, "
-                    "files or memory)",
+            "files or memory)",
             "protocol": "a garbled answer (something wrote into the grader's channel)",
         }[which]
 
@@ -128,7 +128,11 @@ def library_view(policy: Policy, dest: Path) -> Path:
             shutil.copy(path, target)
             if path.suffix != ".py":
                 continue
-            module = name if path.stem == "__init__" or path.stem == name.rsplit(".", 1)[-1] else f"{name}.{path.stem}"
+            module = (
+                name
+                if path.stem == "__init__" or path.stem == name.rsplit(".", 1)[-1]
+                else f"{name}.{path.stem}"
+            )
             base = module if path.stem == "__init__" else module.rpartition(".")[0]
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
@@ -144,7 +148,9 @@ def library_view(policy: Policy, dest: Path) -> Path:
     (target_root / "checks.py").write_text(INERT_CHECKS)
     for folder in [target_root, *[p for p in target_root.rglob("*") if p.is_dir()]]:
         if not (folder / "__init__.py").exists():
-            (folder / "__init__.py").write_text('"""Only part of emlab is available here (grading sandbox)."""\n')
+            (folder / "__init__.py").write_text(
+                '"""Only part of emlab is available here (grading sandbox)."""\n'
+            )
     return dest
 
 
@@ -193,18 +199,28 @@ def _hidden_packages(names) -> list[str]:
 class SandboxSpec:
     """Everything needed to start the sandbox of one notebook."""
 
-    library: Path                     # from library_view()
+    library: Path  # from library_view()
     hidden: tuple[str, ...]
     limits: Limits
-    uid: int | None = None            # run bubblewrap as this user (root only)
-    mpl_cache: Path | None = None     # a matplotlib font cache to copy in (saves ~1 s)
+    uid: int | None = None  # run bubblewrap as this user (root only)
+    mpl_cache: Path | None = None  # a matplotlib font cache to copy in (saves ~1 s)
     extra_env: dict = field(default_factory=dict)
 
     def command(self, answer_fd: int = 3) -> list[str]:
         privileged = os.geteuid() == 0 and self.uid is not None
-        args = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
-                "--hostname", "sandbox"]
+        args = [
+            bwrap_path(),
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--hostname",
+            "sandbox",
+        ]
         if privileged:  # the setpriv below needs these two to switch user; it then drops them all
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
         else:
@@ -227,24 +243,58 @@ class SandboxSpec:
             args += ["--ro-bind", src, dest]
             made.add(dest)
         args += _hidden_packages(self.hidden)
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(self.limits.disk_mb * 2**20), "--tmpfs", "/tmp",
-                 "--perms", "0777", "--dir", "/tmp/home", "--perms", "0777", "--dir", "/tmp/work"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            str(self.limits.disk_mb * 2**20),
+            "--tmpfs",
+            "/tmp",
+            "--perms",
+            "0777",
+            "--dir",
+            "/tmp/home",
+            "--perms",
+            "0777",
+            "--dir",
+            "/tmp/work",
+        ]
         env = {
-            "HOME": "/tmp/home", "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "IPYTHONDIR": "/tmp/home/.ipython", "JUPYTER_CONFIG_DIR": "/tmp/home/.jupyter",
-            "JUPYTER_DATA_DIR": "/tmp/home/.local/share/jupyter", "JUPYTER_RUNTIME_DIR": "/tmp/home/.rt",
-            "MPLCONFIGDIR": "/tmp/home/.matplotlib", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "EMLAB_SANDBOX_PATH": "/opt/emlab-view",
-            "EMLAB_WORKDIR": "/tmp/work", "EMLAB_MPL_CACHE": "/opt/mpl-cache" if self.mpl_cache else "",
-            "EMLAB_ANSWER_FD": str(answer_fd), **self.extra_env,
+            "HOME": "/tmp/home",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "IPYTHONDIR": "/tmp/home/.ipython",
+            "JUPYTER_CONFIG_DIR": "/tmp/home/.jupyter",
+            "JUPYTER_DATA_DIR": "/tmp/home/.local/share/jupyter",
+            "JUPYTER_RUNTIME_DIR": "/tmp/home/.rt",
+            "MPLCONFIGDIR": "/tmp/home/.matplotlib",
+            "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "EMLAB_SANDBOX_PATH": "/opt/emlab-view",
+            "EMLAB_WORKDIR": "/tmp/work",
+            "EMLAB_MPL_CACHE": "/opt/mpl-cache" if self.mpl_cache else "",
+            "EMLAB_ANSWER_FD": str(answer_fd),
+            **self.extra_env,
         }
         for key, value in env.items():
             args += ["--setenv", key, value]
         args += ["--chdir", "/tmp/work", "--"]
         if privileged:
-            args += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
-                     "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+            args += [
+                shutil.which("setpriv") or "/usr/bin/setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
+                "--clear-groups",
+                "--no-new-privs",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+            ]
         return args + [sys.executable, "-I", "/opt/grader/runner.py"]
 
 
@@ -272,11 +322,13 @@ class Sandbox:
 
         def confine():  # in the child, after fork, before exec (and before bwrap drops nothing)
             mb = 2**20
-            for res, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
-                               (resource.RLIMIT_FSIZE, limits.file_mb * mb),
-                               (resource.RLIMIT_NOFILE, limits.open_files),
-                               (resource.RLIMIT_CORE, 0),
-                               (resource.RLIMIT_NPROC, limits.processes)):
+            for res, value in (
+                (resource.RLIMIT_AS, limits.memory_mb * mb),
+                (resource.RLIMIT_FSIZE, limits.file_mb * mb),
+                (resource.RLIMIT_NOFILE, limits.open_files),
+                (resource.RLIMIT_CORE, 0),
+                (resource.RLIMIT_NPROC, limits.processes),
+            ):
                 resource.setrlimit(res, (value, value))
 
         kwargs = {}
@@ -284,8 +336,16 @@ class Sandbox:
             uid = None  # only root can choose the sandbox's user; others run it as themselves
         try:
             self.proc = subprocess.Popen(
-                self.spec.command(answer_fd=ans_w), stdin=req_r, stdout=out_w, stderr=out_w, pass_fds=(ans_w,),
-                preexec_fn=confine, start_new_session=True, close_fds=True, **kwargs)
+                self.spec.command(answer_fd=ans_w),
+                stdin=req_r,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(ans_w,),
+                preexec_fn=confine,
+                start_new_session=True,
+                close_fds=True,
+                **kwargs,
+            )
         finally:
             for fd in (req_r, ans_w, out_w):
                 os.close(fd)
@@ -350,7 +410,7 @@ class Sandbox:
             self._drain()
             if writable:
                 try:
-                    view = view[os.write(self.req_w, view[: 1 << 16]):]
+                    view = view[os.write(self.req_w, view[: 1 << 16]) :]
                 except BrokenPipeError:
                     raise LimitHit(self._why_dead()) from None
 

@@ -28,10 +28,15 @@ def grade_student(job: dict, student_dir: str, out: str) -> None:
     student = Path(student_dir)
     for exercise in job["exercises"]:
         master = MASTERS.get(exercise) or MASTERS.setdefault(
-            exercise, notebooks.load_master(Path(job["masters"]) / f"{exercise}.ipynb"))
-        spec = sandbox.SandboxSpec(library=Path(job["views"][exercise]), hidden=tuple(job["hidden"][exercise]),
-                                   limits=limits, uid=job.get("uid"),
-                                   mpl_cache=Path(job["mpl_cache"]) if job.get("mpl_cache") else None)
+            exercise, notebooks.load_master(Path(job["masters"]) / f"{exercise}.ipynb")
+        )
+        spec = sandbox.SandboxSpec(
+            library=Path(job["views"][exercise]),
+            hidden=tuple(job["hidden"][exercise]),
+            limits=limits,
+            uid=job.get("uid"),
+            mpl_cache=Path(job["mpl_cache"]) if job.get("mpl_cache") else None,
+        )
         path = student / f"{exercise}.ipynb"
         result = judge.grade_notebook(master, path if os.path.lexists(path) else None, spec)
         tmp = Path(out) / f".{exercise}.json.part"
