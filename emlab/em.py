@@ -107,7 +107,7 @@ class EStepHooks(Protocol):
     def best(self, batch, chart) -> tuple[Any, np.ndarray]: ...   # structures, log p(x, y*)
     def sampled(self, batch, chart, rng: np.random.Generator) -> Any: ...
     def structure_counts(self, batch, structures) -> dict[str, np.ndarray]: ...
-    def impossible_item(self, batch, i: int) -> str: ...
+    def impossible_item(self, prepared, batch, i: int) -> str: ...
 
 
 def _soft(model, batch, chart, rng):
@@ -141,8 +141,8 @@ def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep
         logp = np.asarray(chart.log_evidence)
         bad = np.flatnonzero(~np.isfinite(logp))
         if bad.size:
-            raise ValueError(f"{model.impossible_item(batch, int(bad[0]))}, so its expected counts are "
-                             "undefined (the E-step needs p(x) > 0)")
+            item = model.impossible_item(prepared, batch, int(bad[0]))
+            raise ValueError(f"{item}, so its expected counts are undefined (the E-step needs p(x) > 0)")
         counts, score = collect(model, batch, chart, rng)
         ll += float(logp.sum())
         objective += score

@@ -226,7 +226,7 @@ class HMM:
         """Counts of the state paths (N, T) of the batch."""
         return _path_counts(self.K, self.V, self.has_stop, batch.X, paths)
 
-    def impossible_item(self, batch, i: int) -> str:
+    def impossible_item(self, corpus: Corpus, batch, i: int) -> str:
         return f"sequence {int(batch.index[i])} has probability zero under the model"
 
 

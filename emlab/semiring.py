@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Semiring", "SUM", "MAX", "draw"]
+__all__ = ["Semiring", "SUM", "MAX", "draw", "TIE_RTOL"]
+
+#: Relative difference below which two maxima are a tie (broken towards the first index).
+TIE_RTOL = 1e-12
 
 
 def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.ndarray:
@@ -56,8 +59,7 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.
     else:
         cum = np.cumsum(w, axis=0)
     total = cum[-1]
-    ut = np.asarray(u, dtype=float) * total
-    np.minimum(ut, np.nextafter(total, 0.0), out=ut)
+    ut = np.minimum(np.asarray(u, dtype=float) * total, np.nextafter(total, 0.0))
     return np.count_nonzero(cum <= ut, axis=0)
 
 
@@ -88,11 +90,14 @@ class Semiring:
     def choose(self, weights: np.ndarray, rng: np.random.Generator | None, axis: int = -1,
                overwrite: bool = False) -> np.ndarray:
         """The backward sweep's choice along ``axis`` of ``weights``: a draw ∝ weight (``SUM``,
-        with ``rng``; ``overwrite`` lets it reuse ``weights``) or the first argmax (``MAX``)."""
+        with ``rng``; ``overwrite`` lets it reuse ``weights``) or the argmax (``MAX``). Ties up to
+        rounding (within :data:`TIE_RTOL` of the maximum) go to the first index, so the choice does
+        not depend on the order in which a kernel happened to multiply."""
         if self.plus is np.add:
             u = rng.random(tuple(np.delete(weights.shape, axis % weights.ndim)))
             return draw(weights, u, axis=axis, overwrite=overwrite)
-        return np.argmax(weights, axis=axis)
+        top = np.max(weights, axis=axis, keepdims=True)
+        return np.argmax(weights >= top * (1.0 - TIE_RTOL), axis=axis)
 
     def __repr__(self) -> str:
         return self.name
