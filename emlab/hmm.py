@@ -215,8 +215,9 @@ class HMM:
         return _posterior_counts(self, batch, chart)
 
     def best(self, batch, chart: ChainChart) -> tuple[np.ndarray, np.ndarray]:
-        """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the max pass plus its back-trace."""
-        return _viterbi(self, batch.X, batch.workspace)
+        """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the max pass (over the chart's
+        emissions) plus its back-trace."""
+        return _viterbi(self, chart.B, chart.log_b, batch.workspace)
 
     def sampled(self, batch, chart: ChainChart, rng: np.random.Generator) -> np.ndarray:
         """One path per sequence drawn from ``p(y | x)``: the backward sweep over the forward table."""
@@ -406,9 +407,9 @@ def _posterior_counts(m: HMM, batch: Batch, chart: ChainChart) -> dict[str, np.n
     return counts
 
 
-def _viterbi(m: HMM, X: np.ndarray, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Max-product chain plus back-trace (03, Viterbi): paths (N, T) and ``max_y log p(x_n, y)``."""
-    B, log_b = _emissions(m, X, ws)
+def _viterbi(m: HMM, B: np.ndarray, log_b: np.ndarray, ws: dict | None = None):
+    """Max-product chain plus back-trace (03, Viterbi) over the emissions ``B`` (T, K, N) of
+    :func:`_emissions`: paths (N, T) and ``max_y log p(x_n, y)``."""
     delta, scale = chain(m.start, m.trans.T, B, MAX, table=_buffer(ws, "delta", B.shape))
     last = delta[-1] * m.stop[:, None] if m.stop is not None else delta[-1]
     with np.errstate(divide="ignore"):
@@ -523,7 +524,7 @@ def viterbi(m: HMM, seq) -> tuple[np.ndarray, float]:
 
     ``log_prob`` is ``-inf`` (and the path arbitrary) when every path has probability zero.
     """
-    paths, score = _viterbi(m, _one(m, seq))
+    paths, score = _viterbi(m, *_emissions(m, _one(m, seq)))
     return paths[0], float(score[0])
 
 

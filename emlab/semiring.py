@@ -51,16 +51,17 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.
     >>> draw(np.array([[0.0, 1.0, 0.0, 3.0]]), np.array([0.2]))
     array([1])
     """
-    w = np.moveaxis(np.asarray(weights), axis, 0)
-    if w.shape[0] <= 32:                         # few outcomes, many rows: K vector additions
-        cum = w if overwrite and w.dtype == float else np.array(w, dtype=float)
+    weights = np.asarray(weights)
+    axis = axis % weights.ndim
+    if axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many: K vector additions
+        cum = weights if overwrite and weights.dtype == float else np.array(weights, dtype=float)
         for k in range(1, cum.shape[0]):
             cum[k] += cum[k - 1]
     else:
-        cum = np.cumsum(w, axis=0)
-    total = cum[-1]
-    ut = np.minimum(np.asarray(u, dtype=float) * total, np.nextafter(total, 0.0))
-    return np.count_nonzero(cum <= ut, axis=0)
+        cum = np.cumsum(weights, axis=axis, dtype=float)
+    total = np.take(cum, [-1], axis=axis)
+    ut = np.minimum(np.expand_dims(np.asarray(u, dtype=float), axis) * total, np.nextafter(total, 0.0))
+    return np.count_nonzero(cum <= ut, axis=axis)
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,16 @@ class Semiring:
         """``(a ⊗ b)[..., i, k] = ⊕_j a[..., i, j] · b[..., j, k]`` (broadcast over leading axes).
 
         Sum-product is BLAS's matrix product; max-product forms the products (in ``work`` if
-        given, shape ``(..., i, j, k)``) and reduces them with ``max``.
+        given, shape ``(..., i, j, k)``, when ``k`` is long) and reduces them with ``max``.
         """
         if self.plus is np.add:
             return np.matmul(a, b, out=out)
-        prod = np.multiply(a[..., :, :, None], b[..., None, :, :], out=work)
-        return np.maximum.reduce(prod, axis=-2, out=out)
+        if b.shape[-1] >= 64:                    # long rows: reduce j as the middle axis, k contiguous
+            prod = np.multiply(a[..., :, :, None], b[..., None, :, :], out=work)
+            return np.maximum.reduce(prod, axis=-2, out=out)
+        # short rows: make j the contiguous axis, where a max-reduction vectorizes (3-4x faster)
+        prod = a[..., :, None, :] * np.swapaxes(b, -1, -2)[..., None, :, :]
+        return np.maximum.reduce(prod, axis=-1, out=out)
 
     def total(self, a: np.ndarray, axis: int = -1, keepdims: bool = False, out=None) -> np.ndarray:
         """``⊕`` of ``a`` along ``axis``: the sum or the maximum."""

@@ -197,31 +197,37 @@ def walk(chart: Chart, binary: np.ndarray, start: int, rng: np.random.Generator 
     ``(b, A, B, C, i, k, j)`` (sentence b, span (i, j) split at k) and ``(b, A, i)``. Only for
     sentences with a parse.
     """
-    nbatch, n = chart.scale_start.shape[0], chart.n
+    nbatch, n, semiring = chart.scale_start.shape[0], chart.n, chart.semiring
     N = binary.shape[0]
     rules = binary.reshape(N, N * N)
-    open_nodes: dict[int, list[np.ndarray]] = {w: [] for w in range(1, n + 1)}
-    open_nodes[n].append(np.column_stack([np.arange(nbatch), np.zeros(nbatch, np.intp),
-                                          np.full(nbatch, start)]))       # rows (b, s, A)
-    bins = []
-    for w in range(n, 1, -1):
-        if not open_nodes[w]:
+    # open nodes, rows (b, s, A, width): the roots first; children join as their parents are chosen
+    pending = np.column_stack([np.arange(nbatch), np.zeros(nbatch, np.intp), np.full(nbatch, start),
+                               np.full(nbatch, n)])
+    bins, lexs = [], []
+    for w in range(n, 0, -1):
+        here = pending[:, 3] == w
+        b, s, A = pending[here, :3].T
+        pending = pending[~here]
+        if w == 1:
+            lexs.append(np.column_stack([b, A, s]))
+            break
+        if not b.size:
             continue
-        b, s, A = np.concatenate(open_nodes[w]).T
         left = chart.left[w][b, s]                  # (M, w-1, N)
         right = chart.right[w][b, s]                # (M, w-1, N), with the split weights
-        weights = left[:, :, :, None] * right[:, :, None, :] * rules[A].reshape(-1, 1, N, N)
-        pick = chart.semiring.choose(weights.reshape(len(b), -1), rng, overwrite=True)
-        k, rest = np.divmod(pick, N * N)
-        B, C = np.divmod(rest, N)
+        weights = (left[:, :, :, None] * right[:, :, None, :]).reshape(len(b), w - 1, N * N)
+        weights *= rules[A][:, None, :]             # (M, w-1, N·N): split, then children (B, C)
+        # choose the split from its ⊕ over the children, then the children given the split
+        # (for a draw: p(k) p(B, C | k), two short cumulative sums instead of one long one)
+        k = semiring.choose(semiring.total(weights, axis=-1), rng, overwrite=True)
+        B, C = np.divmod(semiring.choose(weights[np.arange(len(b)), k], rng, overwrite=True), N)
         k = k + 1                                   # width of the left child
         bins.append(np.column_stack([b, A, B, C, s, s + k, s + w]))
-        for width, node in ((k, np.column_stack([b, s, B])), (w - k, np.column_stack([b, s + k, C]))):
-            for kw in np.unique(width):
-                open_nodes[int(kw)].append(node[width == kw])
-    lex = np.concatenate(open_nodes[1]) if open_nodes[1] else np.zeros((0, 3), np.intp)
+        pending = np.concatenate([pending, np.column_stack([b, s, B, k]),
+                                  np.column_stack([b, s + k, C, w - k])])
     binary_uses = np.concatenate(bins) if bins else np.zeros((0, 7), np.intp)
-    return binary_uses, lex[:, [0, 2, 1]]
+    lex = np.concatenate(lexs) if lexs else np.zeros((0, 3), np.intp)
+    return binary_uses, lex
 
 
 def length_table(binary: np.ndarray, lexical: np.ndarray, max_len: int):
