@@ -1,23 +1,36 @@
-"""One EM loop for every model (notebook 02, "the general form of EM").
+"""One EM loop and one E-step for every model (notebook 02, "the general form of EM").
 
-A model plugs in by providing three methods (the :class:`EMModel` protocol):
+A model plugs into :func:`fit` with four methods (the :class:`EMModel` protocol):
 
 ``model.prepare(data)``
     Validate and encode the data once (e.g. words to integer codes); raise
     ``ValueError`` for bad input. Returns whatever ``e_step`` takes.
 ``model.e_step(prepared, method, rng) -> EStep``
-    Collect the sufficient statistics: **expected counts in the same shapes as the
-    parameters** (a dict of arrays), plus the marginal log-likelihood ``log p(x)`` of the
-    data under *this* model and the value of the objective that ``method`` improves.
-    ``method`` is ``"soft"`` (posterior-weighted counts), ``"hard"`` (counts of the single
-    best structure; objective ``Σ max_y log p(x, y)``) or ``"stochastic"`` (counts of a
-    structure sampled from the posterior with ``rng``; objective ``log p(x)``).
-    Data with probability zero raises ``ValueError`` naming the item.
+    Expected counts **in the same shapes as the parameters** (a dict of arrays), the marginal
+    log-likelihood ``log p(x)`` of the data under *this* model and the objective ``method``
+    improves. The models of emlab delegate to :func:`e_step` in one line.
 ``model.m_step(counts) -> model``
     The closed-form maximizer of the expected log-likelihood: for a product of
     categoricals, :func:`emlab.categorical.normalize` of each count array (notebook 01).
 ``model.params() -> dict[str, ndarray]``
     The parameter arrays, used to measure how far each iteration moved.
+
+:func:`e_step` is the one place where the three E-steps differ. A model gives it hooks (the
+:class:`EStepHooks` protocol): its ``batches`` of prepared data; a ``chart`` of a batch (the sum
+pass, holding ``log_evidence``, one ``log p(x)`` per item); ``posterior_counts`` from a chart;
+the ``best`` structures with their ``log p(x, y)`` (the max pass and its back-trace); ``sampled``
+structures drawn from the posterior (a backward sweep over the chart); ``structure_counts`` of
+given structures; and ``impossible_item`` to name an item of probability zero. Then:
+
+====================  =====================================  =================================
+``method``            counts                                 objective
+====================  =====================================  =================================
+``"soft"``            posterior expected counts              ``Σ log p(x)``
+``"hard"``            counts of the best structure           ``Σ max_y log p(x, y)``
+``"stochastic"``      counts of a structure drawn with rng   ``Σ log p(x)``
+====================  =====================================  =================================
+
+Data with probability zero raise ``ValueError`` naming the item (its posterior is undefined).
 
 The loop (notebook 02, Algorithm EM)::
 
@@ -27,18 +40,32 @@ Soft EM never decreases ``L(θ) = log p(x; θ)`` (notebook 02, the bound
 ``L(θ) − L(θ_t) ≥ Q(θ|θ_t) − Q(θ_t|θ_t)``); a decrease beyond ``1e-9`` relative is a bug,
 so :func:`fit` warns with :class:`LikelihoodDecreaseWarning`, as hmmlearn's
 ``ConvergenceMonitor`` does.
+
+Examples
+--------
+Do & Batzoglou's two coins (notebook 02): soft EM from θ_A = 0.6, θ_B = 0.5 reaches the paper's
+θ_A ≈ 0.80, θ_B ≈ 0.52 and stops when the log-likelihood changes by less than ``tol`` (relative):
+
+>>> from emlab import em, mixture
+>>> X, start = mixture.two_coins_example()
+>>> res = em.fit(start, X)
+>>> [round(float(p), 2) for p in res.model.probs[:, 0]]
+[0.8, 0.52]
+>>> res.converged, res.n_iter, res.log_likelihoods[-1] > res.log_likelihoods[0]
+(True, 11, True)
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from .validation import as_generator, check_positive_int
+from .threads import one_blas_thread
+from .validation import as_generator, check_positive_int, check_scalar
 
 METHODS = ("soft", "hard", "stochastic")
 STOPPING_RULES = ("objective", "params")
@@ -70,6 +97,62 @@ class EMModel(Protocol):
     def e_step(self, data, method: str, rng: np.random.Generator) -> EStep: ...
     def m_step(self, counts: dict[str, np.ndarray]) -> EMModel: ...
     def params(self) -> dict[str, np.ndarray]: ...
+
+
+class EStepHooks(Protocol):
+    """What a model gives :func:`e_step` (see the module docstring)."""
+
+    def batches(self, prepared) -> Iterable[Any]: ...
+    def chart(self, batch) -> Any: ...                      # has .log_evidence (one per item)
+    def posterior_counts(self, batch, chart) -> dict[str, np.ndarray]: ...
+    def best(self, batch, chart) -> tuple[Any, np.ndarray]: ...   # structures, log p(x, y*)
+    def sampled(self, batch, chart, rng: np.random.Generator) -> Any: ...
+    def structure_counts(self, batch, structures) -> dict[str, np.ndarray]: ...
+    def impossible_item(self, prepared, batch, i: int) -> str: ...
+
+
+def _soft(model, batch, chart, rng):
+    return model.posterior_counts(batch, chart), float(np.sum(chart.log_evidence))
+
+
+def _hard(model, batch, chart, rng):
+    structures, scores = model.best(batch, chart)
+    return model.structure_counts(batch, structures), float(np.sum(scores))
+
+
+def _stochastic(model, batch, chart, rng):
+    return model.structure_counts(batch, model.sampled(batch, chart, rng)), float(np.sum(chart.log_evidence))
+
+
+#: what each method collects from a batch: (counts, objective)
+_COLLECT = {"soft": _soft, "hard": _hard, "stochastic": _stochastic}
+
+
+@one_blas_thread
+def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep:
+    """The E-step of every model: for each batch, the chart (sum pass) and ``log p(x)``; items of
+    probability zero refused by name; then the counts ``method`` collects (see the module
+    docstring), summed over the batches."""
+    collect = _COLLECT[check_method(method)]
+    rng = as_generator(rng)
+    total: dict[str, np.ndarray] | None = None
+    ll = objective = 0.0
+    for batch in model.batches(prepared):
+        chart = model.chart(batch)
+        logp = np.asarray(chart.log_evidence)
+        bad = np.flatnonzero(~np.isfinite(logp))
+        if bad.size:
+            item = model.impossible_item(prepared, batch, int(bad[0]))
+            raise ValueError(f"{item}, so its expected counts are undefined (the E-step needs p(x) > 0)")
+        counts, score = collect(model, batch, chart, rng)
+        ll += float(logp.sum())
+        objective += score
+        if total is None:
+            total = {k: np.array(v, dtype=float) for k, v in counts.items()}
+        else:
+            for k in total:
+                total[k] += counts[k]
+    return EStep(counts=total, log_likelihood=ll, objective=objective)
 
 
 @dataclass
@@ -117,9 +200,11 @@ def relative_change(old: float, new: float) -> float:
     return abs(new - old) / scale
 
 
-def _check_method(method: str) -> None:
-    if method not in METHODS:
+def check_method(method) -> str:
+    """``method`` if it is one of :data:`METHODS`, else a ``ValueError`` naming the choices."""
+    if not (isinstance(method, str) and method in METHODS):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
 
 
 def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tuple[Any, EStep]]:
@@ -129,7 +214,7 @@ def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tupl
     log-likelihood is ``L(θ_t)``. This is the one loop in emlab; :func:`fit` and the
     notebooks' step-by-step widgets consume it.
     """
-    _check_method(method)
+    check_method(method)
     rng = as_generator(rng)
     prepared = model.prepare(data)
     while True:
@@ -159,19 +244,29 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
     -------
     EMResult
 
+    Examples
+    --------
+    >>> from emlab import mixture
+    >>> X, start = mixture.two_coins_example()        # Do & Batzoglou's two coins (notebook 02)
+    >>> res = fit(start, X, max_iter=100, tol=1e-8)
+    >>> [round(float(p), 2) for p in res.model.probs[:, 0]], res.converged
+    ([0.8, 0.52], True)
+
     Warns
     -----
     LikelihoodDecreaseWarning
         when soft EM's log-likelihood or hard EM's objective decreases by more than
         ``1e-9`` relative (the theorem says it cannot: something is wrong).
     """
-    _check_method(method)
+    check_method(method)
     if stop not in STOPPING_RULES:
         raise ValueError(f"stop must be one of {STOPPING_RULES}, got {stop!r}")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    try:
+        tol = check_scalar("tol", tol, low=0)
+    except ValueError:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}") from None
 
     lls: list[float] = []
     objectives: list[float] = []

@@ -8,12 +8,16 @@ with ``q(j | i) = trans[i, j]``, ``e(v | k) = emit[k, v]`` and, optionally, Coll
 ``stop[i] = q(STOP | i)`` and ``trans[i].sum() + stop[i] == 1``. Without STOP the last factor is 1
 and every ``trans`` row sums to 1. (``start`` plays the role of ``q(y_1 | *)``.)
 
-Everything here runs **batched over all sequences of a corpus**: sequences are grouped by length
-and every time step advances all sequences of a group at once, with one ``(K, K) @ (K, N)``
-product (:func:`_forward_batch`). The forward pass keeps *scaled* probabilities: at every step
-the vector ``α_t`` is divided by its sum ``c_t``, so ``log p(x) = Σ_t log c_t (+ log Σ_i α̂_T(i)
-stop[i])`` stays finite on a 100,000-step sequence. Viterbi is the same recursion with ``max`` in
-place of ``Σ`` (max-product instead of sum-product), run in log space.
+The dynamic programs are **one** recursion, :func:`emlab.chain.chain`, in two semirings
+(:mod:`emlab.semiring`), run **batched over all sequences** of a corpus (sequences grouped by
+length, every step one ``(K, K) @ (K, N)`` product):
+
+- forward (sum-product, scaled: ``α̂_t`` is divided by ``c_t = p(x_t | x_<t)``, so
+  ``log p(x) = Σ_t log c_t + log Σ_i α̂_T(i) stop[i]`` stays finite on a 100,000-step sequence);
+- backward: the same recursion on the reversed sequence with the forward's scales;
+- Viterbi: the same recursion with ``max`` (max-product), then :func:`emlab.chain.backtrace`;
+- sampling a path from the posterior: the same backward sweep over the forward table, drawing
+  instead of taking the argmax (forward-filtering backward-sampling, notebook 07).
 
 Expected counts have the shapes of the parameters (``start``, ``trans``, ``emit`` and ``stop``),
 so the M-step is :func:`emlab.categorical.normalize` of each (with STOP, of the concatenation
@@ -21,17 +25,21 @@ so the M-step is :func:`emlab.categorical.normalize` of each (with STOP, of the 
 
     q(y | y') = c(y', y) / c(y')        e(x | y) = c(y, x) / c(y)                 (03, M-step)
 
-The three E-steps (``method`` of :func:`emlab.em.fit`) differ only in where counts come from:
-posteriors (``"soft"``, Baum-Welch), the Viterbi path (``"hard"``), or a path sampled from the
-posterior by forward-filtering backward-sampling (``"stochastic"``).
+The E-step of every method (``"soft"`` Baum-Welch, ``"hard"`` Viterbi, ``"stochastic"``) is
+:func:`emlab.em.e_step`; this module supplies its hooks (batches, the forward chart, posterior
+counts, the best and a sampled path, counts of given paths).
+
+Layout: the :class:`HMM` class (validation, initializations, hooks) → :class:`Corpus` → the hooks'
+kernels → the public functions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import categorical
-from .em import METHODS, EStep
+from . import categorical, em
+from .chain import backtrace, chain
+from .semiring import MAX, SUM, draw
 from .threads import one_blas_thread
 from .validation import (
     SUM_TOL,
@@ -40,15 +48,21 @@ from .validation import (
     check_array,
     check_positive_int,
     check_rows_sum_to_one,
+    check_scalar,
     check_symbols,
 )
 
 __all__ = [
-    "HMM", "forward", "backward", "forward_table", "backward_table", "log_likelihood",
-    "posteriors", "viterbi", "expected_counts", "sample", "Corpus",
+    "HMM", "Corpus", "forward", "backward", "forward_table", "backward_table", "log_likelihood",
+    "posteriors", "viterbi", "expected_counts", "sample",
 ]
 
+#: Emission rows whose largest entry is below this are rescaled before the recursions (their log
+#: factor is added back), so denormal probabilities such as 5e-324 give the true finite log p(x).
+TINY = 1e-200
 
+
+# ======================================================================== the model
 class HMM:
     """A hidden Markov model: ``HMM(start, trans, emit, stop=None)``.
 
@@ -65,14 +79,17 @@ class HMM:
     ``m.start``, ``m.trans``, ``m.emit``, ``m.stop``. ``m.K`` and ``m.V`` are the numbers of states
     and symbols.
 
-    The model implements the :class:`emlab.em.EMModel` protocol, so ``em.fit(m, corpus,
-    method="soft" | "hard" | "stochastic")`` runs Baum-Welch and its hard and stochastic variants.
+    The model implements the :class:`emlab.em.EMModel` protocol and the hooks of
+    :func:`emlab.em.e_step`, so ``em.fit(m, corpus, method="soft" | "hard" | "stochastic")`` runs
+    Baum-Welch and its hard and stochastic variants.
 
     Examples
     --------
     >>> m = HMM([.8, .2], [[.6, .4], [.5, .5]], [[.2, .4, .4], [.5, .4, .1]])
     >>> round(float(np.exp(log_likelihood(m, [2, 0, 2]))), 6)
     0.028562
+    >>> viterbi(m, [2, 0, 2])[0].tolist()
+    [0, 1, 0]
     """
 
     def __init__(self, start, trans, emit, stop=None):
@@ -123,11 +140,12 @@ class HMM:
     # --------------------------------------------------------- initializations
     @classmethod
     def random(cls, K: int, V: int, rng=None, stop: bool = False, concentration: float = 1.0) -> HMM:
-        """Every categorical drawn from a symmetric Dirichlet(``concentration``) (notebook 06).
+        """Every categorical drawn from a symmetric Dirichlet(``concentration`` > 0) (notebook 06).
 
         With ``stop``, each row ``[trans[i] | stop[i]]`` is one Dirichlet draw of length K+1.
         """
         K, V = _check_sizes(K, V)
+        concentration = check_scalar("concentration", concentration, low=0, low_open=True)
         rng = as_generator(rng)
         start = rng.dirichlet(np.full(K, concentration))
         rows = rng.dirichlet(np.full(K + int(stop), concentration), size=K)
@@ -147,13 +165,14 @@ class HMM:
 
     @classmethod
     def informed(cls, sequences, states, K: int, V: int, smoothing: float = 1.0, stop: bool = False) -> HMM:
-        """Supervised MLE from a few labelled sequences, with ``smoothing`` pseudo-counts per cell.
+        """Supervised MLE from a few labelled sequences, with ``smoothing`` (>= 0) pseudo-counts per cell.
 
         ``q = (c(y', y) + s) / (c(y') + K s)``, ``e = (c(y, x) + s) / (c(y) + V s)`` (notebook 01 with
         additive smoothing); a good "informed" initialization for EM (notebook 06).
         """
         K, V = _check_sizes(K, V)
-        xs = as_corpus(sequences, V)
+        smoothing = check_scalar("smoothing", smoothing, low=0)
+        xs = Corpus.check(sequences, V)
         if isinstance(states, np.ndarray) and states.ndim == 1 or (
                 isinstance(states, (list, tuple)) and states and np.isscalar(states[0])):
             states = [states]
@@ -170,22 +189,46 @@ class HMM:
     # ------------------------------------------------------- the EMModel protocol
     def prepare(self, data) -> Corpus:
         """Validate a corpus once (:class:`Corpus`): sequences grouped by length for batching."""
-        return data if isinstance(data, Corpus) and data.V == self.V else Corpus(data, self.V)
+        return data if isinstance(data, Corpus) and data.V == self.V else Corpus(self, data)
 
-    def e_step(self, prepared, method: str = "soft", rng=None) -> EStep:
-        """Expected counts (same shapes as :meth:`params`), ``log p(data)`` and the objective.
-
-        ``"soft"``: posterior expected counts (Baum-Welch). ``"hard"``: counts of each sequence's
-        Viterbi path; objective ``Σ_n max_y log p(x_n, y)``. ``"stochastic"``: counts of one path per
-        sequence sampled from ``p(y | x)`` with ``rng``. Raises ``ValueError`` naming a sequence of
-        probability zero (its posterior, hence its counts, is undefined).
-        """
-        counts, ll, objective = _e_step(self, self.prepare(prepared), method, as_generator(rng))
-        return EStep(counts=counts, log_likelihood=ll, objective=objective)
+    def e_step(self, prepared, method: str = "soft", rng=None) -> em.EStep:
+        """:func:`emlab.em.e_step` of this model: counts (same shapes as :meth:`params`), ``log p``
+        and the objective; ``"soft"`` posteriors (Baum-Welch), ``"hard"`` Viterbi paths,
+        ``"stochastic"`` paths drawn from ``p(y | x)``."""
+        return em.e_step(self, self.prepare(prepared), method, rng)
 
     def m_step(self, counts: dict[str, np.ndarray]) -> HMM:
         """Normalize each categorical of the counts; a row with no counts keeps its parameters."""
         return _normalize_counts(counts, self, self.K, self.has_stop)
+
+    # ----------------------------------------------------- hooks of em.e_step
+    def batches(self, corpus: Corpus):
+        """The equal-length groups of the corpus, each ``(index, X (N, T), workspace)``."""
+        return corpus.batches()
+
+    def chart(self, batch) -> ChainChart:
+        """The scaled forward pass of a batch (sum-product), with ``log p(x_n)`` per sequence."""
+        return _forward(self, batch.X, batch.workspace)
+
+    def posterior_counts(self, batch, chart: ChainChart) -> dict[str, np.ndarray]:
+        """Posterior expected counts (the backward pass, then γ and ξ summed)."""
+        return _posterior_counts(self, batch, chart)
+
+    def best(self, batch, chart: ChainChart) -> tuple[np.ndarray, np.ndarray]:
+        """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the max pass (over the chart's
+        emissions) plus its back-trace."""
+        return _viterbi(self, chart.B, chart.log_b, batch.workspace)
+
+    def sampled(self, batch, chart: ChainChart, rng: np.random.Generator) -> np.ndarray:
+        """One path per sequence drawn from ``p(y | x)``: the backward sweep over the forward table."""
+        return backtrace(chart.alpha, self.trans, self.stop, SUM, rng)
+
+    def structure_counts(self, batch, paths: np.ndarray) -> dict[str, np.ndarray]:
+        """Counts of the state paths (N, T) of the batch."""
+        return _path_counts(self.K, self.V, self.has_stop, batch.X, paths)
+
+    def impossible_item(self, corpus: Corpus, batch, i: int) -> str:
+        return f"sequence {int(batch.index[i])} has probability zero under the model"
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -211,39 +254,64 @@ def _normalize_counts(counts, previous: HMM | None, K: int, stop: bool) -> HMM:
     return HMM(start, rows[:, :K], emit, rows[:, K])
 
 
-# ---------------------------------------------------------------------- corpus
-class Corpus:
-    """A validated corpus of integer sequences, grouped by length for batched dynamic programs.
+# ======================================================================== the corpus
+class Batch:
+    """The sequences of one length: corpus positions ``index`` (N,), symbols ``X`` (N, T), and a
+    ``workspace`` of scratch arrays reused by every E-step on the corpus."""
 
-    ``seqs`` is the list of sequences; ``groups`` a list of ``(index, X)`` with ``X`` an ``(N, T)``
-    array of the ``N`` sequences of length ``T`` whose corpus positions are ``index``.
+    def __init__(self, index: np.ndarray, X: np.ndarray, V: int):
+        self.index, self.X, self.V = index, X, V
+        self.workspace: dict = {}
+
+    def emit_index(self, K: int) -> np.ndarray:
+        """The flat index ``k·V + x[n, t]`` of every (t, k, n), laid out like a (T, K, N) array
+        (cached: it does not depend on the parameters)."""
+        key = ("emit_index", K)
+        if key not in self.workspace:
+            self.workspace[key] = (np.arange(K)[:, None] * self.V + self.X.T[:, None, :]).ravel()
+        return self.workspace[key]
+
+
+class Corpus:
+    """``Corpus(model, seqs)``: a validated corpus of integer sequences, grouped by length.
+
+    ``seqs`` is the list of sequences (a single 1-D sequence is one sequence); ``groups`` a list of
+    ``(index, X)`` with ``X`` an ``(N, T)`` array of the ``N`` sequences of length ``T`` whose corpus
+    positions are ``index``. Raises ``ValueError`` naming the sequence (and position) at fault.
     """
 
-    def __init__(self, seqs, V: int):
-        self.V = V
-        self.seqs = _fast_corpus(seqs, V) or as_corpus(seqs, V)
+    def __init__(self, model: HMM, seqs):
+        self.V = model.V
+        self.seqs = self.check(seqs, self.V)
         lengths = np.array([len(s) for s in self.seqs])
-        self.groups = []
+        self._batches = []
         for T in np.unique(lengths):
             index = np.flatnonzero(lengths == T)
-            self.groups.append((index, np.stack([self.seqs[i] for i in index])))
+            self._batches.append(Batch(index, np.stack([self.seqs[i] for i in index]), self.V))
+        self.groups = [(b.index, b.X) for b in self._batches]
         self.n_tokens = int(lengths.sum())
-        self._emit_index: dict[tuple[int, int], np.ndarray] = {}
-        self._workspaces: dict[int, dict] = {}
 
-    def workspace(self, g: int) -> dict:
-        """Scratch arrays of group ``g`` reused by every E-step on this corpus (about 4·K floats per
-        token), so that EM does not allocate and page in fresh memory at each iteration."""
-        return self._workspaces.setdefault(g, {})
+    @staticmethod
+    def check(seqs, V: int) -> list[np.ndarray]:
+        """The sequences of a corpus, validated: a list of non-empty 1-D ``intp`` arrays over
+        ``range(V)``. A fast path checks a list of integer arrays in one pass over their
+        concatenation; anything else is checked item by item, naming the sequence at fault."""
+        if isinstance(seqs, (list, tuple)) and seqs and all(
+                isinstance(s, np.ndarray) and s.ndim == 1 and s.size and s.dtype.kind in "iu" for s in seqs):
+            flat = np.concatenate(seqs)
+            if flat.min() >= 0 and flat.max() < V:
+                return [s.astype(np.intp, copy=False) for s in seqs]
+        if isinstance(seqs, (list, tuple)) and seqs and not np.isscalar(seqs[0]):
+            for n, s in enumerate(seqs):
+                try:
+                    np.asarray(s)
+                except ValueError:
+                    raise ValueError(f"sequence {n} must be a 1-D sequence of integer symbols; it is "
+                                     "ragged (nested lists of different lengths)") from None
+        return as_corpus(seqs, V)
 
-    def emit_index(self, g: int, K: int) -> np.ndarray:
-        """For group ``g`` (N, T) and ``K`` states: the flat index ``k·V + x[n, t]`` of every (t, k, n),
-        laid out like a (T, K, N) array; cached, since it does not depend on the parameters."""
-        key = (g, K)
-        if key not in self._emit_index:
-            X = self.groups[g][1]
-            self._emit_index[key] = (np.arange(K)[:, None] * self.V + X.T[:, None, :]).ravel()
-        return self._emit_index[key]
+    def batches(self) -> list[Batch]:
+        return self._batches
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -252,42 +320,22 @@ class Corpus:
         return iter(self.seqs)
 
 
-def _fast_corpus(seqs, V: int) -> list[np.ndarray] | None:
-    """A list of non-empty 1-D integer arrays all inside the vocabulary, checked in one pass over their
-    concatenation; ``None`` for anything else (then :func:`as_corpus` checks item by item and names
-    the sequence and position at fault)."""
-    if not isinstance(seqs, (list, tuple)) or not seqs:
-        return None
-    if not all(isinstance(s, np.ndarray) and s.ndim == 1 and s.size and s.dtype.kind in "iu" for s in seqs):
-        return None
-    flat = np.concatenate(seqs)
-    if flat.min() < 0 or flat.max() >= V:
-        return None
-    return [s.astype(np.intp, copy=False) for s in seqs]
-
-
 def _one(m: HMM, seq) -> np.ndarray:
     """One sequence as a (1, T) batch."""
     return check_symbols("sequence", seq, m.V)[None, :]
 
 
-# ------------------------------------------------------- the dynamic programs
-# Forward (sum-product) and Viterbi (max-product) are one recursion in two semirings:
-#     v_1(j) = start[j] e(x_1|j),      v_t(j) = [ ⊕_i v_{t-1}(i) q(j|i) ] ⊗ e(x_t|j)
-# with ⊕ = Σ over probabilities (forward, kept scaled) or ⊕ = max over log-probabilities (Viterbi).
+# ================================================================ the hooks' kernels
+class ChainChart:
+    """The scaled forward pass of a batch: emissions ``B`` (T, K, N) (rows rescaled by ``b``, log
+    ``log_b`` (T, N), when tiny), ``alpha`` (T, K, N) with ``alpha[t, :, n] = p(y_t | x_1..x_t)``,
+    ``scale`` (T, N), ``end`` (N,) ``= Σ_i alpha[T-1, i] stop[i]`` and ``log_evidence`` (N,)
+    ``= log p(x_n) = Σ_t (log scale[t] + log_b[t]) + log end`` (``-inf`` when p(x_n) = 0)."""
 
-def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> np.ndarray:
-    """``B[t, k, n] = e(x_{n,t} | k)`` for a batch ``X`` of shape (N, T): shape (T, K, N).
-
-    Batches keep the N sequences on the last (contiguous) axis, so every per-step operation runs
-    over long rows of N numbers, and a step of the recursions is one (K, K) @ (K, N) product.
-    """
-    N, T = X.shape
-    B = _buffer(ws, "B", (T, m.K, N))
-    XT = np.ascontiguousarray(X.T)
-    for k in range(m.K):                         # symbols are validated, so "clip" never clips
-        np.take(m.emit[k], XT, out=B[:, k, :], mode="clip")
-    return B
+    def __init__(self, B, log_b, alpha, scale, end):
+        self.B, self.log_b, self.alpha, self.scale, self.end = B, log_b, alpha, scale, end
+        with np.errstate(divide="ignore"):
+            self.log_evidence = np.log(scale).sum(axis=0) + np.log(end) + log_b.sum(axis=0)
 
 
 def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
@@ -299,133 +347,74 @@ def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
     return ws[name]
 
 
-def _forward_batch(m: HMM, B: np.ndarray, ws: dict | None = None):
-    """Scaled forward pass over a batch (03, forward algorithm).
+def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``B[t, k, n] = e(x_{n,t} | k)`` for a batch ``X`` (N, T): shape (T, K, N), sequences on the
+    last (contiguous) axis so a step is one (K, K) @ (K, N) product. A step whose emissions are all
+    below :data:`TINY` is divided by its largest one; ``log_b`` (T, N) holds those logs (else 0)."""
+    N, T = X.shape
+    B = _buffer(ws, "B", (T, m.K, N))
+    XT = np.ascontiguousarray(X.T)
+    for k in range(m.K):                         # symbols are validated, so "clip" never clips
+        np.take(m.emit[k], XT, out=B[:, k, :], mode="clip")
+    log_b = np.zeros((T, N))
+    if m.emit.max(axis=0).min() < TINY:          # some symbol is that unlikely in every state
+        top = B.max(axis=1)
+        tiny = (top < TINY) & (top > 0)
+        B /= np.where(tiny, top, 1.0)[:, None, :]
+        log_b[tiny] = np.log(top[tiny])
+    return B, log_b
 
-    Returns ``alpha`` (T, K, N) with ``alpha[t, :, n] = p(y_t | x_1..x_t)`` (sums to 1, or is
-    all zero once the prefix has probability 0), ``scale`` (T, N) with ``scale[t] = p(x_t | x_<t)``,
-    and ``end`` (N,) ``= Σ_i alpha[T-1, i, n] stop[i]`` (1 without STOP). So
-    ``log p(x_n) = Σ_t log scale[t, n] + log end[n]``.
+
+def _forward(m: HMM, X: np.ndarray, ws: dict | None = None) -> ChainChart:
+    """Sum-product chain with ``init = start``, ``M = transᵀ`` (03, forward algorithm)."""
+    B, log_b = _emissions(m, X, ws)
+    alpha, scale = chain(m.start, m.trans.T, B, SUM, table=_buffer(ws, "alpha", B.shape))
+    end = m.stop @ alpha[-1] if m.stop is not None else np.ones(X.shape[0])
+    return ChainChart(B, log_b, alpha, scale, end)
+
+
+def _backward(m: HMM, chart: ChainChart, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The backward pass: the chain recursion on the reversed sequence with ``M = trans``,
+    ``init = stop / end`` and the forward's scales (03, backward algorithm).
+
+    Returns ``beta`` (T, K, N), ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``,
+    so that ``alpha[t] * beta[t] = p(y_t | x)``, and ``u`` (T, K, N) ``= e(x_t|·) beta[t] / scale[t]``,
+    so that ``xi[t, i, j] = alpha[t, i] q(j|i) u[t+1, j]``. Only for sequences with ``p(x) > 0``.
     """
-    T, K, N = B.shape
-    alpha = _buffer(ws, "alpha", B.shape)
-    scale = _buffer(ws, "scale", (T, 1, N))
-    trans_t, ones = np.ascontiguousarray(m.trans.T), np.ones((1, K))   # column sums as a matrix product
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = alpha[0]
-        np.multiply(m.start[:, None], B[0], out=a)
-        np.dot(ones, a, out=scale[0])
-        a /= scale[0]
-        for t in range(1, T):                    # α̂_t(j) ∝ Σ_i q(j|i) α̂_{t-1}(i) · e(x_t|j)
-            a = alpha[t]
-            np.dot(trans_t, alpha[t - 1], out=a)
-            a *= B[t]
-            c = scale[t]
-            np.dot(ones, a, out=c)
-            a /= c
-    scale = scale[:, 0, :]
-    dead = ~(scale > 0)                          # a prefix of probability 0 (0/0 left NaN behind it)
-    if dead.any():
-        dead = np.logical_or.accumulate(dead, axis=0)
-        alpha.transpose(0, 2, 1)[dead] = 0.0
-        scale[dead] = 0.0
-    end = m.stop @ alpha[-1] if m.stop is not None else np.ones(N)
-    return alpha, scale, end
+    T, K, N = chart.B.shape
+    init = m.stop[:, None] / chart.end[None, :] if m.stop is not None else np.ones(K)
+    beta, u = _buffer(ws, "beta", (T, K, N)), _buffer(ws, "u", (T, K, N))
+    chain(init, m.trans, chart.B[::-1], SUM, scale=chart.scale[::-1], table=u[::-1], messages=beta[::-1])
+    return beta, u
 
 
-def _log_evidence(scale: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``log p(x_n)`` per sequence from the forward scales (``-inf`` when p(x_n) = 0)."""
-    with np.errstate(divide="ignore"):
-        return np.log(scale).sum(axis=0) + np.log(end)
-
-
-def _backward_batch(m: HMM, B: np.ndarray, scale: np.ndarray, end: np.ndarray, ws: dict | None = None):
-    """Scaled backward pass: ``beta[t] = p(x_{t+1..T}, STOP | y_t) / p(x_{t+1..T}, STOP | x_1..x_t)``.
-
-    Scaled by the forward's ``scale`` so that ``alpha[t] * beta[t] = p(y_t | x)`` (03, posteriors).
-    Also returns the messages ``w[t] = e(x_{t+1}|·) beta[t+1] / scale[t+1]`` (T-1, K, N), from which
-    ``beta[t] = trans @ w[t]`` and ``xi[t, i, j] = alpha[t, i] q(j|i) w[t, j]``.
-    Only called for sequences of positive probability.
-    """
-    T, K, N = B.shape
-    beta = _buffer(ws, "beta", B.shape)
-    w = _buffer(ws, "w", (T - 1, K, N))
-    beta[-1] = m.stop[:, None] / end if m.stop is not None else 1.0
-    np.divide(B[1:], scale[1:, None, :], out=w)  # e(x_{t+1}|j) / c_{t+1}, all steps in one operation
-    for t in range(T - 2, -1, -1):               # β̂_t(i) = Σ_j q(j|i) e(x_{t+1}|j) β̂_{t+1}(j) / c_{t+1}
-        wt = w[t]
-        wt *= beta[t + 1]
-        np.dot(m.trans, wt, out=beta[t])
-    return beta, w
-
-
-def _viterbi_batch(m: HMM, B: np.ndarray):
-    """Max-product forward pass in log space plus backtracking (03, Viterbi).
-
-    Returns the best paths (N, T) and their scores ``max_y log p(x_n, y)`` (N,).
-    """
-    T, K, N = B.shape
-    with np.errstate(divide="ignore"):
-        log_trans, log_B = np.log(m.trans)[:, :, None], np.log(B)
-        d = np.log(m.start)[:, None] + log_B[0]
-        last = np.log(m.stop)[:, None] if m.stop is not None else 0.0
-    back = np.empty((T, K, N), dtype=np.intp)
-    for t in range(1, T):                        # δ_t(j) = max_i δ_{t-1}(i) + log q(j|i) + log e(x_t|j)
-        s = d[:, None, :] + log_trans            # s[i, j, n]
-        np.argmax(s, axis=0, out=back[t])
-        d = s.max(axis=0)
-        d += log_B[t]
-    d = d + last
-    cols = np.arange(N)
-    path = np.empty((N, T), dtype=np.intp)
-    path[:, -1] = d.argmax(axis=0)
-    score = d[path[:, -1], cols]
-    for t in range(T - 1, 0, -1):
-        path[:, t - 1] = back[t, path[:, t], cols]
-    return path, score
-
-
-def _draw(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One index per row of ``weights`` (N, K), drawn with probability proportional to the row."""
-    cum = np.cumsum(weights, axis=1)
-    u = rng.random(weights.shape[0]) * cum[:, -1]
-    return np.minimum((cum <= u[:, None]).sum(axis=1), weights.shape[1] - 1)
-
-
-def _sample_paths_batch(m: HMM, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Forward-filtering backward-sampling: draw ``y ~ p(y | x)`` for each sequence (notebook 07).
-
-    ``p(y_T | x) ∝ α̂_T(y_T) stop[y_T]`` and ``p(y_t | y_{t+1}, x) ∝ α̂_t(y_t) q(y_{t+1} | y_t)``.
-    """
-    T, K, N = alpha.shape
-    path = np.empty((N, T), dtype=np.intp)
-    last = alpha[-1] * m.stop[:, None] if m.stop is not None else alpha[-1]
-    path[:, -1] = _draw(last.T, rng)
-    for t in range(T - 2, -1, -1):
-        path[:, t] = _draw((alpha[t] * m.trans[:, path[:, t + 1]]).T, rng)
-    return path
-
-
-# ------------------------------------------------------------ expected counts
-
-
-def _soft_counts(m: HMM, corpus: Corpus, g: int, B, alpha, scale, end) -> dict[str, np.ndarray]:
-    """Posterior expected counts of the batch ``corpus.groups[g]`` (03, expected counts):
+def _posterior_counts(m: HMM, batch: Batch, chart: ChainChart) -> dict[str, np.ndarray]:
+    """Posterior expected counts of a batch (03, expected counts):
 
     ``c(y) at t=1 = Σ_n γ_1``, ``c(y', y) = Σ_{n,t} ξ_t(y', y)``, ``c(y, x) = Σ_{n,t: x_t = x} γ_t(y)``,
     ``c(y, STOP) = Σ_n γ_T(y)``.
     """
-    T, K, N = B.shape
-    beta, w = _backward_batch(m, B, scale, end, corpus.workspace(g))
-    gamma = np.multiply(alpha, beta, out=beta)
+    K = m.K
+    beta, u = _backward(m, chart, batch.workspace)
+    gamma = np.multiply(chart.alpha, beta, out=beta)
     counts = {"start": gamma[0].sum(axis=1)}
-    # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) w_t(j): a (K, N) @ (N, K) product per step, summed.
-    counts["trans"] = m.trans * np.matmul(alpha[:-1], w.transpose(0, 2, 1)).sum(axis=0)
-    index = corpus.emit_index(g, K)                      # cell (k, x_t) of emit for every (t, k, n)
+    # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) u_{t+1}(j): a (K, N) @ (N, K) product per step, summed.
+    counts["trans"] = m.trans * np.matmul(chart.alpha[:-1], u[1:].transpose(0, 2, 1)).sum(axis=0)
+    index = batch.emit_index(K)                       # cell (k, x_t) of emit for every (t, k, n)
     counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
         counts["stop"] = gamma[-1].sum(axis=1)
     return counts
+
+
+def _viterbi(m: HMM, B: np.ndarray, log_b: np.ndarray, ws: dict | None = None):
+    """Max-product chain plus back-trace (03, Viterbi) over the emissions ``B`` (T, K, N) of
+    :func:`_emissions`: paths (N, T) and ``max_y log p(x_n, y)``."""
+    delta, scale = chain(m.start, m.trans.T, B, MAX, table=_buffer(ws, "delta", B.shape))
+    last = delta[-1] * m.stop[:, None] if m.stop is not None else delta[-1]
+    with np.errstate(divide="ignore"):
+        score = np.log(scale).sum(axis=0) + np.log(last.max(axis=0)) + log_b.sum(axis=0)
+    return backtrace(delta, m.trans, m.stop, MAX), score
 
 
 def _path_counts(K: int, V: int, stop: bool, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -444,44 +433,7 @@ def _path_counts(K: int, V: int, stop: bool, X: np.ndarray, Y: np.ndarray) -> di
     return counts
 
 
-def _zero_counts(m: HMM) -> dict[str, np.ndarray]:
-    return {k: np.zeros_like(v) for k, v in m.params().items()}
-
-
-@one_blas_thread
-def _e_step(m: HMM, corpus: Corpus, method: str, rng: np.random.Generator):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    total = _zero_counts(m)
-    ll = 0.0
-    objective = 0.0
-    for g, (index, X) in enumerate(corpus.groups):
-        ws = corpus.workspace(g)
-        B = _emissions(m, X, ws)
-        alpha, scale, end = _forward_batch(m, B, ws)
-        logp = _log_evidence(scale, end)
-        if not np.all(np.isfinite(logp)):
-            n = int(index[np.flatnonzero(~np.isfinite(logp))[0]])
-            raise ValueError(f"sequence {n} has probability zero under the model, so its expected counts "
-                             "are undefined (the E-step needs p(x) > 0)")
-        ll += float(logp.sum())
-        if method == "soft":
-            counts = _soft_counts(m, corpus, g, B, alpha, scale, end)
-            objective += float(logp.sum())
-        else:
-            if method == "hard":
-                paths, score = _viterbi_batch(m, B)
-                objective += float(score.sum())
-            else:
-                paths = _sample_paths_batch(m, alpha, rng)
-                objective += float(logp.sum())
-            counts = _path_counts(m.K, m.V, m.has_stop, X, paths)
-        for k in total:
-            total[k] += counts[k]
-    return total, ll, objective
-
-
-# ------------------------------------------------------------------ public API
+# ======================================================================== public API
 def log_likelihood(m: HMM, seqs) -> float:
     """``Σ_n log p(x_n)`` (natural log; with STOP including the final STOP transition).
 
@@ -493,11 +445,7 @@ def log_likelihood(m: HMM, seqs) -> float:
 
 @one_blas_thread
 def _corpus_log_likelihood(m: HMM, corpus: Corpus) -> float:
-    total = 0.0
-    for _, X in corpus.groups:
-        _, scale, end = _forward_batch(m, _emissions(m, X))
-        total += float(_log_evidence(scale, end).sum())
-    return total
+    return float(sum(m.chart(b).log_evidence.sum() for b in corpus.batches()))
 
 
 def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
@@ -508,61 +456,67 @@ def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     ``α_t = alpha_hat[t] · exp(Σ_{s<=t} log_c[s])`` and
     ``log p(x) = Σ_t log_c[t] + log Σ_k alpha_hat[T-1, k] stop[k]`` (the last term is 0 without STOP).
     """
-    alpha, scale, _ = _forward_batch(m, _emissions(m, _one(m, seq)))
+    chart = _forward(m, _one(m, seq))
     with np.errstate(divide="ignore"):
-        return alpha[:, :, 0], np.log(scale[:, 0])
+        return chart.alpha[:, :, 0].copy(), np.log(chart.scale[:, 0]) + chart.log_b[:, 0]
 
 
 def backward(m: HMM, seq) -> np.ndarray:
     """Scaled backward pass of one sequence: ``beta_hat`` (T, K) with ``alpha_hat * beta_hat = gamma``.
 
     ``beta_hat[t] = β_t / p(x_{t+1}..x_T, STOP | x_1..x_t)`` where ``β_t(k) = p(x_{t+1}..x_T, STOP | y_t=k)``.
+    Like :func:`posteriors`, raises ``ValueError`` when ``p(x) = 0`` (the scaling is then undefined;
+    :func:`backward_table` gives the unscaled ``β``).
     """
-    B = _emissions(m, _one(m, seq))
-    _, scale, end = _forward_batch(m, B)
-    return _backward_batch(m, B, scale, end)[0][:, :, 0]
+    chart = _forward(m, _one(m, seq))
+    _refuse_zero(chart, "its scaled backward probabilities")
+    return _backward(m, chart)[0][:, :, 0].copy()
 
 
 def forward_table(m: HMM, seq) -> np.ndarray:
     """Unscaled forward probabilities ``α_t(k) = p(x_1..x_t, y_t = k)``, shape (T, K).
 
-    For drawing a trellis of a *short* sequence: the entries underflow to 0 on long ones (notebook 03
-    shows it); use :func:`forward` there.
+    Derived from the scaled pass, ``α_t = α̂_t · Π_{s<=t} c_s``; for drawing a trellis of a *short*
+    sequence: the entries underflow to 0 on long ones (notebook 03 shows it), use :func:`forward`.
     """
-    X = _one(m, seq)[0]
-    alpha = np.empty((len(X), m.K))
-    alpha[0] = m.start * m.emit[:, X[0]]
-    for t in range(1, len(X)):
-        alpha[t] = (alpha[t - 1] @ m.trans) * m.emit[:, X[t]]
-    return alpha
+    alpha, log_c = forward(m, seq)
+    with np.errstate(under="ignore"):
+        return alpha * np.exp(np.cumsum(log_c))[:, None]
 
 
 def backward_table(m: HMM, seq) -> np.ndarray:
     """Unscaled backward probabilities ``β_t(k) = p(x_{t+1}..x_T, STOP | y_t = k)``, shape (T, K).
 
-    ``β_T = stop`` (or 1 without STOP), ``β_t = trans @ (e(x_{t+1}|·) β_{t+1})``; for short sequences.
+    ``β_T = stop`` (or 1 without STOP), ``β_t = trans @ (e(x_{t+1}|·) β_{t+1})``: the chain recursion
+    run on the reversed sequence with its own scales ``d_t``, so ``β_t = (its message at t) ·
+    Π_{s>t} d_s``. Defined for every sequence, also of probability zero; for short sequences.
     """
-    X = _one(m, seq)[0]
-    beta = np.empty((len(X), m.K))
-    beta[-1] = m.stop if m.stop is not None else 1.0
-    for t in range(len(X) - 2, -1, -1):
-        beta[t] = m.trans @ (m.emit[:, X[t + 1]] * beta[t + 1])
-    return beta
+    B, log_b = _emissions(m, _one(m, seq))
+    T, K, _ = B.shape
+    init = m.stop if m.stop is not None else np.ones(K)
+    messages = np.empty_like(B)
+    _, d = chain(init, m.trans, B[::-1], SUM, messages=messages[::-1])
+    with np.errstate(divide="ignore", under="ignore"):
+        log_d = np.log(d[::-1, 0]) + log_b[:, 0]       # back in time order
+        after = np.concatenate([np.cumsum(log_d[::-1])[::-1][1:], [0.0]])
+        return np.where(messages[:, :, 0] > 0, messages[:, :, 0] * np.exp(after)[:, None], 0.0)
 
 
 def posteriors(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     """``(gamma, xi)``: ``gamma[t, k] = p(y_t = k | x)`` (T, K), ``xi[t, i, j] = p(y_t = i, y_{t+1} = j | x)``
     (T-1, K, K). Raises ``ValueError`` if ``p(x) = 0`` (the posterior is undefined)."""
-    X = _one(m, seq)
-    B = _emissions(m, X)
-    alpha, scale, end = _forward_batch(m, B)
-    if not np.isfinite(_log_evidence(scale, end)[0]):
-        raise ValueError("the sequence has probability zero under the model: its posteriors are undefined")
-    beta, w = _backward_batch(m, B, scale, end)
-    a = alpha[:, :, 0]
+    chart = _forward(m, _one(m, seq))
+    _refuse_zero(chart, "its posteriors")
+    beta, u = _backward(m, chart)
+    a = chart.alpha[:, :, 0]
     gamma = a * beta[:, :, 0]
-    xi = a[:-1, :, None] * m.trans[None] * w[:, None, :, 0]
+    xi = a[:-1, :, None] * m.trans[None] * u[1:, None, :, 0]
     return gamma, xi
+
+
+def _refuse_zero(chart: ChainChart, what: str) -> None:
+    if not np.isfinite(chart.log_evidence[0]):
+        raise ValueError(f"the sequence has probability zero under the model: {what} are undefined")
 
 
 def viterbi(m: HMM, seq) -> tuple[np.ndarray, float]:
@@ -570,7 +524,7 @@ def viterbi(m: HMM, seq) -> tuple[np.ndarray, float]:
 
     ``log_prob`` is ``-inf`` (and the path arbitrary) when every path has probability zero.
     """
-    paths, score = _viterbi_batch(m, _emissions(m, _one(m, seq)))
+    paths, score = _viterbi(m, *_emissions(m, _one(m, seq)))
     return paths[0], float(score[0])
 
 
@@ -585,21 +539,22 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
 
     Without STOP every sequence has ``length`` steps (required). With STOP the model draws each
     length (a sequence ends when the chain moves to STOP); ``length``, if given, is a cap: a sequence
-    still running after ``length`` steps is cut there (so it is then not an exact draw). All
-    sequences advance together, one vectorized draw per step; randomness only from ``rng``.
+    still running after ``length`` steps is cut there (so it is then not an exact draw). Without a
+    cap, a state the chain can reach but from which it can never reach STOP is refused (the draw
+    would never end). All sequences advance together, one vectorized draw per step; randomness only
+    from ``rng``.
     """
     rng = as_generator(rng)
-    check_positive_int("n_sequences", n_sequences)
+    N = check_positive_int("n_sequences", n_sequences)
     if length is None and m.stop is None:
         raise ValueError("length is required for a model without STOP")
     if length is not None:
         check_positive_int("length", length)
-    if m.stop is not None and length is None and not np.any(m.stop > 0):
-        raise ValueError("no state can reach STOP (stop is all zero): give a length cap")
-    N = int(n_sequences)
+    else:
+        _check_reaches_stop(m)
     cap = int(length) if length is not None else np.iinfo(np.int64).max
-    nxt = _cumulative(np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans)
-    y = _draw_cumulative(_cumulative(m.start[None])[np.zeros(N, dtype=np.intp)], rng.random(N))
+    rows = np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans
+    y = draw(np.broadcast_to(m.start, (N, m.K)), rng.random(N))
     alive = np.ones(N, dtype=bool)
     lengths = np.zeros(N, dtype=np.intp)
     states = []
@@ -610,26 +565,34 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
             states.append(y)
             lengths += alive
             t += 1
-            y = _draw_cumulative(nxt[y], u_t)
+            y = draw(rows[y], u_t)
             if m.stop is not None:
                 alive &= y < m.K
                 y = np.minimum(y, m.K - 1)
                 if not alive.any():
                     break
     Y = np.array(states).T                       # (N, T); then every emission in one draw
-    X = _draw_cumulative(_cumulative(m.emit)[Y], rng.random(Y.shape))
+    X = draw(m.emit[Y], rng.random(Y.shape))
     return [X[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]
 
 
-def _cumulative(p: np.ndarray) -> np.ndarray:
-    """Row-wise cumulative sums ending in exactly 1 from each row's last positive entry on, so that
-    ``_draw_cumulative`` never picks an outcome of probability zero."""
-    cum = np.cumsum(p, axis=-1)
-    last = p.shape[-1] - 1 - np.argmax(p[..., ::-1] > 0, axis=-1)
-    cum[np.arange(p.shape[-1]) >= last[..., None]] = 1.0
-    return cum
-
-
-def _draw_cumulative(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draws: the first index whose cumulative probability exceeds ``u`` (same leading shape)."""
-    return (cum <= u[..., None]).sum(axis=-1)
+def _check_reaches_stop(m: HMM) -> None:
+    """Raise ``ValueError`` naming a state that the chain can reach from ``start`` but from which
+    STOP cannot be reached (a draw would run forever)."""
+    step = m.trans > 0
+    reach = m.start > 0
+    while True:                                  # states reachable from the start
+        more = reach | (reach @ step)
+        if (more == reach).all():
+            break
+        reach = more
+    ends = m.stop > 0
+    while True:                                  # states from which STOP is reachable
+        more = ends | (step @ ends)
+        if (more == ends).all():
+            break
+        ends = more
+    stuck = np.flatnonzero(reach & ~ends)
+    if stuck.size:
+        raise ValueError(f"state {int(stuck[0])} can be reached from start but can never reach STOP, so "
+                         "a sampled sequence might never end: give a length cap")

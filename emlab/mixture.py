@@ -19,8 +19,13 @@
     points (notebook 07). :func:`lloyd_step` and :func:`kmeans` are the classical algorithm,
     for the side-by-side comparison.
 
-Both implement the :class:`emlab.em.EMModel` protocol, so :func:`emlab.em.fit` drives them
-with ``method="soft"``, ``"hard"`` or ``"stochastic"``.
+Both implement the :class:`emlab.em.EMModel` protocol and the hooks of :func:`emlab.em.e_step`
+(one batch: the whole data; the chart is the ``(N, K)`` table of ``log p(x_n, z = k)``), so
+:func:`emlab.em.fit` drives them with ``method="soft"``, ``"hard"`` or ``"stochastic"``.
+
+Layout, as in :mod:`emlab.hmm` and :mod:`emlab.pcfg`: the model classes (validation,
+initializations, the EMModel protocol, hooks) → the shipped example → k-means → the public
+functions. Sizes: ``K`` components, ``V`` symbols (categorical), ``D`` dimensions (Gaussian).
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import em
 from .categorical import normalize
-from .em import METHODS, EStep
-from .validation import as_generator, check_array, check_positive_int, check_stochastic
+from .data.coins import COINS_FLIPS, COINS_HEADS, COINS_REPORTED, COINS_START
+from .semiring import MAX, SUM
+from .validation import as_generator, check_array, check_positive_int, check_scalar, check_stochastic
 
 __all__ = [
     "CategoricalMixture", "GaussianMixture", "KMeansResult", "log_likelihood", "posteriors",
@@ -57,49 +64,94 @@ def _safe_log(p: np.ndarray) -> np.ndarray:
         return np.log(p)
 
 
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-
-
-def _posterior_from_joint(joint: np.ndarray, item_ll: np.ndarray) -> np.ndarray:
-    """Responsibilities ``r[n, k] = p(z = k | x_n) = exp(joint[n, k] − log p(x_n))``."""
-    return np.exp(joint - item_ll[:, None])
-
-
-def _assign(joint: np.ndarray, item_ll: np.ndarray, method: str, rng: np.random.Generator):
-    """Per-item component weights for an E-step: posteriors (soft), one-hot of the best
-    component (hard; ties go to the lowest index) or one-hot of a sampled component
-    (stochastic). Returns ``(r, objective)``."""
-    n, k = joint.shape
-    post = _posterior_from_joint(joint, item_ll)
-    if method == "soft":
-        return post, float(item_ll.sum())
-    if method == "hard":
-        z = np.argmax(joint, axis=1)
-        objective = float(joint[np.arange(n), z].sum())
-    else:
-        u = rng.random(n)
-        cdf = np.cumsum(post, axis=1)
-        z = np.minimum((cdf < u[:, None] * cdf[:, -1:]).sum(axis=1), k - 1)
-        objective = float(item_ll.sum())
-    r = np.zeros_like(joint)
-    r[np.arange(n), z] = 1.0
-    return r, objective
+def _frozen(a) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
 
 
 def _raise_if_impossible(item_ll: np.ndarray) -> None:
     bad = np.flatnonzero(~np.isfinite(item_ll))
     if bad.size:
-        raise ValueError(f"item {int(bad[0])} has probability zero under the model, so its expected "
-                         "counts are undefined (E-step)")
+        raise ValueError(f"item {int(bad[0])} has probability zero under the model, so its posterior "
+                         "is undefined")
+
+
+class MixtureChart:
+    """The chart of a mixture: ``joint[n, k] = log p(x_n, z = k)`` and ``log_evidence[n] = log p(x_n)``."""
+
+    def __init__(self, joint: np.ndarray):
+        self.joint = joint
+        self.log_evidence = _logsumexp_rows(joint)
+
+    def posteriors(self) -> np.ndarray:
+        """Responsibilities ``r[n, k] = p(z = k | x_n) = exp(joint[n, k] − log p(x_n))``."""
+        return np.exp(self.joint - self.log_evidence[:, None])
+
+
+class _Mixture:
+    """What both mixtures share: the hooks of :func:`emlab.em.e_step` over ``joint_log_probs`` and
+    the model's ``_counts(X, r)`` of responsibilities ``r`` (N, K)."""
+
+    def e_step(self, X: np.ndarray, method: str = "soft", rng=None) -> em.EStep:
+        """:func:`emlab.em.e_step` of this model. Soft: posterior-weighted counts; hard: each item
+        counts for its best component (ties to the lowest index), objective
+        ``Σ_n max_k log p(x_n, z = k)``; stochastic: a component drawn from the posterior."""
+        return em.e_step(self, X, method, rng)
+
+    # -- hooks of em.e_step
+    def batches(self, X: np.ndarray) -> list[np.ndarray]:
+        return [X]
+
+    def chart(self, X: np.ndarray) -> MixtureChart:
+        return MixtureChart(self.joint_log_probs(X))
+
+    def posterior_counts(self, X: np.ndarray, chart: MixtureChart) -> dict[str, np.ndarray]:
+        return self._counts(X, chart.posteriors())
+
+    def best(self, X: np.ndarray, chart: MixtureChart) -> tuple[np.ndarray, np.ndarray]:
+        z = MAX.choose(chart.posteriors(), None)      # the argmax of p(x, z) over z
+        return z, chart.joint[np.arange(len(z)), z]
+
+    def sampled(self, X: np.ndarray, chart: MixtureChart, rng: np.random.Generator) -> np.ndarray:
+        return SUM.choose(chart.posteriors(), rng)
+
+    def structure_counts(self, X: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
+        r = np.zeros((X.shape[0], self.K))
+        r[np.arange(X.shape[0]), z] = 1.0
+        return self._counts(X, r)
+
+    def impossible_item(self, X: np.ndarray, batch, i: int) -> str:
+        return f"item {i} has probability zero under the model"
+
+    # -- queries
+    def item_log_likelihoods(self, data) -> np.ndarray:
+        """``log p(x_n)`` for every item (``-inf`` for an impossible item)."""
+        return self.chart(self.prepare(data)).log_evidence
+
+    def posteriors(self, data) -> np.ndarray:
+        """``r[n, k] = p(z = k | x_n)``, shape (N, K); raises ``ValueError`` for an item of
+        probability zero."""
+        chart = self.chart(self.prepare(data))
+        _raise_if_impossible(chart.log_evidence)
+        return chart.posteriors()
+
+    @property
+    def n_components(self) -> int:
+        """``K``, the number of components."""
+        return self.weights.shape[0]
+
+    @property
+    def K(self) -> int:
+        """Number of components."""
+        return self.weights.shape[0]
 
 
 # ---------------------------------------------------------------------------------------------
 # mixture of categoricals
 
 
-class CategoricalMixture:
+class CategoricalMixture(_Mixture):
     """A mixture of ``K`` categoricals over ``V`` symbols (unsupervised naive Bayes).
 
     Parameters
@@ -122,6 +174,8 @@ class CategoricalMixture:
     the probability of the *token sequence*: the multinomial coefficient ``(Σ_v x_v)! /
     Π_v x_v!`` is omitted. It does not depend on the parameters, so posteriors, EM and
     every comparison between models are unchanged by it.
+
+    ``weights`` and ``probs`` are validated, copied and made read-only (as in every model).
     """
 
     def __init__(self, weights, probs, learn_weights: bool = True):
@@ -132,8 +186,7 @@ class CategoricalMixture:
                              f"{w.shape} and probs {p.shape}")
         if p.shape[0] != w.shape[0]:
             raise ValueError(f"probs has {p.shape[0]} rows but weights has {w.shape[0]} components")
-        self.weights = w
-        self.probs = p
+        self.weights, self.probs = _frozen(w), _frozen(p)
         self.learn_weights = bool(learn_weights)
 
     # --- constructors ---------------------------------------------------------------------
@@ -154,11 +207,13 @@ class CategoricalMixture:
         return cls(np.full(K, 1.0 / K), np.full((K, V), 1.0 / V), learn_weights)
 
     @property
-    def n_components(self) -> int:
-        return self.weights.shape[0]
+    def V(self) -> int:
+        """Number of symbols."""
+        return self.probs.shape[1]
 
     @property
     def n_symbols(self) -> int:
+        """``V``, the number of symbols."""
         return self.probs.shape[1]
 
     def __repr__(self) -> str:
@@ -191,33 +246,9 @@ class CategoricalMixture:
         impossible = ((X > 0).astype(float) @ (self.probs == 0).astype(float).T) > 0
         return np.where(impossible, -np.inf, joint)
 
-    def item_log_likelihoods(self, data) -> np.ndarray:
-        """``log p(x_n)`` for every item (``-inf`` for an impossible item)."""
-        X = self.prepare(data)
-        return _logsumexp_rows(self.joint_log_probs(X))
-
-    def posteriors(self, data) -> np.ndarray:
-        """``r[n, k] = p(z = k | x_n)``, shape (N, K); raises ``ValueError`` for an item of
-        probability zero."""
-        X = self.prepare(data)
-        joint = self.joint_log_probs(X)
-        item_ll = _logsumexp_rows(joint)
-        _raise_if_impossible(item_ll)
-        return _posterior_from_joint(joint, item_ll)
-
-    def e_step(self, X: np.ndarray, method: str = "soft", rng=None) -> EStep:
-        """Expected counts ``{"weights": Σ_n r_n (K,), "probs": Σ_n r_n x_nᵀ (K, V)}`` with
-        ``r`` the posteriors (soft), the best component (hard) or a sampled one (stochastic).
-
-        The hard objective is ``Σ_n max_k log p(x_n, z = k)``; the others report ``log p(X)``.
-        """
-        _check_method(method)
-        joint = self.joint_log_probs(X)
-        item_ll = _logsumexp_rows(joint)
-        _raise_if_impossible(item_ll)
-        r, objective = _assign(joint, item_ll, method, as_generator(rng))
-        counts = {"weights": r.sum(axis=0), "probs": r.T @ X}
-        return EStep(counts=counts, log_likelihood=float(item_ll.sum()), objective=objective)
+    def _counts(self, X: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
+        """Expected counts ``{"weights": Σ_n r_n (K,), "probs": Σ_n r_n x_nᵀ (K, V)}``."""
+        return {"weights": r.sum(axis=0), "probs": r.T @ X}
 
     def m_step(self, counts: dict[str, np.ndarray]) -> CategoricalMixture:
         """Normalize each categorical (notebook 01); all-zero rows keep their previous values."""
@@ -242,23 +273,24 @@ class CategoricalMixture:
 
 
 def two_coins_example() -> tuple[np.ndarray, CategoricalMixture]:
-    """Do & Batzoglou (2008), "What is the expectation maximization algorithm?", Nature
-    Biotechnology 26:897, figure 1b.
+    """Do & Batzoglou's two coins (:mod:`emlab.data.coins`) as counts and a starting model.
 
-    Five trials of ten flips of one of two coins A and B (which one is hidden), with 5, 9, 8,
-    4 and 7 heads. Returns the (5, 2) counts ``[heads, tails]`` and the paper's starting model
-    θ_A = 0.6, θ_B = 0.5, each coin picked with fixed probability 1/2 (``learn_weights=False``).
-    The paper reports θ_A ≈ 0.71, θ_B ≈ 0.58 after one EM iteration and θ_A ≈ 0.80,
-    θ_B ≈ 0.52 after ten (:data:`TWO_COINS_REPORTED`).
+
+    Do & Batzoglou (2008), "What is the expectation maximization algorithm?", Nature
+    Biotechnology 26:897, figure 1b. Five trials of ten flips of one of two coins A and B (which
+    one is hidden), with 5, 9, 8, 4 and 7 heads. Returns the (5, 2) counts ``[heads, tails]``
+    and the paper's starting model θ_A = 0.6, θ_B = 0.5, each coin picked with fixed probability
+    1/2 (``learn_weights=False``). The paper reports θ_A ≈ 0.71, θ_B ≈ 0.58 after one EM
+    iteration and θ_A ≈ 0.80, θ_B ≈ 0.52 after ten (:data:`TWO_COINS_REPORTED`).
     """
-    heads = np.array([5, 9, 8, 4, 7])
-    X = np.stack([heads, 10 - heads], axis=1)
-    model = CategoricalMixture([0.5, 0.5], [[0.6, 0.4], [0.5, 0.5]], learn_weights=False)
-    return X, model
+    X = np.stack([COINS_HEADS, COINS_FLIPS - COINS_HEADS], axis=1)
+    probs = [[theta, 1 - theta] for theta in COINS_START]
+    return X, CategoricalMixture([0.5, 0.5], probs, learn_weights=False)
 
 
-#: The published figures of Do & Batzoglou (2008), fig. 1b: iteration -> (θ_A, θ_B), 2 decimals.
-TWO_COINS_REPORTED = {1: (0.71, 0.58), 10: (0.80, 0.52)}
+#: The published figures of Do & Batzoglou (2008), fig. 1b: iteration -> (θ_A, θ_B), 2 decimals
+#: (the same object as :data:`emlab.data.coins.COINS_REPORTED`).
+TWO_COINS_REPORTED = COINS_REPORTED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,7 +317,7 @@ def _check_points(name: str, value) -> np.ndarray:
     return X
 
 
-class GaussianMixture:
+class GaussianMixture(_Mixture):
     """A spherical Gaussian mixture ``p(x) = Σ_k π_k N(x; μ_k, σ_k² I)`` in ``D`` dimensions.
 
     Parameters
@@ -297,9 +329,12 @@ class GaussianMixture:
         Whether the M-step re-estimates them. With ``learn_weights=False``,
         ``learn_variance=False``, equal weights and a shared variance, **hard EM is k-means**
         (Lloyd): see :meth:`kmeans_equivalent`.
-    min_variance : float
+    min_variance : float > 0 (required positive)
         Variances are kept ≥ this (a constrained M-step, still monotone), so a component that
-        shrinks onto one point cannot send the likelihood to infinity.
+        shrinks onto one point cannot send the likelihood to infinity; 0 would allow exactly that
+        (an unbounded likelihood, then NaN), so it is refused with a ``ValueError``.
+
+    ``weights``, ``means`` and ``variance`` are validated, copied and made read-only.
 
     The expected sufficient statistics (``e_step(...).counts``) are ``{"weights": Σ_n r_nk (K,),
     "means": Σ_n r_nk x_n (K, D), "sq": Σ_n r_nk ||x_n||² (K,)}``. A component that receives
@@ -323,11 +358,11 @@ class GaussianMixture:
             raise ValueError(f"variance must be a number or have shape {w.shape}, got {var.shape}")
         if np.any(var <= 0):
             raise ValueError(f"variance must be positive, got {variance!r}")
-        if not (np.isfinite(min_variance) and min_variance > 0):
-            raise ValueError(f"min_variance must be a positive number, got {min_variance!r}")
-        self.weights = w
-        self.means = mu
-        self.variance = var
+        try:
+            min_variance = check_scalar("min_variance", min_variance, low=0, low_open=True)
+        except (TypeError, ValueError):
+            raise ValueError(f"min_variance must be a positive number, got {min_variance!r}") from None
+        self.weights, self.means, self.variance = _frozen(w), _frozen(mu), _frozen(var)
         self.learn_weights = bool(learn_weights)
         self.learn_variance = bool(learn_variance)
         self.min_variance = float(min_variance)
@@ -354,11 +389,13 @@ class GaussianMixture:
         return cls(np.full(K, 1.0 / K), X[idx].copy(), var, **kwargs)
 
     @property
-    def n_components(self) -> int:
-        return self.weights.shape[0]
+    def D(self) -> int:
+        """Number of dimensions."""
+        return self.means.shape[1]
 
     @property
     def dim(self) -> int:
+        """``D``, the number of dimensions."""
         return self.means.shape[1]
 
     def __repr__(self) -> str:
@@ -387,27 +424,11 @@ class GaussianMixture:
         return (_safe_log(self.weights)[None, :] - 0.5 * self.dim * np.log(2 * np.pi * var)[None, :]
                 - self.sq_distances(X) / (2 * var[None, :]))
 
-    def item_log_likelihoods(self, data) -> np.ndarray:
-        return _logsumexp_rows(self.joint_log_probs(self.prepare(data)))
-
-    def posteriors(self, data) -> np.ndarray:
-        X = self.prepare(data)
-        joint = self.joint_log_probs(X)
-        item_ll = _logsumexp_rows(joint)
-        _raise_if_impossible(item_ll)
-        return _posterior_from_joint(joint, item_ll)
-
-    def e_step(self, X: np.ndarray, method: str = "soft", rng=None) -> EStep:
-        """Responsibility-weighted sufficient statistics. Hard: each point counts only for
-        its nearest component in the ``log π_k + log N`` sense (ties to the lowest index),
-        objective ``Σ_n max_k log p(x_n, z = k)``; stochastic: a sampled component."""
-        _check_method(method)
-        joint = self.joint_log_probs(X)
-        item_ll = _logsumexp_rows(joint)
-        _raise_if_impossible(item_ll)
-        r, objective = _assign(joint, item_ll, method, as_generator(rng))
-        counts = {"weights": r.sum(axis=0), "means": r.T @ X, "sq": r.T @ np.einsum("nd,nd->n", X, X)}
-        return EStep(counts=counts, log_likelihood=float(item_ll.sum()), objective=objective)
+    def _counts(self, X: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
+        """Responsibility-weighted sufficient statistics ``{"weights": Σ_n r_nk, "means":
+        Σ_n r_nk x_n, "sq": Σ_n r_nk ||x_n||²}`` (hard EM: each point for its nearest component
+        in the ``log π_k + log N`` sense)."""
+        return {"weights": r.sum(axis=0), "means": r.T @ X, "sq": r.T @ np.einsum("nd,nd->n", X, X)}
 
     def m_step(self, counts: dict[str, np.ndarray]) -> GaussianMixture:
         """``μ_k = Σ r x / Σ r``; ``σ² = Σ r ||x − μ||² / (D Σ r)`` (pooled over components when
@@ -477,7 +498,9 @@ def lloyd_step(X, centres) -> tuple[np.ndarray, np.ndarray]:
 
 
 def kmeans(X, centres, max_iter: int = 100) -> KMeansResult:
-    """Lloyd's algorithm from ``centres`` until the assignments stop changing (or ``max_iter``)."""
+    """Lloyd's algorithm from ``centres`` until the assignments stop changing (or ``max_iter``,
+    a whole number >= 0, of steps)."""
+    max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
     X = _check_points("X", X)
     C = _check_points("centres", centres)
     res = KMeansResult(centres=[C])

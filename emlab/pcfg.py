@@ -10,15 +10,17 @@ In Chomsky normal form every rule is binary, ``A → B C`` (two nonterminals), o
 ``binary[A, B, C] = q(A → B C)`` of shape (N, N, N) and ``lexical[A, w] = q(A → w)`` of shape
 (N, V); for every A, ``binary[A].sum() + lexical[A].sum() == 1``.
 
-The dynamic programs (in :mod:`emlab._pcfg_charts`) run **vectorized over spans and batched over
-sentences** of equal length, with per-cell scaling so a 300-word sentence has a finite
-log-likelihood:
+The dynamic programs are **one** span recursion, :func:`emlab.span.span`, in two semirings
+(:mod:`emlab.semiring`), run **vectorized over spans and batched over sentences** of equal length,
+with per-cell scaling so a 300-word sentence has a finite log-likelihood:
 
-- inside  ``β(i, j, A) = p(A ⇒* w_i … w_{j-1})``; ``p(x) = β(0, n, S)``;
-- outside ``α(i, j, A) = p(S ⇒* w_0 … w_{i-1} A w_j … w_{n-1})``;
+- inside (sum-product) ``β(i, j, A) = p(A ⇒* w_i … w_{j-1})``; ``p(x) = β(0, n, S)``;
+- outside (its adjoint) ``α(i, j, A) = p(S ⇒* w_0 … w_{i-1} A w_j … w_{n-1})``;
 - expected counts ``c(A → B C) = Σ_{i<k<j} α(i,j,A) q(A → B C) β(i,k,B) β(k,j,C) / p(x)`` and
   ``c(A → w) = Σ_{i: w_i = w} α(i,i+1,A) β(i,i+1,A) / p(x)``;
-- CKY: the same recursion as inside with max in place of sum (the Viterbi tree).
+- CKY: the same recursion with max in place of sum (max-product), and the best tree read off its
+  chart top-down by :func:`emlab.span.walk`, which with a draw in place of the argmax samples a
+  tree from ``p(t | x)`` through the inside chart.
 
 The M-step (``PCFG.m_step``) is :func:`emlab.categorical.normalize` applied, per left-hand side,
 to the concatenation of that symbol's binary and lexical counts (notebook 04, "M-step per
@@ -26,11 +28,14 @@ left-hand side")::
 
     q(A → β) = c(A → β) / Σ_β' c(A → β')
 
-The three E-steps of :func:`emlab.em.fit` collect counts from the posterior (``"soft"``,
-inside-outside), from the CKY tree (``"hard"``; objective ``Σ log p(x, t*)``) or from one tree
-per sentence sampled from the posterior top-down through the inside chart (``"stochastic"``).
+The E-step of every method (``"soft"`` inside-outside, ``"hard"`` CKY, ``"stochastic"``) is
+:func:`emlab.em.e_step`; this module supplies its hooks.
 
-Trees are nested tuples: ``(label, word)`` for a preterminal, ``(label, left, right)`` otherwise.
+Trees are nested tuples: ``(label, word)`` for a preterminal, ``(label, left, right)`` otherwise;
+:mod:`emlab.trees` reads them (its functions are re-exported here).
+
+Layout: the :class:`PCFG` class (validation, construction, hooks) → :class:`Corpus` → the hooks'
+kernels → the public functions → sampling.
 
 Examples
 --------
@@ -45,14 +50,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _pcfg_charts as charts
-from . import categorical
-from .em import METHODS, EStep
+from . import categorical, em
+from .semiring import MAX, SUM, draw
+from .span import Chart, length_table, outside_counts, span, walk
 from .threads import one_blas_thread
-from .validation import SUM_TOL, as_generator, check_array, check_positive_int
+from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rules, tree_yield
+from .validation import SUM_TOL, as_generator, check_array, check_positive_int, check_scalar
 
 __all__ = [
     "PCFG", "Corpus", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
@@ -209,8 +216,7 @@ class PCFG:
         ``rng``. ``start`` defaults to the first nonterminal.
         """
         rng = as_generator(rng)
-        if not (np.isfinite(concentration) and concentration > 0):
-            raise ValueError(f"concentration must be a positive number, got {concentration!r}")
+        concentration = check_scalar("concentration", concentration, low=0, low_open=True)
         nts, ws = list(nonterminals), list(words)
         if not nts:
             raise ValueError("nonterminals is empty")
@@ -291,11 +297,10 @@ class PCFG:
         """Encode and validate sentences once (see :class:`Corpus`)."""
         return data if isinstance(data, Corpus) and data.grammar_words == self.words else Corpus(self, data)
 
-    def e_step(self, prepared, method: str = "soft", rng=None) -> EStep:
-        """Expected rule counts (``{"binary": (N,N,N), "lexical": (N,V)}``), ``log p(x)`` and the
-        objective of ``method`` (see the module docstring)."""
-        counts, ll, objective = _e_step(self, self.prepare(prepared), method, as_generator(rng))
-        return EStep(counts=counts, log_likelihood=ll, objective=objective)
+    def e_step(self, prepared, method: str = "soft", rng=None) -> em.EStep:
+        """:func:`emlab.em.e_step` of this grammar: expected rule counts (``{"binary": (N,N,N),
+        "lexical": (N,V)}``), ``log p(x)`` and the objective of ``method``."""
+        return em.e_step(self, self.prepare(prepared), method, rng)
 
     def m_step(self, counts: dict[str, np.ndarray]) -> PCFG:
         """Normalize the counts per left-hand side over its binary and lexical rules together; a
@@ -308,6 +313,40 @@ class PCFG:
         probs = categorical.normalize(joint, previous=previous)
         return PCFG(self.nonterminals, self.words, probs[:, :N * N].reshape(N, N, N), probs[:, N * N:],
                     self.start)
+
+    # -- hooks of em.e_step ---------------------------------------------------------------------
+    def batches(self, corpus: Corpus) -> list[Batch]:
+        """Sentences of one length, in batches of about :data:`BATCH_BYTES` of chart."""
+        return corpus.batches
+
+    def chart(self, batch: Batch) -> InsideChart:
+        """The scaled inside chart of a batch (sum-product), with ``log p(x)`` per sentence."""
+        return InsideChart(span(self.binary, self.lexical, batch.words, SUM), self._nt[self.start])
+
+    def posterior_counts(self, batch: Batch, chart: InsideChart) -> dict[str, np.ndarray]:
+        """Expected rule counts: the outside pass over the inside chart."""
+        cb, cl, _ = outside_counts(self.binary, self.lexical, batch.words, chart.chart, chart.start)
+        return {"binary": cb, "lexical": cl}
+
+    def best(self, batch: Batch, chart: InsideChart):
+        """CKY: the max-product chart and the best trees read off it, with ``log p(x, t*)``."""
+        cky = span(self.binary, self.lexical, batch.words, MAX)
+        return walk(cky, self.binary, chart.start), InsideChart(cky, chart.start).log_evidence
+
+    def sampled(self, batch: Batch, chart: InsideChart, rng: np.random.Generator):
+        """One tree per sentence drawn from ``p(t | x)``, top-down through the inside chart."""
+        return walk(chart.chart, self.binary, chart.start, rng)
+
+    def structure_counts(self, batch: Batch, uses) -> dict[str, np.ndarray]:
+        """Rule counts of the trees given as rule uses (:func:`emlab.span.walk`)."""
+        N, V = self.N, self.V
+        bins, lexs = uses
+        cb = np.bincount((bins[:, 1] * N + bins[:, 2]) * N + bins[:, 3], minlength=N ** 3)
+        cl = np.bincount(lexs[:, 1] * V + batch.words[lexs[:, 0], lexs[:, 2]], minlength=N * V)
+        return {"binary": cb.reshape(N, N, N).astype(float), "lexical": cl.reshape(N, V).astype(float)}
+
+    def impossible_item(self, corpus: Corpus, batch: Batch, i: int) -> str:
+        return f"{corpus.describe(int(batch.index[i]))} has no parse (probability zero under the grammar)"
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -348,9 +387,17 @@ def _show(tokens, limit: int = 12) -> str:
     return repr(text + (" …" if len(tokens) > limit else ""))
 
 
+class Batch(NamedTuple):
+    """Sentences of one length: corpus positions ``index`` (B,) and word codes ``words`` (B, n)."""
+
+    index: np.ndarray
+    words: np.ndarray
+
+
 class Corpus:
-    """Sentences encoded as word indices and grouped by length for batching (``batches``: a list of
-    ``(sentence indices, words (B, n))``, each holding sentences of one length).
+    """``Corpus(grammar, sentences)``: sentences encoded as word indices and grouped by length for
+    batching (``batches``: a list of :class:`Batch` ``(sentence indices, words (B, n))``,
+    each holding sentences of one length).
 
     Raises ``ValueError`` for an empty corpus, an empty sentence, or a word that is not in the
     grammar's vocabulary (naming the word, the sentence and the position).
@@ -374,15 +421,14 @@ class Corpus:
         by_len: dict[int, list[int]] = {}
         for n, c in enumerate(self.codes):
             by_len.setdefault(len(c), []).append(n)
-        #: list of (sentence indices, words (B, n)) batches of equal length
         # equal-length sentences share a batch; a batch's chart is kept to about BATCH_BYTES so
         # the charts of a width stay in cache (measured ~1.5x faster than one huge batch)
-        self.batches = []
+        self.batches: list[Batch] = []
         for n, ix in sorted(by_len.items()):
             size = max(1, BATCH_BYTES // ((n + 1) ** 2 * g.N * 8))
             for lo in range(0, len(ix), size):
                 chunk = ix[lo:lo + size]
-                self.batches.append((np.array(chunk), np.stack([self.codes[k] for k in chunk])))
+                self.batches.append(Batch(np.array(chunk), np.stack([self.codes[k] for k in chunk])))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -391,74 +437,26 @@ class Corpus:
         return f"sentence {n} ({_show(self.texts[n])})"
 
 
-@one_blas_thread
-def _inside_all(g: PCFG, corpus: Corpus):
-    """Inside charts per batch and the log-likelihood of every sentence."""
-    start = g._nt[g.start]
-    lls = np.empty(len(corpus))
-    chart_list = []
-    for ix, words in corpus.batches:
-        ins = charts.inside(g.binary, g.lexical, words)
-        lls[ix] = ins.log_prob(start)
-        chart_list.append(ins)
-    return chart_list, lls
+# -- the hooks' kernels ---------------------------------------------------------------------------
+class InsideChart:
+    """A scaled chart (:class:`emlab.span.Chart`) with ``log_evidence``: ``log β(0, n, start)`` per
+    sentence (the inside chart: ``log p(x)``; the CKY chart: ``log p(x, t*)``; ``-inf`` without
+    a parse)."""
 
-
-def _refuse_zero(corpus: Corpus, lls: np.ndarray) -> None:
-    bad = np.flatnonzero(~np.isfinite(lls))
-    if bad.size:
-        raise ValueError(f"{corpus.describe(int(bad[0]))} has no parse (probability zero under the grammar), "
-                         "so its expected rule counts are undefined")
-
-
-def _tree_counts(g: PCFG, uses) -> dict[str, np.ndarray]:
-    N, V = g.N, g.V
-    cb, cl = np.zeros(N * N * N), np.zeros((N, V))
-    for bins, lexs, words in uses:
-        if bins:
-            b = np.array(bins)[:, :3]
-            np.add.at(cb, (b[:, 0] * N + b[:, 1]) * N + b[:, 2], 1.0)
-        lx = np.array(lexs)
-        np.add.at(cl, (lx[:, 0], words[lx[:, 1]]), 1.0)
-    return {"binary": cb.reshape(N, N, N), "lexical": cl}
-
-
-@one_blas_thread
-def _e_step(g: PCFG, corpus: Corpus, method: str, rng: np.random.Generator):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    start = g._nt[g.start]
-    inside_charts, lls = _inside_all(g, corpus)
-    _refuse_zero(corpus, lls)
-    ll = float(lls.sum())
-    if method == "soft":
-        cb, cl = np.zeros((g.N, g.N, g.N)), np.zeros((g.N, g.V))
-        for (_ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
-            b, lx, _ = charts.outside_counts(g.binary, g.lexical, words, ins, start)
-            cb += b
-            cl += lx
-        return {"binary": cb, "lexical": cl}, ll, ll
-    uses = []
-    objective = 0.0
-    for (_ix, words), ins in zip(corpus.batches, inside_charts, strict=True):
-        if method == "hard":
-            for k, (best, bins, lexs) in enumerate(charts.cky_trees(*charts.cky(g.binary, g.lexical, words),
-                                                                     start, g.N)):
-                objective += best
-                uses.append((bins, lexs, words[k]))
-        else:
-            for k in range(words.shape[0]):
-                bins, lexs = charts.sample_from_inside(g.binary, ins, k, start, rng)
-                uses.append((bins, lexs, words[k]))
-    if method == "stochastic":
-        objective = ll
-    return _tree_counts(g, uses), ll, float(objective)
+    def __init__(self, chart: Chart, start: int):
+        self.chart, self.start = chart, start
+        self.log_evidence = chart.log_prob(start)
 
 
 # -- the contract -------------------------------------------------------------------------------
+@one_blas_thread
 def sentence_log_likelihoods(g: PCFG, sentences) -> np.ndarray:
     """``log p(x)`` of every sentence (``-inf`` for a sentence without a parse)."""
-    return _inside_all(g, Corpus(g, sentences))[1]
+    corpus = g.prepare(sentences)
+    lls = np.empty(len(corpus))
+    for batch in corpus.batches:
+        lls[batch.index] = g.chart(batch).log_evidence
+    return lls
 
 
 def log_likelihood(g: PCFG, sentences) -> float:
@@ -471,11 +469,7 @@ def expected_rule_counts(g: PCFG, sentences) -> dict:
     """``{(lhs, rhs): E[count of the rule]}`` summed over the sentences, for every rule of the
     grammar (inside-outside; see the module docstring). Raises ``ValueError`` naming a sentence
     that has no parse."""
-    counts, _, _ = _e_step(g, Corpus(g, sentences), "soft", as_generator(None))
-    return _counts_to_dict(g, counts)
-
-
-def _counts_to_dict(g: PCFG, counts) -> dict:
+    counts = g.e_step(g.prepare(sentences), "soft").counts
     out = {}
     for lhs, rhs, _p in g.rules():
         A = g._nt[lhs]
@@ -493,31 +487,18 @@ def _one_sentence(g: PCFG, sentence) -> Corpus:
     return corpus
 
 
-def _tree_from_uses(g: PCFG, bins, lexs, tokens):
-    """A nested-tuple tree from the rule uses of the chart kernels: binary uses
-    ``(A, B, C, i, k, j)`` and lexical uses ``(A, i)``."""
-    at_span = {(i, j): (A, k) for A, _B, _C, i, k, j in bins}
-    at_word = dict((i, A) for A, i in lexs)
-
-    def node(i, j):
-        if j == i + 1:
-            return (g.nonterminals[at_word[i]], tokens[i])
-        A, k = at_span[(i, j)]
-        return (g.nonterminals[A], node(i, k), node(k, j))
-
-    return node(0, len(tokens))
-
-
 @one_blas_thread
 def viterbi_parse(g: PCFG, sentence) -> tuple:
     """The most probable tree (CKY) and ``log p(x, t*)``: ``(tree, log_prob)``, with trees as
     ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``."""
     corpus = _one_sentence(g, sentence)
-    words = corpus.batches[0][1]
-    best, bins, lexs = charts.cky_trees(*charts.cky(g.binary, g.lexical, words), g._nt[g.start], g.N)[0]
-    if bins is None:
+    batch = corpus.batches[0]
+    cky = InsideChart(span(g.binary, g.lexical, batch.words, MAX), g._nt[g.start])
+    best = float(cky.log_evidence[0])
+    if best == -np.inf:
         return None, -np.inf
-    return _tree_from_uses(g, bins, lexs, corpus.texts[0]), float(best)
+    bins, lexs = walk(cky.chart, g.binary, cky.start)
+    return tree_from_uses(g.nonterminals, corpus.texts[0], bins[:, [1, 2, 3, 4, 5, 6]], lexs[:, 1:]), best
 
 
 @one_blas_thread
@@ -530,21 +511,22 @@ def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
     matter (``β > 0``); a sentence without a parse gets an all-zero outside chart. The charts are
     unscaled here, so very long sentences underflow to 0; :func:`log_likelihood` and the E-steps
     use the scaled charts and do not."""
-    corpus = _one_sentence(g, sentence)
-    words = corpus.batches[0][1]
-    start = g._nt[g.start]
-    ins = charts.inside(g.binary, g.lexical, words)
-    log_p = float(ins.log_prob(start)[0])
+    batch = _one_sentence(g, sentence).batches[0]
+    words = batch.words
+    ins = g.chart(batch)
+    log_p = float(ins.log_evidence[0])
     n = words.shape[1]
     beta, alpha = np.zeros((n + 1, n + 1, g.N)), np.zeros((n + 1, n + 1, g.N))
-    alpha_hat = charts.outside_counts(g.binary, g.lexical, words, ins, start)[2] if log_p > -np.inf else None
+    alpha_hat = (outside_counts(g.binary, g.lexical, words, ins.chart, ins.start)[2]
+                 if log_p > -np.inf else None)
+    chart = ins.chart
     with np.errstate(under="ignore", over="ignore"):
         for i in range(n):
             for j in range(i + 1, n + 1):
-                scale = ins.scale_start[0, i, j - i]
+                scale = chart.scale_start[0, i, j - i]
                 if scale == -np.inf:
                     continue
-                beta[i, j] = ins.by_start[0, i, j - i] * np.exp(scale)
+                beta[i, j] = chart.by_start[0, i, j - i] * np.exp(scale)
                 if alpha_hat is not None:
                     alpha[i, j] = alpha_hat[j - i][0, i] * np.exp(log_p - scale)
     return beta, alpha, log_p
@@ -571,7 +553,7 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
     A0 = g._nt[g.start]
     if length is not None:
         check_positive_int("length", length)
-        table, scale = charts.length_table(g.binary, g.lexical, int(length))
+        table, scale = length_table(g.binary, g.lexical, int(length))
         if table[length, A0] == 0:
             raise ValueError(f"the grammar generates no sentence of length {length}")
         return [_sample_of_length(g, A0, int(length), table, scale, rng) for _ in range(n)]
@@ -597,7 +579,7 @@ def _grow(g: PCFG, A0: int, rows, rng, max_nodes: int):
         nodes[0] += 1
         if nodes[0] > max_nodes:
             raise _TooLong
-        r = charts._draw(rows[A], rng)
+        r = int(draw(rows[A], rng.random()))
         if r >= N * N:
             return (g.nonterminals[A], g.words[r - N * N])
         B, C = divmod(r, N)
@@ -611,13 +593,13 @@ def _sample_of_length(g: PCFG, A0: int, length: int, table, scale, rng):
 
     def grow(A, n_words):
         if n_words == 1:
-            return (g.nonterminals[A], g.words[charts._draw(g.lexical[A], rng)])
+            return (g.nonterminals[A], g.words[int(draw(g.lexical[A], rng.random()))])
         k = np.arange(1, n_words)
         comb = scale[k] + scale[n_words - k]
         weights = np.exp(comb - comb.max())
         prob = (weights[:, None, None] * table[k][:, :, None] * table[n_words - k][:, None, :]
                 * g.binary[A][None])
-        kk, r = divmod(charts._draw(prob, rng), N * N)
+        kk, r = divmod(int(draw(prob.ravel(), rng.random())), N * N)
         B, C = divmod(r, N)
         return (g.nonterminals[A], grow(B, int(k[kk])), grow(C, n_words - int(k[kk])))
 
@@ -629,63 +611,3 @@ def sample(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int
     """``n`` sentences (token lists) drawn from the grammar: the yields of :func:`sample_trees`."""
     trees = sample_trees(g, n, rng=rng, length=length, max_length=max_length, max_tries=max_tries)
     return [tree_yield(t) for t in trees]
-
-
-# -- trees ----------------------------------------------------------------------------------------
-def _check_tree(tree):
-    if not (isinstance(tree, tuple) and len(tree) in (2, 3)):
-        raise ValueError(f"a tree is (label, word) or (label, left, right), got {tree!r}")
-
-
-def tree_yield(tree) -> list:
-    """The words at the leaves of ``tree``, left to right."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return [tree[1]]
-    return tree_yield(tree[1]) + tree_yield(tree[2])
-
-
-def tree_rules(tree) -> list[tuple]:
-    """The rules ``(lhs, rhs)`` used in ``tree``, in pre-order."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return [(tree[0], (tree[1],))]
-    return [(tree[0], (tree[1][0], tree[2][0]))] + tree_rules(tree[1]) + tree_rules(tree[2])
-
-
-def tree_log_prob(g: PCFG, tree) -> float:
-    """``log p(x, t) = Σ log q(rule)`` over the rules of ``tree`` (``-inf`` if one is missing)."""
-    with np.errstate(divide="ignore"):
-        return float(sum(np.log(g.prob(lhs, rhs)) for lhs, rhs in tree_rules(tree)))
-
-
-def bracketed(tree) -> str:
-    """One-line bracketed text: ``(S (NP astronomers) (VP (V saw) (NP stars)))``."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return f"({tree[0]} {tree[1]})"
-    return f"({tree[0]} {bracketed(tree[1])} {bracketed(tree[2])})"
-
-
-def indented(tree, indent: str = "  ") -> str:
-    """Multi-line text, one node per line, children indented under their parent::
-
-        S
-          NP astronomers
-          VP
-            V saw
-            NP stars
-    """
-    lines: list[str] = []
-
-    def walk(t, depth):
-        _check_tree(t)
-        if len(t) == 2:
-            lines.append(f"{indent * depth}{t[0]} {t[1]}")
-        else:
-            lines.append(f"{indent * depth}{t[0]}")
-            walk(t[1], depth + 1)
-            walk(t[2], depth + 1)
-
-    walk(tree, 0)
-    return "\n".join(lines)

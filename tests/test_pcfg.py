@@ -243,36 +243,6 @@ def test_expected_counts_sum_to_the_number_of_rules_used():
     assert lexical == pytest.approx(sum(len(s) for s in sents), rel=1e-10)
 
 
-def test_soft_em_is_monotone_and_hard_em_objective_is_monotone():
-    truth = grammars.toy_grammar()
-    sents = toy_corpus()
-    start = pcfg.PCFG.random(truth.nonterminals, truth.words, rng=3, start="S", rules=truth.rules())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", em.NotConvergedWarning)
-        warnings.simplefilter("error", em.LikelihoodDecreaseWarning)
-        soft = em.fit(start, sents, method="soft", max_iter=15)
-        hard = em.fit(start, sents, method="hard", max_iter=10)
-    assert np.all(np.diff(soft.log_likelihoods) >= -1e-9 * abs(soft.log_likelihoods[0]))
-    assert soft.log_likelihoods[-1] > soft.log_likelihoods[0] + 1.0
-    assert np.all(np.diff(hard.objectives) >= -1e-9 * abs(hard.objectives[0]))
-    # the best tree's probability never exceeds the marginal
-    assert all(o <= ll + 1e-9 for o, ll in zip(hard.objectives, hard.log_likelihoods, strict=True))
-
-
-def test_stochastic_em_same_seed_same_run():
-    truth = grammars.toy_grammar()
-    sents = toy_corpus(20)
-    start = pcfg.PCFG.random(truth.nonterminals, truth.words, rng=1, start="S", rules=truth.rules())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", em.NotConvergedWarning)
-        a = em.fit(start, sents, method="stochastic", max_iter=4, rng=5)
-        b = em.fit(start, sents, method="stochastic", max_iter=4, rng=5)
-        c = em.fit(start, sents, method="stochastic", max_iter=4, rng=6)
-    assert a.log_likelihoods == b.log_likelihoods
-    np.testing.assert_array_equal(a.model.binary, b.model.binary)
-    assert a.log_likelihoods != c.log_likelihoods
-
-
 def test_posterior_tree_sampler_matches_parse_posteriors():
     """Trees sampled through the inside chart follow p(t | x): on the M&S sentence the VP
     attachment has posterior 0.0006804 / 0.0015876 = 3/7."""

@@ -1,5 +1,14 @@
-"""The numeric kernels behind :mod:`emlab.pcfg`: inside, outside, expected counts, CKY and
-sampling through the inside chart (notebook 04). Pure functions over integer-coded arrays.
+"""The one span recursion of emlab, in any semiring, its adjoint and the one top-down walk
+(notebook 04). Pure functions over integer-coded arrays: :mod:`emlab.pcfg` calls them.
+
+- :func:`span` with :data:`~emlab.semiring.SUM` is the inside algorithm, with
+  :data:`~emlab.semiring.MAX` it is CKY (the same recursion, ``max`` in place of ``Σ``);
+- :func:`outside_counts` is the adjoint of the SUM chart: outside values and expected rule counts;
+- :func:`walk` builds trees top-down through a chart, choosing at every span the split and the
+  children with the semiring's choice: the argmax on a MAX chart (CKY's best tree, no
+  back-pointers needed), a draw on a SUM chart (a tree sampled from ``p(t | x)``);
+- :func:`length_table` is :func:`span` on a pseudo-sentence whose one "word" every nonterminal
+  emits with probability ``Σ_w q(A → w)``: ``P(A ⇒* a string of length l)``.
 
 Shapes: ``N`` nonterminals, ``V`` words, ``binary[A, B, C] = q(A → B C)`` (N, N, N),
 ``lexical[A, w] = q(A → w)`` (N, V). A *batch* is ``B`` sentences of the same length ``n``,
@@ -16,11 +25,11 @@ to the cell's inside scale*, ``α̂(i, j, A) = α(i, j, A) · exp(scale(i, j)) /
 in the same units and they simply add up.
 
 **Vectorization.** For each span width ``w`` all spans of that width, in all sentences of the
-batch, are computed at once: first the sum over split points of the outer products of the two
-children (one batched matrix product), then one matrix product with the rule tensor reshaped to
-``(N·N, N)``::
+batch, are computed at once: first the ``⊕`` over split points of the outer products of the two
+children (one batched semiring matrix product), then one semiring matrix product with the rule
+tensor reshaped to ``(N·N, N)``::
 
-    β(i, j, A) = Σ_{B,C} q(A → B C) · [Σ_{k=i+1}^{j-1} β(i, k, B) β(k, j, C)]          (04, inside)
+    β(i, j, A) = ⊕_{B,C} q(A → B C) · [⊕_{k=i+1}^{j-1} β(i, k, B) β(k, j, C)]      (04, inside / CKY)
 
 The outside pass runs the same products backwards, widest spans first (it is the derivative of
 ``p(x)`` with respect to the inside chart, ``α(i, j, A) = ∂p(x)/∂β(i, j, A)``): one matrix
@@ -31,6 +40,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .semiring import SUM, Semiring
+
+__all__ = ["Chart", "span", "outside_counts", "walk", "length_table"]
+
 NEG_INF = -np.inf
 
 
@@ -38,9 +51,9 @@ def _finite_or_zero(m: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(m), m, 0.0)
 
 
-class Inside:
-    """The scaled inside chart of one batch, kept in layouts that make, for every width, the left
-    and right children of all spans plain slices (no gathering):
+class Chart:
+    """The scaled chart of one batch (inside or CKY, by its ``semiring``), kept in layouts that
+    make, for every width, the left and right children of all spans plain slices (no gathering):
 
     - ``by_start[b, i, w, A]`` = the cell of the span starting at ``i`` with width ``w``, log
       scale ``scale_start[b, i, w]``;
@@ -55,8 +68,8 @@ class Inside:
     (B, S) the factor each cell was divided by (1 for an empty cell).
     """
 
-    def __init__(self, nbatch: int, n: int, N: int):
-        self.n = n
+    def __init__(self, nbatch: int, n: int, N: int, semiring: Semiring = SUM):
+        self.n, self.semiring = n, semiring
         self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
         self.by_end_rev = np.zeros((nbatch, n + 1, n + 1, N))
         self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
@@ -92,8 +105,9 @@ class Inside:
         return self.by_start[b, i, j - i], self.scale_start[b, i, j - i]
 
 
-def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside:
-    """Scaled inside chart of a batch of equal-length sentences (see the module docstring).
+def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: Semiring = SUM) -> Chart:
+    """The scaled span recursion of a batch of equal-length sentences ``words`` (B, n): the inside
+    chart (``SUM``) or the CKY chart (``MAX``); see the module docstring.
 
     For the spans of width ``w`` starting at ``s = 0 … n-w`` the left children (width ``k``,
     starting at ``s``) are ``by_start[:, s, k]`` and the right children (width ``w - k``, ending
@@ -101,24 +115,25 @@ def inside(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray) -> Inside
     """
     nbatch, n = words.shape
     N = lexical.shape[0]
-    ins = Inside(nbatch, n, N)
-    ins.store(1, lexical[:, words].transpose(1, 2, 0), 0.0)
+    chart = Chart(nbatch, n, N, semiring)
+    chart.store(1, lexical[:, words].transpose(1, 2, 0), 0.0)
     # rows (C, B), column A: q(A → B C); the split sums are computed transposed, as [C, B]
     rule_mat = binary.transpose(0, 2, 1).reshape(N, N * N).T
     for w in range(2, n + 1):
         S = n - w + 1
-        comb = ins.scale_start[:, :S, 1:w] + ins.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
+        comb = chart.scale_start[:, :S, 1:w] + chart.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
         m = _finite_or_zero(comb.max(axis=-1))
         weights = np.exp(comb - m[..., None])
-        left = ins.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
-        right = ins.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
-        pair_t = np.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
-        ins.left[w], ins.right[w], ins.weights[w], ins.pairs[w] = left, right, weights, pair_t
-        ins.store(w, (pair_t.reshape(nbatch * S, N * N) @ rule_mat).reshape(nbatch, S, N), m)
-    return ins
+        left = chart.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
+        right = chart.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
+        pair_t = semiring.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
+        chart.left[w], chart.right[w], chart.weights[w], chart.pairs[w] = left, right, weights, pair_t
+        cells = semiring.matmul(pair_t.reshape(nbatch * S, N * N), rule_mat)
+        chart.store(w, cells.reshape(nbatch, S, N), m)
+    return chart
 
 
-def outside_counts(binary, lexical, words, ins: Inside, start: int):
+def outside_counts(binary, lexical, words, ins: Chart, start: int):
     """Outside pass and expected rule counts of a batch whose sentences all have a parse.
 
     With the relative outside values ``α̂`` of the module docstring and ``g = α̂ / top`` for the
@@ -168,123 +183,65 @@ def outside_counts(binary, lexical, words, ins: Inside, start: int):
     return cb_t.reshape(N, N, N).transpose(0, 2, 1) * binary, cl.T, alpha_hat
 
 
-def cky(binary, lexical, words):
-    """CKY: the most probable tree of each sentence of a batch (max-product inside, log space).
+def walk(chart: Chart, binary: np.ndarray, start: int, rng: np.random.Generator | None = None):
+    """Trees top-down through a chart, for every sentence of its batch at once (notebook 04).
 
-    Returns ``(best (B,) log p(x, t*), split (B,n+1,n+1,N), rule (B,n+1,n+1,N))`` where for the
-    span (i, j) labelled A, ``split`` is the best split point k and ``rule`` the flat index
-    ``B·N + C`` of the best children."""
-    nbatch, n = words.shape
-    N = lexical.shape[0]
-    with np.errstate(divide="ignore"):
-        lbin = np.log(binary).reshape(N, N * N)
-        llex = np.log(lexical)
-    chart = np.full((nbatch, n + 1, n + 1, N), NEG_INF)
-    split = np.zeros((nbatch, n + 1, n + 1, N), dtype=np.intp)
-    rule = np.zeros((nbatch, n + 1, n + 1, N), dtype=np.intp)
-    i = np.arange(n)
-    chart[:, i, i + 1] = llex[:, words].transpose(1, 2, 0)
-    for w in range(2, n + 1):
-        S = n - w + 1
-        I = np.arange(S)[:, None]
-        K = I + np.arange(1, w)[None, :]
-        pair = chart[:, I, K][..., :, None] + chart[:, K, I + w][..., None, :]  # (B, S, w-1, N, N)
-        pair = pair.reshape(nbatch, S, w - 1, N * N)
-        kbest = pair.argmax(axis=2)  # (B, S, N²)
-        pbest = np.take_along_axis(pair, kbest[:, :, None, :], axis=2)[:, :, 0, :]
-        scores = pbest[:, :, None, :] + lbin[None, None, :, :]  # (B, S, N, N²)
-        r = scores.argmax(axis=-1)  # (B, S, N)
-        s0 = I[:, 0]
-        chart[:, s0, s0 + w] = np.take_along_axis(scores, r[..., None], axis=-1)[..., 0]
-        rule[:, s0, s0 + w] = r
-        split[:, s0, s0 + w] = s0[None, :, None] + 1 + np.take_along_axis(kbest, r, axis=-1)
-    return chart, split, rule
+    At a span (i, j) labelled A the split ``k`` and the children ``(B, C)`` are chosen among the
+    weights ``q(A → B C) · cell(i, k)[B] · cell(k, j)[C]`` (brought to a common scale) with the
+    chart's semiring: on a CKY chart the argmax, which *is* the best tree's choice (its cell is
+    the max of those weights), so CKY needs no back-pointers; on an inside chart a draw with
+    ``rng``, which gives a tree from ``p(t | x)`` (the weights are ``∝ p(split, children | A
+    spans (i, j), x)``). Spans are visited widest first: every child is narrower than its parent.
 
-
-def cky_trees(chart, split, rule, start: int, N: int):
-    """Follow the back-pointers of :func:`cky`: per sentence, ``(log p, binary uses, lexical uses)``
-    where uses are lists of ``(A, B, C, i, k, j)`` (span (i, j) split at k) and ``(A, i)``;
-    ``None`` uses without a parse."""
-    nbatch, n = chart.shape[0], chart.shape[1] - 1
-    results = []
-    for b in range(nbatch):
-        best = float(chart[b, 0, n, start])
-        if best == NEG_INF:
-            results.append((best, None, None))
-            continue
-
-        def back_pointer(i, j, A, b=b):
-            return (int(split[b, i, j, A]), *divmod(int(rule[b, i, j, A]), N))
-
-        results.append((best, *walk_tree(n, start, back_pointer)))
-    return results
-
-
-def walk_tree(n: int, start: int, choose):
-    """Build a tree top-down over spans of an ``n``-word sentence: at each span (i, j) with
-    label A and ``j > i + 1``, ``choose(i, j, A)`` gives the split ``k`` and the children
-    ``(B, C)``. CKY follows its back-pointers this way, the sampler draws from the posterior.
-    Returns ``(binary uses, lexical uses)``: lists of ``(A, B, C, i, k, j)`` and ``(A, i)``."""
-    bins, lexs = [], []
-    stack = [(0, n, start)]
-    while stack:
-        i, j, A = stack.pop()
-        if j == i + 1:
-            lexs.append((A, i))
-            continue
-        k, B, C = choose(i, j, A)
-        bins.append((A, B, C, i, k, j))
-        stack.append((k, j, C))
-        stack.append((i, k, B))
-    return bins, lexs
-
-
-def _draw(weights: np.ndarray, rng: np.random.Generator) -> int:
-    """Index drawn with probability proportional to the flat non-negative ``weights``."""
-    cum = np.cumsum(weights.ravel())
-    return int(min(np.searchsorted(cum, rng.random() * cum[-1], side="right"), cum.size - 1))
-
-
-def sample_from_inside(binary, ins: Inside, b: int, start: int, rng: np.random.Generator):
-    """A tree of sentence ``b`` drawn from the posterior p(t | x), top-down through the inside
-    chart: at the span (i, j) labelled A, choose the split k and children (B, C) with probability
-    ``q(A → B C) β(i, k, B) β(k, j, C) / β(i, j, A)``. Returns (binary uses, lexical uses) as in
-    :func:`cky_trees`."""
+    Returns ``(binary uses (M, 7), lexical uses (L, 3))`` of int arrays: rows
+    ``(b, A, B, C, i, k, j)`` (sentence b, span (i, j) split at k) and ``(b, A, i)``. Only for
+    sentences with a parse.
+    """
+    nbatch, n, semiring = chart.scale_start.shape[0], chart.n, chart.semiring
     N = binary.shape[0]
+    rules = binary.reshape(N, N * N)
+    # open nodes, rows (b, s, A, width): the roots first; children join as their parents are chosen
+    pending = np.column_stack([np.arange(nbatch), np.zeros(nbatch, np.intp), np.full(nbatch, start),
+                               np.full(nbatch, n)])
+    bins, lexs = [], []
+    for w in range(n, 0, -1):
+        here = pending[:, 3] == w
+        b, s, A = pending[here, :3].T
+        pending = pending[~here]
+        if w == 1:
+            lexs.append(np.column_stack([b, A, s]))
+            break
+        if not b.size:
+            continue
+        left = chart.left[w][b, s]                  # (M, w-1, N)
+        right = chart.right[w][b, s]                # (M, w-1, N), with the split weights
+        weights = (left[:, :, :, None] * right[:, :, None, :]).reshape(len(b), w - 1, N * N)
+        weights *= rules[A][:, None, :]             # (M, w-1, N·N): split, then children (B, C)
+        # choose the split from its ⊕ over the children, then the children given the split
+        # (for a draw: p(k) p(B, C | k), two short cumulative sums instead of one long one)
+        k = semiring.choose(semiring.total(weights, axis=-1), rng, overwrite=True)
+        B, C = np.divmod(semiring.choose(weights[np.arange(len(b)), k], rng, overwrite=True), N)
+        k = k + 1                                   # width of the left child
+        bins.append(np.column_stack([b, A, B, C, s, s + k, s + w]))
+        pending = np.concatenate([pending, np.column_stack([b, s, B, k]),
+                                  np.column_stack([b, s + k, C, w - k])])
+    binary_uses = np.concatenate(bins) if bins else np.zeros((0, 7), np.intp)
+    lex = np.concatenate(lexs) if lexs else np.zeros((0, 3), np.intp)
+    return binary_uses, lex
 
-    def draw_split(i, j, A):
-        K = np.arange(i + 1, j)
-        left, left_scale = ins.span(b, i, K)
-        right, right_scale = ins.span(b, K, j)
-        comb = left_scale + right_scale
-        weights = np.exp(comb - comb.max())
-        prob = weights[:, None, None] * left[:, :, None] * right[:, None, :] * binary[A][None]
-        kk, r = divmod(_draw(prob, rng), N * N)
-        return (int(K[kk]), *divmod(r, N))
 
-    return walk_tree(ins.n, start, draw_split)
+def length_table(binary: np.ndarray, lexical: np.ndarray, max_len: int):
+    """``P(A ⇒* a string of length l)`` for l = 1 … max_len, scaled per length: returns
+    ``(table (max_len+1, N), log scale (max_len+1,))`` with the charts' convention.
 
-
-def length_table(binary, lexical, max_len: int):
-    """``P(A ⇒* a string of length l)`` for l = 1 … max_len, scaled per length:
-    returns ``(table (max_len+1, N), log scale (max_len+1,))`` with the same convention as the
-    charts. ``P(A, 1) = Σ_w q(A → w)``; ``P(A, l) = Σ_{k} Σ_{B,C} q(A → B C) P(B, k) P(C, l-k)``."""
+    It is the inside recursion of a pseudo-sentence of ``max_len`` copies of one word that ``A``
+    emits with probability ``Σ_w q(A → w)``: the span (0, l) then sums over all strings of length
+    ``l``, ``P(A, l) = Σ_k Σ_{B,C} q(A → B C) P(B, k) P(C, l-k)``.
+    """
     N = lexical.shape[0]
+    chart = span(binary, lexical.sum(axis=1, keepdims=True), np.zeros((1, max_len), np.intp))
     table = np.zeros((max_len + 1, N))
     scale = np.full(max_len + 1, NEG_INF)
-    rule_mat = binary.reshape(N, N * N).T
-    for length in range(1, max_len + 1):
-        if length == 1:
-            values, offset = lexical.sum(axis=1), 0.0
-        else:
-            k = np.arange(1, length)
-            comb = scale[k] + scale[length - k]
-            offset = float(_finite_or_zero(comb.max()))
-            weights = np.exp(comb - offset)
-            pair = np.einsum("k,kb,kc->bc", weights, table[k], table[length - k])
-            values = pair.reshape(N * N) @ rule_mat
-        top = values.max()
-        if top > 0:
-            table[length] = values / top
-            scale[length] = offset + np.log(top)
+    table[1:] = chart.by_start[0, 0, 1:]
+    scale[1:] = chart.scale_start[0, 0, 1:]
     return table, scale

@@ -1,0 +1,100 @@
+"""The one chain recursion of emlab, in any semiring, and the one backward sweep (notebooks 03, 07).
+
+A chain with ``K`` states and a batch of ``N`` sequences of ``T`` steps is given by arrays only:
+``init`` (K,) or (K, N), a step matrix ``M`` (K, K) and per-step factors ``B`` (T, K, N)::
+
+    v_1 = init ⊙ B_1,        v_t = (M ⊗ v_{t-1}) ⊙ B_t,      (M ⊗ v)[j] = ⊕_i M[j, i] v[i]
+
+In the HMM of :mod:`emlab.hmm` (notebook 03) ``init = start``, ``M = transᵀ`` and
+``B_t[k] = e(x_t | k)``: with ``⊕ = Σ`` (:data:`~emlab.semiring.SUM`) ``v_t`` is the forward
+probability ``α_t``, with ``⊕ = max`` (:data:`~emlab.semiring.MAX`) it is Viterbi's ``δ_t``. Run
+on the reversed sequence with ``M = trans`` and ``init = stop`` it is the backward recursion
+(``v_t = e(x_t|·) ⊙ β_t``). Every step is divided by a positive number ``c_t`` (the ``⊕`` of the new
+vector, or a given scale), so the table stays in [0, 1] and ``log Π_t c_t`` carries the magnitude.
+
+:func:`backtrace` walks back over a table: ``y_T`` is chosen from ``v_T ⊙ last`` and ``y_t`` from
+``v_t ⊙ trans[:, y_{t+1}]``; the choice is an argmax on a ``MAX`` table (the Viterbi path) and a
+draw on a ``SUM`` table (forward-filtering backward-sampling, ``y ~ p(y | x)``; notebook 07).
+
+Kernels take arrays, not models, so tests, references and benchmarks can call them directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .semiring import SUM, Semiring
+
+__all__ = ["chain", "backtrace"]
+
+
+def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = SUM,
+          scale: np.ndarray | None = None, table: np.ndarray | None = None,
+          messages: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The scaled chain recursion ``v̂_t = ((M ⊗ v̂_{t-1}) ⊙ B_t) / c_t`` over a batch.
+
+    Parameters
+    ----------
+    init : (K,) or (K, N), the factor of the first step (``v_1 = init ⊙ B_1 / c_1``).
+    M : (K, K), the step: ``(M ⊗ v)[j] = ⊕_i M[j, i] v[i]``.
+    B : (T, K, N), the per-step factors.
+    semiring : :data:`~emlab.semiring.SUM` or :data:`~emlab.semiring.MAX`.
+    scale : (T, N) or None. Given, the steps are divided by it; else ``c_t = ⊕_k v_t(k)``.
+    table, messages : optional (T, K, N) output arrays (reused across calls by the caller).
+        ``messages[t] = M ⊗ v̂_{t-1}`` (``init`` at t = 0) is kept when given.
+
+    Returns
+    -------
+    table : (T, K, N) the scaled vectors ``v̂_t``; so ``v_t = v̂_t · Π_{s<=t} c_s``.
+    scale : (T, N) the ``c_t``. A sequence whose ``v_t`` is all zero from some step on (a prefix
+        of probability zero) has ``c = 0`` and ``v̂ = 0`` from there (no NaN).
+    """
+    T, K, N = B.shape
+    table = np.empty((T, K, N)) if table is None else table
+    own = scale is None
+    c = np.empty((T, 1, N)) if own else scale[:, None, :]
+    work = None if semiring is SUM else np.empty((K, K, N))
+    init = np.asarray(init, dtype=float)
+    init = init[:, None] if init.ndim == 1 else init
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t in range(T):
+            v = table[t]
+            if t == 0:
+                step = init
+            else:
+                step = semiring.matmul(M, table[t - 1], out=None if messages is None else messages[t],
+                                       work=work)
+            if messages is not None and t == 0:
+                messages[0] = init
+            np.multiply(step, B[t], out=v)
+            if own:
+                semiring.total(v, axis=0, keepdims=True, out=c[t])
+            v /= c[t]
+    c = c[:, 0, :]
+    if own:
+        dead = ~(c > 0)
+        if dead.any():
+            dead = np.logical_or.accumulate(dead, axis=0)
+            table.transpose(0, 2, 1)[dead] = 0.0
+            c[dead] = 0.0
+    return table, c
+
+
+def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, semiring: Semiring,
+              rng: np.random.Generator | None = None) -> np.ndarray:
+    """Walk back over a scaled forward table (T, K, N): one state path per sequence, (N, T).
+
+    ``y_T`` is chosen from ``table[T-1] ⊙ last`` (``last``: (K,) end factors, e.g. STOP, or None)
+    and ``y_t`` from ``table[t] ⊙ trans[:, y_{t+1}]``, with ``semiring.choose``: on a ``MAX`` table
+    the argmax (Viterbi, since ``δ_{t+1}(j) = max_i δ_t(i) q(j|i) e(x_{t+1}|j)``), on a ``SUM``
+    table a draw with ``rng`` from ``p(y_t | y_{t+1}, x) ∝ α_t(y_t) q(y_{t+1} | y_t)`` (FFBS).
+    """
+    T, K, N = table.shape
+    path = np.empty((N, T), dtype=np.intp)
+    weights = table[-1] * (1.0 if last is None else np.asarray(last)[:, None])
+    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True)
+    into = np.ascontiguousarray(trans.T)         # into[j] = q(j | ·): a row gather per step
+    for t in range(T - 2, -1, -1):
+        np.multiply(table[t], into[path[:, t + 1]].T, out=weights)
+        path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True)
+    return path
