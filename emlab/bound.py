@@ -99,24 +99,34 @@ def bound_on_path(family: Callable[[float], EMModel], data, thetas: Iterable[flo
     """
     if not callable(family):
         raise TypeError(f"family must be a function theta -> model, got {type(family).__name__}")
-    if isinstance(thetas, (str, bytes)):
-        raise TypeError("thetas must be a sequence of numbers, got a string")
+    if isinstance(thetas, (str, bytes)) or not hasattr(thetas, "__iter__"):
+        raise TypeError(f"thetas must be a sequence of numbers, got {type(thetas).__name__}")
     grid = check_numbers("thetas", list(thetas) if not isinstance(thetas, np.ndarray) else thetas,
                          ndim=1, min_size=1)
     theta_t = check_scalar("theta_t", theta_t)
     rng = as_generator(rng)
-    model_t = check_model(f"family({theta_t!r})", family(theta_t), "prepare", "e_step", "params")
+    model_t = check_model(f"family({theta_t!r})", _member(family, theta_t, "theta_t"),
+                          "prepare", "e_step", "params")
     prepared = model_t.prepare(data)
     est = model_t.e_step(prepared, "soft", rng)
     q_t = q_function(est.counts, model_t.params())
     lls = np.empty(grid.size)
     bound = np.empty(grid.size)
     for i, theta in enumerate(grid):
-        model = family(float(theta))
+        model = _member(family, float(theta), f"thetas[{i}]")
         lls[i] = marginal_log_likelihood(model, prepared, rng)
         bound[i] = est.log_likelihood + q_function(est.counts, model.params()) - q_t
     return BoundOnPath(thetas=grid, log_likelihoods=lls, bound=bound, theta_t=float(theta_t),
                        L_t=est.log_likelihood, theta_next=float(grid[np.argmax(bound)]))
+
+
+def _member(family, theta: float, name: str):
+    """``family(theta)``, with an error of the family (e.g. a probability outside [0, 1]) re-raised
+    naming the argument that held ``theta``."""
+    try:
+        return family(theta)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"family({name}={theta!r}) failed: {exc}") from None
 
 
 def frozen_arrays(model: EMModel) -> set[str]:

@@ -22,10 +22,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_model, check_numbers, check_scalar
+from .validation import check_model, check_numbers, check_scalar, check_sequence
 
 #: Steps smaller than this are rounding noise; ratios of them mean nothing.
 STEP_FLOOR = 1e-11
+
+#: The most iterations :func:`mixing_weight_em` runs (it returns every iterate).
+MAX_ITERATES = 10**6
 
 
 def flat_params(model_or_params) -> np.ndarray:
@@ -42,9 +45,7 @@ def flat_params(model_or_params) -> np.ndarray:
 def trajectory(models: Sequence) -> np.ndarray:
     """``(T, D)``: the flattened parameters of each iterate
     (e.g. ``em.fit(..., keep_models=True).models``)."""
-    if isinstance(models, (str, bytes, dict)) or not hasattr(models, "__len__"):
-        raise TypeError(f"models must be a list of models (em.fit(..., keep_models=True).models), "
-                        f"got {type(models).__name__}")
+    check_sequence("models", models, "a list of models (em.fit(..., keep_models=True).models)")
     if len(models) == 0:
         raise ValueError("models is empty: run em.fit(..., keep_models=True)")
     flats = [flat_params(m) for m in models]
@@ -134,11 +135,12 @@ def mixing_weight_em(f, pi0: float = 0.5, n_iter: int = 50) -> np.ndarray:
     """EM for ``π`` in ``p(x) = π f₁(x) + (1 − π) f₀(x)`` with the components known.
 
     ``f[i] = (f₀(x_i), f₁(x_i))``. E-step: ``r_i = π f₁ / p(x_i)``; M-step: ``π ← mean(r_i)``
-    (the categorical MLE of notebook 01 on expected counts). Returns ``(n_iter + 1,)`` iterates.
+    (the categorical MLE of notebook 01 on expected counts). Returns ``(n_iter + 1,)`` iterates
+    (``n_iter`` at most :data:`MAX_ITERATES`).
     """
     f = _scaled(_check_component_likelihoods(f))
     pi = check_scalar("pi0", pi0, low=0, high=1, low_open=True, high_open=True)
-    n_iter = check_scalar("n_iter", n_iter, low=0, integer=True)
+    n_iter = check_scalar("n_iter", n_iter, low=0, high=MAX_ITERATES, integer=True)
     pis = np.empty(n_iter + 1)
     pis[0] = pi
     for t in range(1, n_iter + 1):

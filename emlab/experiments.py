@@ -41,6 +41,7 @@ from .validation import (
     check_numbers,
     check_positive_int,
     check_scalar,
+    check_sequence,
 )
 
 __all__ = [
@@ -59,8 +60,7 @@ __all__ = [
 def pad_traces(traces: Sequence[Sequence[float]]) -> np.ndarray:
     """Stack traces of different lengths into an ``(n_runs, max_len)`` array, holding each run's
     last value after it stopped (a converged run stays where it converged)."""
-    if isinstance(traces, (str, bytes, dict)) or not hasattr(traces, "__len__"):
-        raise TypeError(f"traces must be a list of 1-D sequences of numbers, got {type(traces).__name__}")
+    check_sequence("traces", traces, "a list of 1-D sequences of numbers")
     if len(traces) == 0:
         raise ValueError("traces is empty: give at least one trace")
     rows = [check_numbers(f"trace {i}", t, ndim=1) for i, t in enumerate(traces)]
@@ -97,14 +97,14 @@ class RestartRuns:
 
     def n_optima(self, tol: float = 1e-3) -> int:
         """How many distinct final values (clusters of runs within ``tol`` relative of each other)."""
-        tol = check_scalar("tol", tol, low=0)
+        tol = check_scalar("tol", tol, low=0, high=1)
         values = np.sort(self.final)[::-1]
         gaps = np.abs(np.diff(values)) > tol * np.maximum(np.abs(values[1:]), 1.0)
         return int(1 + gaps.sum())
 
     def share_at_best(self, tol: float = 1e-3) -> float:
         """The fraction of runs that reached the best final value (within ``tol`` relative)."""
-        tol = check_scalar("tol", tol, low=0)
+        tol = check_scalar("tol", tol, low=0, high=1)
         best = self.final[0]
         return float(np.mean(np.abs(self.final - best) <= tol * max(abs(best), 1.0)))
 
@@ -278,9 +278,13 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
 # ----------------------------------------------------------------------------------------------
 
 def _labels(name: str, value) -> np.ndarray:
-    if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
-        value = np.concatenate([np.asarray(v).ravel() for v in value])
-    arr = np.asarray(value)
+    try:
+        if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+            value = np.concatenate([np.asarray(v).ravel() for v in value])
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a 1-D array of state labels or a list of them, "
+                         f"got {type(value).__name__}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array of state labels (or a list of them)")
     if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
@@ -431,7 +435,7 @@ def likelihood_drops(result, tol: float = 1e-9) -> np.ndarray:
     """Iterations ``t`` at which ``log p(x)`` went down (``L_t < L_{t-1}`` by more than ``tol``
     relative) while the run's own objective did not (``O_t ≥ O_{t-1}``). For hard EM these are
     the steps where improving ``Σ max_y log p(x, y)`` cost marginal likelihood (notebook 07)."""
-    tol = check_scalar("tol", tol, low=0)
+    tol = check_scalar("tol", tol, low=0, high=1)
     if not (hasattr(result, "log_likelihoods") and hasattr(result, "objectives")):
         raise TypeError(f"result must be an em.EMResult (with log_likelihoods and objectives), "
                         f"got {type(result).__name__}")

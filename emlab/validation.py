@@ -187,9 +187,10 @@ def check_numbers(name: str, value, ndim: int | None = None, *, nonnegative: boo
         raise ValueError(f"{name} must be a rectangular array of numbers: "
                          "its rows differ in length") from None
     if raw.dtype == object:
-        bad = next((v for v in raw.ravel() if isinstance(v, (bool, np.bool_))
-                    or not isinstance(v, (int, float, np.integer, np.floating))), None)
-        if bad is not None:
+        odd = [v for v in raw.ravel() if isinstance(v, (bool, np.bool_))
+               or not isinstance(v, (int, float, np.integer, np.floating))]
+        if odd:
+            bad = odd[0]
             raise TypeError(f"{name} must hold real numbers, found {type(bad).__name__} {bad!r}")
     elif raw.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {raw.dtype}")
@@ -220,3 +221,12 @@ def check_model(name: str, value, *methods: str):
         if not callable(getattr(value, method, None)):
             raise TypeError(f"{name} must be an emlab model (with .{method}()), got {type(value).__name__}")
     return value
+
+
+def check_sequence(name: str, value, what: str = "a list") -> None:
+    """``TypeError`` naming ``name`` unless ``value`` is a sized, iterable collection (a list, tuple
+    or an array with at least one axis); strings, bytes, dicts, ``None`` and 0-d arrays are not."""
+    zero_d = isinstance(value, np.ndarray) and value.ndim == 0
+    if (value is None or zero_d or isinstance(value, (str, bytes, dict, set))
+            or not (hasattr(value, "__len__") and hasattr(value, "__iter__"))):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_bool, check_numbers, check_positive_int, check_scalar
+from ..validation import check_bool, check_numbers, check_positive_int, check_scalar, check_sequence
 
 
 def _axes(ax=None, figsize=(6, 4)):
@@ -60,7 +60,8 @@ def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap
     """
     if not isinstance(attr, str):
         raise TypeError(f"attr must be the name of an EMResult attribute, got {type(attr).__name__}")
-    if isinstance(runs, (str, bytes, dict)) or runs is None or np.isscalar(runs):
+    zero_d = isinstance(runs, np.ndarray) and runs.ndim == 0
+    if isinstance(runs, (str, bytes, dict)) or runs is None or np.isscalar(runs) or zero_d:
         raise TypeError(f"runs must be an EMResult, a sequence of values, or a list of either, "
                         f"got {type(runs).__name__}")
     if isinstance(runs, np.ndarray) and runs.ndim == 2:
@@ -139,8 +140,7 @@ def plot_restart_histogram(runs, ax=None, bins: int = 20, best: float | None = N
     ``runs`` is a list of ``EMResult`` or of numbers. ``reference`` (e.g. ``L`` of the true model)
     is marked with a vertical line; the best run with another.
     """
-    if isinstance(runs, (str, bytes, dict)) or not hasattr(runs, "__len__"):
-        raise TypeError(f"runs must be a list of EMResults or of numbers, got {type(runs).__name__}")
+    check_sequence("runs", runs, "a list of EMResults or of numbers")
     if len(runs) == 0:
         raise ValueError("runs is empty: give the results of some restarts")
     finals = check_numbers("runs", [r.log_likelihood if hasattr(r, "log_likelihood") else r for r in runs],
@@ -354,9 +354,7 @@ def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None,
     true_emit = check_numbers("true_emit", true_emit, ndim=2, nonnegative=True)
     learned_emit = check_numbers("learned_emit", learned_emit, ndim=2, nonnegative=True)
     vmax = check_scalar("vmax", vmax, low=0, low_open=True)
-    if isinstance(mapping, (str, bytes)) or not hasattr(mapping, "__len__"):
-        raise TypeError(f"mapping must list the true state of each learned state, "
-                        f"got {type(mapping).__name__}")
+    check_sequence("mapping", mapping, "a list of the true state of each learned state")
     if confusion.ndim != 2 or len(mapping) != confusion.shape[1]:
         raise ValueError(f"mapping needs one entry per learned state (column of confusion "
                          f"{confusion.shape}), got {len(mapping)}")
@@ -388,7 +386,8 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
     letter (notebook 06); the letters at indices ``highlight`` (e.g. the vowels) get tick labels in
     the first state's colour, and a space is shown as ``␣``."""
     emit = check_numbers("emit", emit, nonnegative=True)
-    if isinstance(states, (str, bytes)) or not hasattr(states, "__len__") or len(states) != 2:
+    check_sequence("states", states, "a pair of state indices")
+    if len(states) != 2:
         raise ValueError(f"states must name exactly two states, got {states!r}")
     if emit.ndim != 2 or emit.shape[1] != len(alphabet):
         raise ValueError(f"emit must have one column per letter of the alphabet ({len(alphabet)}), "

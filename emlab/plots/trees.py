@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_numbers
+from ..validation import check_numbers, check_sequence
 
 __all__ = ["tree_layout", "draw_tree", "plot_span_posteriors"]
 
@@ -96,8 +96,7 @@ def plot_span_posteriors(constituent, words, ax=None):
 
     ``constituent`` is an ``(n + 1, n + 1)`` array indexed by fenceposts ``i < j``.
     """
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__len__"):
-        raise TypeError(f"words must be a list of the sentence's words, got {type(words).__name__}")
+    check_sequence("words", words, "a list of the sentence's words")
     n = len(words)
     if n == 0:
         raise ValueError("words is empty: give the sentence the chart was computed for")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_numbers, check_scalar, check_symbols
+from ..validation import check_numbers, check_scalar, check_sequence, check_symbols
 
 __all__ = ["draw_trellis", "plot_posteriors", "MAX_TRELLIS_LENGTH"]
 
@@ -22,8 +22,8 @@ _PROB_SLACK = 1e-9
 def _names(names, n, prefix, what="state_names", of="states"):
     if names is None:
         return [f"{prefix}{i}" for i in range(n)]
-    if isinstance(names, (str, bytes)) and len(names) != n or not hasattr(names, "__len__"):
-        raise TypeError(f"{what} must be a list of {n} names, one per {of[:-1]}, got {names!r}"[:200])
+    if not (isinstance(names, str) and len(names) == n):   # "CH": one letter per state is fine
+        check_sequence(what, names, f"a list of {n} names, one per {of[:-1]}")
     if len(names) != n:
         raise ValueError(f"{what} must have one name per {of[:-1]} ({n}), got {len(names)}")
     return [str(name) for name in names]

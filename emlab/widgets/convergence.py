@@ -23,13 +23,13 @@ def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int 
     separation ``δ``: the iterates (left) and the step ratios converging to the rate (right),
     with the predicted rate (fraction of missing information) as a line (05).
     Returns ``(measured_rate, predicted_rate)``. ``separation`` lies in :data:`SEPARATION_RANGE`,
-    ``n ≥ 20`` points, ``weight`` in [0.05, 0.95] and ``n_iter ≥ 10``."""
+    ``n`` in [20, 10⁶] points, ``weight`` in [0.05, 0.95] and ``n_iter`` in [10, 10⁴]."""
     from scipy.stats import norm
 
     separation = check_scalar("separation", separation, low=SEPARATION_RANGE[0], high=SEPARATION_RANGE[1])
-    n = check_scalar("n", n, low=20, integer=True)
+    n = check_scalar("n", n, low=20, high=10**6, integer=True)
     weight = check_scalar("weight", weight, low=0.05, high=0.95)
-    n_iter = check_scalar("n_iter", n_iter, low=10, integer=True)
+    n_iter = check_scalar("n_iter", n_iter, low=10, high=10**4, integer=True)
     g = as_generator(rng)
     z = g.random(n) < weight
     x = g.standard_normal(n) + separation * z

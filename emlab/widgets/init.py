@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 
 from .. import em, hmm
 from ..experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
-from ..validation import as_generator, check_scalar
+from ..validation import as_generator, check_scalar, check_sequence
 
 
 def _check_reference(true, symbols, K: int, V: int) -> None:
@@ -24,9 +24,11 @@ def _check_reference(true, symbols, K: int, V: int) -> None:
         if true.emit.shape != (K, V):
             raise ValueError(f"true has {true.emit.shape[0]} states and {true.emit.shape[1]} symbols, "
                              f"but K={K} and V={V}")
-    if symbols is not None and (isinstance(symbols, (str, bytes)) and len(symbols) != V
-                                or not hasattr(symbols, "__len__") or len(symbols) != V):
-        raise ValueError(f"symbols must name the {V} symbols, got {symbols!r}"[:200])
+    if symbols is not None:
+        if not isinstance(symbols, str):
+            check_sequence("symbols", symbols, f"a list of {V} symbol names")
+        if len(symbols) != V:
+            raise ValueError(f"symbols must name the {V} symbols, got {len(symbols)} names")
 
 
 def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labelled=None,
