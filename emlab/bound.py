@@ -30,6 +30,7 @@ import numpy as np
 
 from . import categorical
 from .em import EMModel
+from .validation import as_generator, check_model, check_numbers, check_scalar
 
 
 def q_function(counts: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> float:
@@ -37,6 +38,10 @@ def q_function(counts: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> 
     against the parameters ``θ`` (02, eq. Q). ``0 · log 0`` is 0; a positive count on a zero
     parameter gives ``-inf``.
     """
+    for name, value in (("counts", counts), ("params", params)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict of arrays (e.g. model.params()), "
+                            f"got {type(value).__name__}")
     missing = set(counts) ^ set(params)
     if missing:
         raise ValueError(f"counts and params must have the same arrays; mismatch: {sorted(missing)}")
@@ -70,43 +75,64 @@ class BoundOnPath:
 
 
 def marginal_log_likelihood(model: EMModel, prepared, rng=None) -> float:
-    """``L(θ) = log p(x; θ)`` from the model's soft E-step (``-inf`` if the data are impossible)."""
+    """``L(θ) = log p(x; θ)`` from the model's soft E-step (``-inf`` if the data are impossible).
+
+    ``prepared`` is ``model.prepare(data)``; ``rng`` (int seed or Generator) is handed to the E-step."""
+    check_model("model", model, "e_step")
+    rng = as_generator(rng)
     try:
-        return model.e_step(prepared, "soft", np.random.default_rng(rng)).log_likelihood
+        return model.e_step(prepared, "soft", rng).log_likelihood
     except ValueError:
         return -np.inf
 
 
 def bound_on_path(family: Callable[[float], EMModel], data, thetas: Iterable[float],
-                  theta_t: float) -> BoundOnPath:
+                  theta_t: float, rng=None) -> BoundOnPath:
     """Evaluate ``L`` and the lower bound built at ``θ_t`` along ``family(θ)`` for ``θ`` in ``thetas``.
 
     ``family(θ)`` returns a model (any :class:`~emlab.em.EMModel` that is a product of
     categoricals), e.g. the two-coins mixture with coin A's bias set to ``θ`` and everything else
     fixed. Because ``Q`` separates over the categoricals, the maximizer of the bound along such a
-    slice is exactly what the full M-step sets that parameter to.
+    slice is exactly what the full M-step sets that parameter to. ``rng`` (int seed or
+    Generator) is handed to every E-step (soft E-steps draw nothing, so it only matters for
+    models whose E-step samples).
     """
-    grid = np.asarray(list(thetas), dtype=float)
-    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
-        raise ValueError("thetas must be a non-empty 1-D sequence of finite numbers")
-    model_t = family(float(theta_t))
+    if not callable(family):
+        raise TypeError(f"family must be a function theta -> model, got {type(family).__name__}")
+    if isinstance(thetas, (str, bytes)) or not hasattr(thetas, "__iter__"):
+        raise TypeError(f"thetas must be a sequence of numbers, got {type(thetas).__name__}")
+    grid = check_numbers("thetas", list(thetas) if not isinstance(thetas, np.ndarray) else thetas,
+                         ndim=1, min_size=1)
+    theta_t = check_scalar("theta_t", theta_t)
+    rng = as_generator(rng)
+    model_t = check_model(f"family({theta_t!r})", _member(family, theta_t, "theta_t"),
+                          "prepare", "e_step", "params")
     prepared = model_t.prepare(data)
-    est = model_t.e_step(prepared, "soft", np.random.default_rng(0))
+    est = model_t.e_step(prepared, "soft", rng)
     q_t = q_function(est.counts, model_t.params())
     lls = np.empty(grid.size)
     bound = np.empty(grid.size)
     for i, theta in enumerate(grid):
-        model = family(float(theta))
-        lls[i] = marginal_log_likelihood(model, prepared)
+        model = _member(family, float(theta), f"thetas[{i}]")
+        lls[i] = marginal_log_likelihood(model, prepared, rng)
         bound[i] = est.log_likelihood + q_function(est.counts, model.params()) - q_t
     return BoundOnPath(thetas=grid, log_likelihoods=lls, bound=bound, theta_t=float(theta_t),
                        L_t=est.log_likelihood, theta_next=float(grid[np.argmax(bound)]))
 
 
+def _member(family, theta: float, name: str):
+    """``family(theta)``, with an error of the family (e.g. a probability outside [0, 1]) re-raised
+    naming the argument that held ``theta``."""
+    try:
+        return family(theta)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"family({name}={theta!r}) failed: {exc}") from None
+
+
 def frozen_arrays(model: EMModel) -> set[str]:
     """The parameter arrays the model's M-step never changes (e.g. the two coins' fixed weights,
     ``learn_weights=False``): feeding the M-step two different count arrays leaves them as they are."""
-    params = model.params()
+    params = check_model("model", model, "params", "m_step").params()
     probe_a = {k: np.ones_like(np.asarray(v, dtype=float)) for k, v in params.items()}
     probe_b = {k: np.broadcast_to(np.arange(1.0, v.shape[-1] + 1), np.shape(v)).copy() if np.ndim(v) else
                np.ones(()) for k, v in params.items()}
@@ -123,8 +149,12 @@ def with_params(model: EMModel, params: dict[str, np.ndarray]) -> EMModel:
     "set the parameters". Arrays the M-step keeps fixed (:func:`frozen_arrays`) must be passed
     unchanged. Raises ``ValueError`` if the model's M-step is not of that kind.
     """
+    check_model("model", model, "params", "m_step")
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays like model.params(), got {type(params).__name__}")
+    arrays = {k: check_numbers(f"params[{k!r}]", v, nonnegative=True) for k, v in params.items()}
     try:
-        new = model.m_step({k: np.asarray(v, dtype=float) for k, v in params.items()})
+        new = model.m_step(arrays)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{type(model).__name__}.m_step does not reproduce parameter array {exc}: "
                          "with_params needs a product-of-categoricals model") from None
@@ -147,10 +177,8 @@ class PartialMStep:
     """
 
     def __init__(self, model: EMModel, alpha: float = 0.5):
-        if not (np.isfinite(alpha) and 0 < alpha <= 1):
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        self.model = model
-        self.alpha = float(alpha)
+        self.model = check_model("model", model, "prepare", "e_step", "m_step", "params")
+        self.alpha = check_scalar("alpha", alpha, low=0, high=1, low_open=True)
 
     def prepare(self, data):
         return self.model.prepare(data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_array
+from .validation import check_numbers, check_rows_sum_to_one, check_scalar
 
 
 def normalize(counts, previous=None) -> np.ndarray:
@@ -29,7 +29,18 @@ def normalize(counts, previous=None) -> np.ndarray:
         The parameters before this M-step. A row whose counts are all zero carries no
         evidence, so it **keeps its previous parameters** (the rule every emlab model
         keeps, which is why no NaN ever appears); without ``previous`` such a row
-        becomes uniform.
+        becomes uniform. It must hold categoricals (rows summing to 1).
+
+    Raises
+    ------
+    TypeError
+        counts or previous are not numbers (``None``, strings, booleans).
+    ValueError
+        a scalar, an empty last axis, NaN, infinite or negative counts, or a ``previous`` of
+        another shape or whose rows do not sum to 1.
+
+    Each row is divided by its largest count before summing, so counts near the largest float
+    (1e308) do not overflow.
 
     Examples
     --------
@@ -37,17 +48,23 @@ def normalize(counts, previous=None) -> np.ndarray:
     array([[0.25, 0.75],
            [0.9 , 0.1 ]])
     """
-    c = check_array("counts", counts)
+    c = check_numbers("counts", counts, nonnegative=True)
     if c.ndim == 0:
         raise ValueError("counts must have at least one axis")
-    totals = c.sum(axis=-1, keepdims=True)
-    empty = totals == 0
-    probs = c / np.where(empty, 1.0, totals)
+    if c.shape[-1] == 0:
+        raise ValueError(f"counts must have at least one category along its last axis, got shape {c.shape}")
+    if previous is not None:
+        previous = check_numbers("previous", previous, nonnegative=True)
+        if previous.shape != c.shape:
+            raise ValueError(f"previous must have shape {c.shape} (that of counts), got {previous.shape}")
+        check_rows_sum_to_one("previous", previous)
+    # Divide by each row's largest count first: the sum of 1e308-sized counts would overflow.
+    peak = c.max(axis=-1, keepdims=True)
+    empty = peak == 0
+    scaled = c / np.where(empty, 1.0, peak)
+    probs = scaled / np.where(empty, 1.0, scaled.sum(axis=-1, keepdims=True))
     if empty.any():
-        if previous is None:
-            fallback = np.full_like(c, 1.0 / c.shape[-1])
-        else:
-            fallback = np.broadcast_to(check_array("previous", previous, shape=c.shape), c.shape)
+        fallback = np.full_like(c, 1.0 / c.shape[-1]) if previous is None else previous
         probs = np.where(empty, fallback, probs)
     return probs
 
@@ -61,9 +78,8 @@ def smooth(counts, alpha: float = 1.0) -> np.ndarray:
 
     ``normalize(smooth(c, α))`` is the MAP estimate under a symmetric Dirichlet(α + 1) prior.
     """
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be a non-negative number, got {alpha!r}")
-    return check_array("counts", counts) + alpha
+    alpha = check_scalar("alpha", alpha, low=0)
+    return check_numbers("counts", counts, nonnegative=True) + alpha
 
 
 def log_likelihood(counts, probs) -> float:
@@ -72,11 +88,12 @@ def log_likelihood(counts, probs) -> float:
 
     ``0 · log 0`` counts as 0; a positive count on a zero probability gives ``-inf``.
     """
-    c = check_array("counts", counts)
-    p = check_array("probs", probs)
+    c = check_numbers("counts", counts, nonnegative=True)
+    p = check_numbers("probs", probs, nonnegative=True)
     if c.shape != p.shape:
         raise ValueError(f"counts shape {c.shape} does not match probs shape {p.shape}")
     used = c > 0
     if np.any(used & (p == 0)):
         return -np.inf
-    return float(np.sum(c[used] * np.log(p[used])))
+    with np.errstate(over="ignore"):  # 1e308 counts on small probabilities: the sum is -inf in floats
+        return float(np.sum(c[used] * np.log(p[used])))

@@ -22,24 +22,36 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_array
+from .validation import check_model, check_numbers, check_scalar, check_sequence
 
 #: Steps smaller than this are rounding noise; ratios of them mean nothing.
 STEP_FLOOR = 1e-11
 
+#: The most iterations :func:`mixing_weight_em` runs (it returns every iterate).
+MAX_ITERATES = 10**6
+
 
 def flat_params(model_or_params) -> np.ndarray:
     """All parameter arrays of a model (or a ``params()`` dict), concatenated in key order."""
-    params = model_or_params if isinstance(model_or_params, dict) else model_or_params.params()
-    return np.concatenate([np.ravel(np.asarray(params[k], dtype=float)) for k in sorted(params)])
+    if isinstance(model_or_params, dict):
+        params = model_or_params
+    else:
+        params = check_model("model_or_params", model_or_params, "params").params()
+    if not params:
+        raise ValueError("model_or_params has no parameter arrays")
+    return np.concatenate([np.ravel(check_numbers(f"parameter {k!r}", params[k])) for k in sorted(params)])
 
 
 def trajectory(models: Sequence) -> np.ndarray:
     """``(T, D)``: the flattened parameters of each iterate
     (e.g. ``em.fit(..., keep_models=True).models``)."""
+    check_sequence("models", models, "a list of models (em.fit(..., keep_models=True).models)")
     if len(models) == 0:
         raise ValueError("models is empty: run em.fit(..., keep_models=True)")
-    return np.stack([flat_params(m) for m in models])
+    flats = [flat_params(m) for m in models]
+    if len({f.size for f in flats}) != 1:
+        raise ValueError("models must all have the same parameter sizes (iterates of one EM run)")
+    return np.stack(flats)
 
 
 def step_ratios(traj) -> np.ndarray:
@@ -48,29 +60,33 @@ def step_ratios(traj) -> np.ndarray:
 
     ``traj`` is ``(T, D)`` (see :func:`trajectory`) or ``(T,)`` for a scalar parameter.
     """
-    traj = np.asarray(traj, dtype=float)
+    traj = check_numbers("traj", traj)
     if traj.ndim == 1:
         traj = traj[:, None]
-    if traj.ndim != 2 or traj.shape[0] < 3:
+    if traj.ndim != 2 or traj.shape[0] < 3 or traj.shape[1] == 0:
         raise ValueError(f"traj must have shape (T, D) with T >= 3 iterates, got {traj.shape}")
-    steps = np.linalg.norm(np.diff(traj, axis=0), axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = steps[1:] / steps[:-1]
-    ratios[(steps[1:] < STEP_FLOOR) | (steps[:-1] < STEP_FLOOR)] = np.nan
+    # measured in units of the largest entry, so steps between 1e308-sized values do not overflow;
+    # the ratios do not depend on the unit
+    unit = max(1.0, float(np.max(np.abs(traj))))
+    steps = np.linalg.norm(np.diff(traj / unit, axis=0), axis=1)
+    tiny = (steps[1:] < STEP_FLOOR / unit) | (steps[:-1] < STEP_FLOOR / unit)
+    ratios = np.full(steps.size - 1, np.nan)
+    ratios[~tiny] = steps[1:][~tiny] / steps[:-1][~tiny]
     return ratios
 
 
 def likelihood_ratios(log_likelihoods) -> np.ndarray:
     """``(L_{t+1} − L_t) / (L_t − L_{t−1})``. Near ``θ*``, ``L* − L_t ∝ r^{2t}``, so these tend to
     ``r²`` (NaN where an increment is below ``1e-13`` relative: rounding noise)."""
-    lls = np.asarray(log_likelihoods, dtype=float)
+    lls = check_numbers("log_likelihoods", log_likelihoods)
     if lls.ndim != 1 or lls.size < 3:
-        raise ValueError("log_likelihoods must be 1-D with at least 3 values")
+        raise ValueError(f"log_likelihoods must be 1-D with at least 3 values, got shape {lls.shape}")
+    top = float(np.max(np.abs(lls)))
+    lls = lls / max(1.0, top)   # increments of 1e308-sized values would overflow; ratios do not change
     inc = np.diff(lls)
-    floor = 1e-13 * max(1.0, float(np.max(np.abs(lls))))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = inc[1:] / inc[:-1]
-    ratios[(np.abs(inc[1:]) < floor) | (np.abs(inc[:-1]) < floor)] = np.nan
+    tiny = (np.abs(inc[1:]) < 1e-13) | (np.abs(inc[:-1]) < 1e-13)
+    ratios = np.full(inc.size - 1, np.nan)
+    ratios[~tiny] = inc[1:][~tiny] / inc[:-1][~tiny]
     return ratios
 
 
@@ -79,6 +95,7 @@ def estimated_rate(traj, tail: int = 5) -> float:
 
     Returns NaN if fewer than one finite ratio exists (EM converged in a step or two: ``r ≈ 0``).
     """
+    tail = check_scalar("tail", tail, low=1, integer=True)
     ratios = step_ratios(traj)
     finite = ratios[np.isfinite(ratios)]
     if finite.size == 0:
@@ -91,9 +108,13 @@ def distance_to_fixed_point(step: float, rate: float) -> float:
     ``r``: the remaining steps sum to ``step · r / (1 − r)`` (geometric series). With ``r = 0.999``
     a step of ``1e-6`` leaves ``≈ 1e-3`` to go: a parameter-change rule with tol ``1e-6`` stops early.
     """
-    if not (0 <= rate < 1):
-        raise ValueError(f"rate must be in [0, 1), got {rate!r}")
-    return float(step) * rate / (1.0 - rate)
+    step = check_scalar("step", step, low=0)
+    rate = check_scalar("rate", rate, low=0, high=1, high_open=True)
+    with np.errstate(over="ignore"):
+        distance = step * rate / (1.0 - rate)
+    if not np.isfinite(distance):
+        raise ValueError(f"step={step!r} with rate={rate!r} leaves a distance beyond the largest float")
+    return distance
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,12 +122,12 @@ def distance_to_fixed_point(step: float, rate: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def _check_component_likelihoods(f) -> np.ndarray:
-    f = check_array("f", f, ndim=2)
+    f = check_numbers("f", f, ndim=2, nonnegative=True)
     if f.shape[1] != 2 or f.shape[0] == 0:
         raise ValueError(f"f must have shape (N, 2): each point's likelihood under components 0 and 1, "
                          f"got {f.shape}")
-    if np.any(f.sum(axis=1) == 0):
-        raise ValueError(f"f row {int(np.flatnonzero(f.sum(axis=1) == 0)[0])} is zero under both components")
+    if np.any(f.max(axis=1) == 0):
+        raise ValueError(f"f row {int(np.flatnonzero(f.max(axis=1) == 0)[0])} is zero under both components")
     return f
 
 
@@ -114,24 +135,42 @@ def mixing_weight_em(f, pi0: float = 0.5, n_iter: int = 50) -> np.ndarray:
     """EM for ``π`` in ``p(x) = π f₁(x) + (1 − π) f₀(x)`` with the components known.
 
     ``f[i] = (f₀(x_i), f₁(x_i))``. E-step: ``r_i = π f₁ / p(x_i)``; M-step: ``π ← mean(r_i)``
-    (the categorical MLE of notebook 01 on expected counts). Returns ``(n_iter + 1,)`` iterates.
+    (the categorical MLE of notebook 01 on expected counts). Returns ``(n_iter + 1,)`` iterates
+    (``n_iter`` at most :data:`MAX_ITERATES`).
     """
-    f = _check_component_likelihoods(f)
-    if not (0 < pi0 < 1):
-        raise ValueError(f"pi0 must be in (0, 1), got {pi0!r}")
+    f = _scaled(_check_component_likelihoods(f))
+    pi = check_scalar("pi0", pi0, low=0, high=1, low_open=True, high_open=True)
+    n_iter = check_scalar("n_iter", n_iter, low=0, high=MAX_ITERATES, integer=True)
     pis = np.empty(n_iter + 1)
-    pis[0] = pi = pi0
+    pis[0] = pi
     for t in range(1, n_iter + 1):
         pi = float(np.mean(pi * f[:, 1] / (pi * f[:, 1] + (1 - pi) * f[:, 0])))
         pis[t] = pi
     return pis
 
 
+def _scaled(f: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest entry: the posteriors and every ratio below are unchanged,
+    and neither 1e-320 (denormal) nor 1e308 likelihoods underflow or overflow."""
+    return f / f.max(axis=1, keepdims=True)
+
+
+def _mixture_density(f: np.ndarray, pi: float) -> np.ndarray:
+    """``p(x_i) = π f₁ + (1 − π) f₀`` of the scaled ``f``, refusing a point impossible at ``π``."""
+    p = pi * f[:, 1] + (1 - pi) * f[:, 0]
+    if np.any(p == 0):
+        i = int(np.flatnonzero(p == 0)[0])
+        raise ValueError(f"f row {i} has probability 0 under the mixture at pi={pi!r}: "
+                         "give a pi strictly between 0 and 1")
+    return p
+
+
 def mixing_weight_rate(f, pi: float) -> float:
     """The slope of the EM map ``M(π) = mean(π f₁ / p)`` at ``π``: ``M'(π) = mean(f₀ f₁ / p²)``.
     At the fixed point this is the linear rate ``r``."""
-    f = _check_component_likelihoods(f)
-    p = pi * f[:, 1] + (1 - pi) * f[:, 0]
+    f = _scaled(_check_component_likelihoods(f))
+    pi = check_scalar("pi", pi, low=0, high=1)
+    p = _mixture_density(f, pi)
     return float(np.mean(f[:, 0] * f[:, 1] / p**2))
 
 
@@ -142,8 +181,9 @@ def missing_information_fraction(f, pi: float) -> float:
     information ``N / (π(1 − π))`` (that of N labelled coin flips). 0 when the components do not
     overlap (labels recoverable), → 1 when they coincide (the data say nothing about labels).
     """
-    f = _check_component_likelihoods(f)
-    p = pi * f[:, 1] + (1 - pi) * f[:, 0]
+    f = _scaled(_check_component_likelihoods(f))
+    pi = check_scalar("pi", pi, low=0, high=1, low_open=True, high_open=True)
+    p = _mixture_density(f, pi)
     observed = float(np.sum((f[:, 1] - f[:, 0]) ** 2 / p**2))
     complete = f.shape[0] / (pi * (1 - pi))
     return 1.0 - observed / complete

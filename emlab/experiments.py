@@ -34,7 +34,15 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import em
-from .validation import as_generator, check_array
+from .validation import (
+    as_generator,
+    check_bool,
+    check_model,
+    check_numbers,
+    check_positive_int,
+    check_scalar,
+    check_sequence,
+)
 
 __all__ = [
     "RestartRuns", "run_restarts", "pad_traces",
@@ -52,17 +60,17 @@ __all__ = [
 def pad_traces(traces: Sequence[Sequence[float]]) -> np.ndarray:
     """Stack traces of different lengths into an ``(n_runs, max_len)`` array, holding each run's
     last value after it stopped (a converged run stays where it converged)."""
+    check_sequence("traces", traces, "a list of 1-D sequences of numbers")
     if len(traces) == 0:
         raise ValueError("traces is empty: give at least one trace")
-    width = max(len(t) for t in traces)
-    if width == 0:
-        raise ValueError("every trace is empty")
-    out = np.empty((len(traces), width))
-    for i, t in enumerate(traces):
-        if len(t) == 0:
+    rows = [check_numbers(f"trace {i}", t, ndim=1) for i, t in enumerate(traces)]
+    for i, t in enumerate(rows):
+        if t.size == 0:
             raise ValueError(f"trace {i} is empty")
-        out[i, :len(t)] = t
-        out[i, len(t):] = t[-1]
+    out = np.empty((len(rows), max(t.size for t in rows)))
+    for i, t in enumerate(rows):
+        out[i, :t.size] = t
+        out[i, t.size:] = t[-1]
     return out
 
 
@@ -89,12 +97,14 @@ class RestartRuns:
 
     def n_optima(self, tol: float = 1e-3) -> int:
         """How many distinct final values (clusters of runs within ``tol`` relative of each other)."""
+        tol = check_scalar("tol", tol, low=0, high=1)
         values = np.sort(self.final)[::-1]
         gaps = np.abs(np.diff(values)) > tol * np.maximum(np.abs(values[1:]), 1.0)
         return int(1 + gaps.sum())
 
     def share_at_best(self, tol: float = 1e-3) -> float:
         """The fraction of runs that reached the best final value (within ``tol`` relative)."""
+        tol = check_scalar("tol", tol, low=0, high=1)
         best = self.final[0]
         return float(np.mean(np.abs(self.final - best) <= tol * max(abs(best), 1.0)))
 
@@ -104,6 +114,8 @@ def run_restarts(init: Callable[[np.random.Generator], object], data, n: int = 2
     """Run EM from ``n`` initial models ``init(child_rng)`` (see :func:`emlab.em.restarts`, whose
     seeding it keeps: run ``i`` depends only on ``rng`` and ``i``) and collect the final
     log-likelihoods and convergence traces. Notebook 06 draws ``final`` as a histogram."""
+    if not callable(init):
+        raise TypeError(f"init must be a function rng -> model, got {type(init).__name__}")
     results = em.restarts(init, data, n=n, method=method, rng=rng, progress=progress, **fit_kwargs)
     final = np.array([r.log_likelihood for r in results])
     return RestartRuns(results=results, final=final, traces=pad_traces([r.log_likelihoods for r in results]))
@@ -113,6 +125,10 @@ def run_restarts(init: Callable[[np.random.Generator], object], data, n: int = 2
 # The symmetric (uniform) start: a fixed point, and a jitter that leaves it
 # ----------------------------------------------------------------------------------------------
 
+#: The largest ``scale`` :func:`jitter` accepts.
+MAX_JITTER = 10.0
+
+
 def jitter(model, scale: float = 1e-3, rng=None):
     """A copy of ``model`` whose every categorical is perturbed multiplicatively:
     ``θ_k ∝ θ_k · exp(scale · ε_k)``, ``ε_k ~ N(0, 1)``, renormalized by the model's own M-step
@@ -120,12 +136,15 @@ def jitter(model, scale: float = 1e-3, rng=None):
 
     Zeros stay zero (the model's structure is kept) and each categorical still sums to one.
     Meant for products of categoricals (mixtures of categoricals, HMMs, PCFGs), whose M-step
-    normalizes counts.
+    normalizes counts. ``scale`` is at most :data:`MAX_JITTER` = 10: a factor ``exp(10 ε)`` already
+    spans dozens of orders of magnitude, so every categorical is a random spike (draw a random
+    model instead, e.g. ``HMM.random``); larger scales would overflow.
     """
-    if not (np.isfinite(scale) and scale >= 0):
-        raise ValueError(f"scale must be a non-negative number, got {scale!r}")
+    check_model("model", model, "params", "m_step")
+    scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
     gen = as_generator(rng)
-    noisy = {name: np.asarray(p, dtype=float) * np.exp(scale * gen.standard_normal(np.shape(p)))
+    noisy = {name: check_numbers(f"parameter {name!r}", p, nonnegative=True)
+             * np.exp(scale * gen.standard_normal(np.shape(p)))
              for name, p in model.params().items()}
     try:
         return model.m_step(noisy)
@@ -144,8 +163,11 @@ def state_spread(model) -> float:
     when every relabelling leaves the model unchanged: the symmetric point of notebook 06, where
     all states see the same posteriors and so get the same expected counts forever.
     """
-    params = {name: np.asarray(p, dtype=float) for name, p in model.params().items()}
+    params = {name: check_numbers(f"parameter {name!r}", p)
+              for name, p in check_model("model", model, "params").params().items()}
     sizes = {p.shape[0] for p in params.values() if p.ndim >= 1}
+    if "trans" in params and params["trans"].shape[:2] != (params["trans"].shape[0],) * 2:
+        raise ValueError(f"trans must be square (states x states), got shape {params['trans'].shape}")
     if len(sizes) != 1:
         raise ValueError(f"the parameter arrays disagree on the number of states (axis 0 lengths {sizes})")
     k = sizes.pop()
@@ -190,7 +212,12 @@ def hmm_init(kind: str, K: int, V: int, *, stop: bool = False, concentration: fl
     from .hmm import HMM
 
     _check_kind(kind)
-    if kind == "informed" and (labelled is None or len(labelled) != 2):
+    K, V = check_positive_int("K", K), check_positive_int("V", V)
+    stop = check_bool("stop", stop)
+    concentration = check_scalar("concentration", concentration, low=0, low_open=True)
+    scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
+    smoothing = check_scalar("smoothing", smoothing, low=0)
+    if kind == "informed" and not (isinstance(labelled, (list, tuple)) and len(labelled) == 2):
         raise ValueError("the informed strategy needs labelled=(sequences, states): a few labelled sequences")
 
     def init(rng):
@@ -214,11 +241,13 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
     from .mixture import CategoricalMixture
 
     _check_kind(kind)
+    K, V = check_positive_int("K", K), check_positive_int("V", V)
+    learn_weights = check_bool("learn_weights", learn_weights)
+    scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
+    smoothing = check_scalar("smoothing", smoothing, low=0)
     if kind == "informed":
-        if labelled is None or len(labelled) != 2:
+        if not (isinstance(labelled, (list, tuple)) and len(labelled) == 2):
             raise ValueError("the informed strategy needs labelled=(X, z): a few labelled count vectors")
-        if not (np.isfinite(smoothing) and smoothing >= 0):
-            raise ValueError(f"smoothing must be a non-negative number, got {smoothing!r}")
         base = CategoricalMixture.uniform(K, V, learn_weights=learn_weights)
         X = base.prepare(labelled[0])
         z = _labels("z", labelled[1])
@@ -249,9 +278,13 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
 # ----------------------------------------------------------------------------------------------
 
 def _labels(name: str, value) -> np.ndarray:
-    if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
-        value = np.concatenate([np.asarray(v).ravel() for v in value])
-    arr = np.asarray(value)
+    try:
+        if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+            value = np.concatenate([np.asarray(v).ravel() for v in value])
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a 1-D array of state labels or a list of them, "
+                         f"got {type(value).__name__}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array of state labels (or a list of them)")
     if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
@@ -265,10 +298,12 @@ def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | 
     t, g = _labels("true", true), _labels("learned", learned)
     if t.size != g.size:
         raise ValueError(f"true has {t.size} labels but learned has {g.size}")
-    n_true = int(t.max()) + 1 if n_true is None else n_true
-    n_learned = int(g.max()) + 1 if n_learned is None else n_learned
-    if t.max() >= n_true or g.max() >= n_learned:
-        raise ValueError("a label is outside the given number of states")
+    n_true = int(t.max()) + 1 if n_true is None else check_positive_int("n_true", n_true)
+    n_learned = int(g.max()) + 1 if n_learned is None else check_positive_int("n_learned", n_learned)
+    for name, labels, n in (("true", t, n_true), ("learned", g, n_learned)):
+        if labels.max() >= n:
+            raise ValueError(f"{name} holds state {int(labels.max())}, "
+                             f"outside n_{name}={n} states (0..{n - 1})")
     c = np.zeros((n_true, n_learned))
     np.add.at(c, (t, g), 1)
     return c
@@ -307,10 +342,12 @@ def match_rows(true_rows, learned_rows) -> tuple[np.ndarray, float]:
     """The permutation ``perm`` making ``learned_rows[perm]`` closest to ``true_rows`` (least
     total L1 distance between matched rows, Hungarian algorithm), and the largest absolute
     difference left after matching. Rows are per-state parameters, e.g. an HMM's ``emit``."""
-    a = check_array("true_rows", true_rows, ndim=2)
-    b = check_array("learned_rows", learned_rows, ndim=2)
+    a = check_numbers("true_rows", true_rows, ndim=2)
+    b = check_numbers("learned_rows", learned_rows, ndim=2)
     if a.shape != b.shape:
         raise ValueError(f"true_rows shape {a.shape} does not match learned_rows shape {b.shape}")
+    if a.size == 0:
+        raise ValueError(f"true_rows and learned_rows are empty (shape {a.shape}): give one row per state")
     cost = np.abs(a[:, None, :] - b[None, :, :]).sum(axis=-1)
     _, perm = linear_sum_assignment(cost)
     return perm, float(np.max(np.abs(a - b[perm])))
@@ -322,10 +359,15 @@ def permute_hmm(model, perm):
     The distribution over observations is unchanged."""
     from . import hmm
 
-    p = np.asarray(perm)
+    if not isinstance(model, hmm.HMM):
+        raise TypeError(f"model must be an emlab.hmm.HMM, got {type(model).__name__}")
     k = model.start.shape[0]
-    if p.shape != (k,) or sorted(p.tolist()) != list(range(k)):
-        raise ValueError(f"perm must be a permutation of 0..{k - 1}, got {p.tolist()}")
+    if perm is None or isinstance(perm, (str, bytes, dict, set)):
+        raise TypeError(f"perm must be a permutation of the integers 0..{k - 1}, got {type(perm).__name__}")
+    p = np.asarray(perm)
+    if p.shape != (k,) or not np.issubdtype(p.dtype, np.integer) or sorted(p.tolist()) != list(range(k)):
+        raise ValueError(f"perm must be a permutation of the integers 0..{k - 1} (one per state), "
+                         f"got {p.tolist()}")
     stop = None if model.stop is None else model.stop[p]
     return hmm.HMM(model.start[p], model.trans[np.ix_(p, p)], model.emit[p], stop)
 
@@ -361,9 +403,17 @@ def compare_methods(model, data, methods: Sequence[str] = ("hard", "soft", "stoc
     """
     from tqdm.auto import tqdm
 
+    if isinstance(methods, (str, bytes)) or not isinstance(methods, Sequence):
+        raise TypeError(f"methods must be a sequence of method names such as ('hard', 'soft'), "
+                        f"got {type(methods).__name__} {methods!r}")
+    if len(methods) == 0:
+        raise ValueError(f"methods is empty: give some of {em.METHODS}")
     for m in methods:
         if m not in em.METHODS:
             raise ValueError(f"method must be one of {em.METHODS}, got {m!r}")
+    max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
+    tol = check_scalar("tol", tol, low=0)
+    progress = check_bool("progress", progress)
     children = as_generator(rng).spawn(len(methods))
     runs = []
     with warnings.catch_warnings():
@@ -385,8 +435,14 @@ def likelihood_drops(result, tol: float = 1e-9) -> np.ndarray:
     """Iterations ``t`` at which ``log p(x)`` went down (``L_t < L_{t-1}`` by more than ``tol``
     relative) while the run's own objective did not (``O_t ≥ O_{t-1}``). For hard EM these are
     the steps where improving ``Σ max_y log p(x, y)`` cost marginal likelihood (notebook 07)."""
-    ll = np.asarray(result.log_likelihoods)
-    obj = np.asarray(result.objectives)
+    tol = check_scalar("tol", tol, low=0, high=1)
+    if not (hasattr(result, "log_likelihoods") and hasattr(result, "objectives")):
+        raise TypeError(f"result must be an em.EMResult (with log_likelihoods and objectives), "
+                        f"got {type(result).__name__}")
+    ll = check_numbers("result.log_likelihoods", result.log_likelihoods, ndim=1)
+    obj = check_numbers("result.objectives", result.objectives, ndim=1)
+    if ll.shape != obj.shape:
+        raise ValueError(f"result has {ll.size} log-likelihoods but {obj.size} objectives")
     if ll.size < 2:
         return np.zeros(0, dtype=np.intp)
     scale = np.maximum(np.abs(ll[:-1]), 1.0)

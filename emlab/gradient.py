@@ -19,16 +19,72 @@ with each parameter array's last axis a categorical (zero parameters stay zero: 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from .bound import frozen_arrays, with_params
-from .em import EMModel, EMResult, param_change, relative_change
-from .validation import as_generator
+from .em import EMModel, param_change, relative_change
+from .validation import as_generator, check_bool, check_model, check_numbers, check_scalar
+
+
+@dataclass
+class GradientResult:
+    """The outcome of :func:`gradient_ascent`, read like an :class:`emlab.em.EMResult` (08).
+
+    Attributes
+    ----------
+    model : the model at the last accepted step (same type as the input model).
+    log_likelihoods : list of float, ``log p(data)`` at iterates ``0..n_iter`` (index 0: the start).
+    objectives : the same values (gradient ascent improves ``log p(x)`` itself).
+    param_changes : list of float, largest absolute change of any parameter at each step.
+    converged : bool, whether the relative change of ``L`` fell below ``tol`` (or no step size
+        improved ``L``: a stationary point to working precision) before ``max_iter``.
+    n_iter : int, number of accepted steps.
+    n_evaluations : int, E-steps (inference passes) used in all, line-search trials included: the
+        fair unit against EM's one E-step per iteration.
+    evaluations : list of int, the cumulative number of E-steps at each iterate (same length as
+        ``log_likelihoods``).
+    method : ``"gradient"``.
+    models : every iterate's model when ``keep_models=True``, else empty.
+    """
+
+    model: Any
+    log_likelihoods: list[float]
+    objectives: list[float]
+    param_changes: list[float]
+    converged: bool
+    n_iter: int
+    n_evaluations: int
+    evaluations: list[int]
+    method: str = "gradient"
+    models: list = field(default_factory=list, repr=False)
+
+    @property
+    def log_likelihood(self) -> float:
+        """The final log-likelihood."""
+        return self.log_likelihoods[-1]
 
 
 def softmax(eta: np.ndarray) -> np.ndarray:
-    """Row-wise softmax over the last axis (``−∞`` logits give exactly 0)."""
-    eta = np.asarray(eta, dtype=float)
+    """Row-wise softmax over the last axis (``−∞`` logits give exactly 0).
+
+    Raises ``ValueError`` for NaN or ``+∞`` logits, an empty last axis, or a row whose logits are
+    all ``−∞`` (no categorical has every probability 0)."""
+    if eta is None or isinstance(eta, (str, bytes)):
+        raise TypeError(f"eta must be an array of logits, got {type(eta).__name__}")
+    try:
+        eta = np.asarray(eta, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"eta must be an array of logits: {exc}") from None
+    if eta.ndim == 0 or eta.shape[-1] == 0:
+        raise ValueError(f"eta must have at least one logit along its last axis, got shape {eta.shape}")
+    if np.isnan(eta).any() or np.isposinf(eta).any():
+        raise ValueError("eta must hold finite logits or -inf (a zero probability), found NaN or +inf")
+    if np.any(np.all(np.isneginf(eta), axis=-1)):
+        raise ValueError("eta has a row whose logits are all -inf: "
+                         "a categorical needs one positive probability")
     shifted = eta - np.max(eta, axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=-1, keepdims=True)
@@ -36,8 +92,11 @@ def softmax(eta: np.ndarray) -> np.ndarray:
 
 def logits(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``η = log θ`` (one of the softmax's many preimages; zero parameters give ``−∞``)."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays like model.params(), got {type(params).__name__}")
+    arrays = {k: check_numbers(f"params[{k!r}]", v, nonnegative=True) for k, v in params.items()}
     with np.errstate(divide="ignore"):
-        return {k: np.log(np.asarray(v, dtype=float)) for k, v in params.items()}
+        return {k: np.log(v) for k, v in arrays.items()}
 
 
 def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
@@ -45,15 +104,19 @@ def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
     """``L(θ) = log p(x)`` and ``∂L/∂η = E[c] − (Σ_row E[c]) θ`` (08, eq. grad) from one soft E-step.
 
     Arrays the model keeps fixed (:func:`emlab.bound.frozen_arrays`, or ``frozen`` when given) get a
-    zero gradient."""
-    params = model.params()
+    zero gradient. ``rng`` (int seed or Generator) is handed to the E-step."""
+    params = check_model("model", model, "e_step", "m_step", "params").params()
     _check_rowwise_categoricals(params)
     est = model.e_step(prepared, "soft", as_generator(rng))
     grads = {}
     for k, theta in params.items():
         c = np.asarray(est.counts[k], dtype=float)
         grads[k] = c - c.sum(axis=-1, keepdims=True) * theta
-    for k in frozen_arrays(model) if frozen is None else frozen:
+    frozen = frozen_arrays(model) if frozen is None else frozen
+    unknown = set(frozen) - set(grads)
+    if unknown:
+        raise ValueError(f"frozen names arrays the model does not have: {sorted(unknown)}")
+    for k in frozen:
         grads[k] = np.zeros_like(grads[k])
     return est.log_likelihood, grads
 
@@ -68,13 +131,16 @@ def _check_rowwise_categoricals(params: dict[str, np.ndarray]) -> None:
                              "ascent does not do")
 
 
-def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6) -> dict[str, np.ndarray]:
+def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6, rng=None) -> dict[str, np.ndarray]:
     """``∂ log p(x) / ∂η`` by central differences, one logit at a time (an independent check of
-    :func:`log_likelihood_and_gradient`; slow, for small models only). Entries with ``θ = 0`` get 0."""
+    :func:`log_likelihood_and_gradient`; slow, for small models only). Entries with ``θ = 0`` get 0.
+    ``rng`` (int seed or Generator) is handed to every E-step."""
+    check_model("model", model, "prepare", "e_step", "m_step", "params")
+    eps = check_scalar("eps", eps, low=0, high=1, low_open=True)
+    rng = as_generator(rng)
     prepared = model.prepare(data)
     eta = logits(model.params())
     grads = {k: np.zeros_like(v) for k, v in eta.items()}
-    rng = np.random.default_rng(0)
 
     def value(eta_):
         m = with_params(model, {k: softmax(v) for k, v in eta_.items()})
@@ -96,7 +162,7 @@ def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6) -> dict[
 
 
 def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200, tol: float = 1e-8,
-                    backtrack: bool = True, keep_models: bool = False, rng=None) -> EMResult:
+                    backtrack: bool = True, keep_models: bool = False, rng=None) -> GradientResult:
     """Maximize ``log p(x)`` over softmax logits by gradient ascent (08).
 
     Each iteration: ``η ← η + s · ∇L / N`` where ``N`` is the largest total expected count of any
@@ -105,16 +171,20 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
     successful step it is doubled for the next one — so, like EM, the run never decreases ``L``
     and the comparison with EM is about speed. Without ``backtrack`` every step has size ``step``
     and ``L`` may go down: gradient ascent needs a step size, EM does not. Stops when the relative
-    change of ``L`` is below ``tol``.
+    change of ``L`` is below ``tol``. ``step`` is at most ``1e6`` (beyond that one step already puts
+    every categorical on a vertex of its simplex).
 
-    Returns an :class:`emlab.em.EMResult` with ``method="gradient"`` and two extra attributes:
-    ``n_evaluations``, the number of E-steps (inference passes) used in all, and ``evaluations``,
-    the cumulative count at each iterate — the fair unit against EM's one E-step per iteration.
+    Returns a :class:`GradientResult`: the attributes of an :class:`emlab.em.EMResult`
+    (``method="gradient"``) plus ``n_evaluations``, the number of E-steps (inference passes) used in
+    all, and ``evaluations``, the cumulative count at each iterate — the fair unit against EM's one
+    E-step per iteration. ``rng`` (int seed or Generator) is handed to every E-step.
     """
-    if not (np.isfinite(step) and step > 0):
-        raise ValueError(f"step must be a positive number, got {step!r}")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    check_model("model", model, "prepare", "e_step", "m_step", "params")
+    step = check_scalar("step", step, low=0, high=1e6, low_open=True)
+    max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
+    tol = check_scalar("tol", tol, low=0)
+    backtrack = check_bool("backtrack", backtrack)
+    keep_models = check_bool("keep_models", keep_models)
     rng = as_generator(rng)
     prepared = model.prepare(data)
     current = model
@@ -128,9 +198,15 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
         params = current.params()
         eta = logits(params)
         for _halving in range(31 if backtrack else 1):
-            trial = with_params(current, {k: params[k] if k in frozen else softmax(v + s * grad[k] / n)
-                                          for k, v in eta.items()})
-            trial_ll, trial_grad = log_likelihood_and_gradient(trial, prepared, rng, frozen)
+            moved = {k: params[k] if k in frozen else softmax(v + s * grad[k] / n) for k, v in eta.items()}
+            trial = with_params(current, moved)
+            try:
+                trial_ll, trial_grad = log_likelihood_and_gradient(trial, prepared, rng, frozen)
+            except ValueError:  # the step drove a parameter the data need to 0: L = -inf
+                if not backtrack:
+                    raise ValueError(f"step={step!r} drove a parameter the data need to 0 (log p(x) = -inf): "
+                                     "give a smaller step, or backtrack=True") from None
+                trial_ll, trial_grad = -np.inf, None
             evaluations += 1
             if not backtrack or trial_ll >= ll - 1e-12 * max(1.0, abs(ll)):
                 break
@@ -146,14 +222,12 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
         if keep_models:
             models.append(current)
         if backtrack:
-            s *= 2
+            s = min(2 * s, 2.0**30 * step)   # grow again after a success, never to overflow
         if converged:
             break
-    result = EMResult(model=current, log_likelihoods=lls, objectives=list(lls), param_changes=changes,
-                      converged=converged, n_iter=len(changes), method="gradient", models=models)
-    result.n_evaluations = evaluations
-    result.evaluations = at
-    return result
+    return GradientResult(model=current, log_likelihoods=lls, objectives=list(lls), param_changes=changes,
+                          converged=converged, n_iter=len(changes), n_evaluations=evaluations,
+                          evaluations=at, models=models)
 
 
 def _value_gradient_size(model: EMModel, prepared, rng, frozen):

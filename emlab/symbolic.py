@@ -27,6 +27,13 @@ from functools import cache
 
 import sympy as sp
 
+from .validation import check_bool, check_positive_int
+
+#: The largest number of outcomes the solving functions accept: SymPy's ``solve`` and the
+#: symbolic determinants grow much faster than K³ (K = 12 takes seconds, K = 24 half a minute,
+#: larger K would look like a hang). The derivations are for small K.
+MAX_K = 12
+
 __all__ = [
     "symbols", "lagrangian", "stationarity_equations", "stationary_point", "categorical_mle",
     "product_categorical_mle", "bordered_hessian", "hessian_at_stationary_point", "is_maximum",
@@ -34,9 +41,14 @@ __all__ = [
 ]
 
 
-def _check_k(K) -> int:
-    if not (isinstance(K, int) and not isinstance(K, bool) and K >= 1):
-        raise ValueError(f"K must be a positive integer (the number of outcomes), got {K!r}")
+def _check_k(K, limit: int | None = MAX_K) -> int:
+    try:
+        K = check_positive_int("K", K)
+    except ValueError:
+        raise ValueError(f"K must be a positive integer (the number of outcomes), got {K!r}") from None
+    if limit is not None and K > limit:
+        raise ValueError(f"K must be at most {limit} for a symbolic derivation (SymPy's solve slows down "
+                         f"steeply), got {K}")
     return K
 
 
@@ -48,7 +60,10 @@ def symbols(K: int, name: str | None = None, positive: bool = False):
     The contract's symbols carry no assumptions (``sympy.Symbol("theta_1")`` finds them);
     ``positive=True`` gives positive ones, used for sign decisions in :func:`is_maximum`.
     """
-    _check_k(K)
+    _check_k(K, limit=1000)
+    positive = check_bool("positive", positive)
+    if name is not None and not (isinstance(name, str) and re.fullmatch(r"\w+", name)):
+        raise ValueError(f"name must be letters, digits or underscores, got {name!r}")
     tag = f"_{name}" if name is not None else ""
     assume = {"positive": True} if positive else {}
     theta = [sp.Symbol(f"theta{tag}_{k}", **assume) for k in range(1, K + 1)]
@@ -119,8 +134,11 @@ def product_categorical_mle(sizes: Mapping[str, int] | Sequence[int]) -> dict:
     """
     if isinstance(sizes, Mapping):
         items = list(sizes.items())
-    else:
+    elif isinstance(sizes, Sequence) and not isinstance(sizes, (str, bytes)):
         items = [(str(i + 1), k) for i, k in enumerate(sizes)]
+    else:
+        raise TypeError(f"sizes must map names to numbers of outcomes (or list them), "
+                        f"got {type(sizes).__name__}")
     if not items:
         raise ValueError("sizes is empty: give at least one distribution")
     families = {}
@@ -128,6 +146,10 @@ def product_categorical_mle(sizes: Mapping[str, int] | Sequence[int]) -> dict:
         if not (isinstance(name, str) and re.fullmatch(r"\w+", name)):
             raise ValueError(f"distribution name {name!r} must be letters, digits or underscores")
         families[name] = symbols(_check_k(k), name=name)
+    total = sum(len(theta) for theta, _, _ in families.values())
+    if total > 2 * MAX_K:
+        raise ValueError(f"sizes has {total} outcomes in all; a joint symbolic solve takes at most "
+                         f"{2 * MAX_K}")
     L = sum(_lagrangian(*fam) for fam in families.values())
     unknowns = [v for theta, _, lam in families.values() for v in (*theta, lam)]
     eqs = [sp.diff(L, v) for v in unknowns]
@@ -154,6 +176,7 @@ def bordered_hessian(K: int, at_stationary_point: bool = True) -> sp.Matrix:
     ``∂Λ/∂θ_k = 0``, where λ = N > 0 is kept as a symbol so the entries stay short:
     ``∂²Λ/∂θ_k² = −λ² / c_k``."""
     theta, c, lam = symbols(_check_k(K), positive=True)
+    at_stationary_point = check_bool("at_stationary_point", at_stationary_point)
     L = _lagrangian(theta, c, lam)
     g = sum(theta) - 1
     grad = sp.Matrix([[sp.diff(g, t) for t in theta]])
@@ -185,7 +208,12 @@ def bordered_minors_show_maximum(B: sp.Matrix, n_constraints: int = 1) -> bool:
     *proven* by SymPy from the symbols' assumptions (use positive symbols); an undecided sign
     gives ``False``.
     """
-    m = n_constraints
+    if not isinstance(B, sp.MatrixBase) or B.shape[0] != B.shape[1]:
+        raise TypeError(f"B must be a square SymPy Matrix (the bordered Hessian), got {type(B).__name__}")
+    m = check_positive_int("n_constraints", n_constraints)
+    if B.shape[0] <= 2 * m:
+        raise ValueError(f"B of size {B.shape[0]} has no variables left beyond the border of "
+                         f"{m} constraint(s): it must be larger than {2 * m} x {2 * m}")
     n = B.shape[0] - m
     for j in range(m + 1, n + 1):
         signed = sp.factor((-1) ** j * B[: m + j, : m + j].det(method="berkowitz"))

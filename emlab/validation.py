@@ -159,3 +159,74 @@ def check_scalar(name: str, value, *, low: float | None = None, high: float | No
         span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be in {span}, got {value!r}")
     return int(round(number)) if integer else number
+
+
+def check_numbers(name: str, value, ndim: int | None = None, *, nonnegative: bool = False,
+                  min_size: int = 0) -> np.ndarray:
+    """``value`` as a float array of finite real numbers, else an error naming ``name``.
+
+    ``TypeError`` when it is not numbers at all (``None``, a string, booleans, complex numbers,
+    objects); ``ValueError`` for a ragged list, the wrong number of dimensions, fewer than
+    ``min_size`` entries, NaN or infinite entries, and (with ``nonnegative``) negative ones.
+    :func:`check_array` converts ``None`` to NaN and ``"3"`` to 3.0; this is the stricter gate
+    for arguments a user types (traces, grids, labels, counts).
+
+    >>> check_numbers("traj", [[0.0, -1.5], [2, 3]])
+    array([[ 0. , -1.5],
+           [ 2. ,  3. ]])
+    >>> check_numbers("counts", None)
+    Traceback (most recent call last):
+    ...
+    TypeError: counts must be an array of numbers, got NoneType
+    """
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    try:
+        raw = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a rectangular array of numbers: "
+                         "its rows differ in length") from None
+    if raw.dtype == object:
+        odd = [v for v in raw.ravel() if isinstance(v, (bool, np.bool_))
+               or not isinstance(v, (int, float, np.integer, np.floating))]
+        if odd:
+            bad = odd[0]
+            raise TypeError(f"{name} must hold real numbers, found {type(bad).__name__} {bad!r}")
+    elif raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {raw.dtype}")
+    arr = raw.astype(float)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if arr.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} entries, got {arr.size}")
+    if nonnegative:
+        return check_array(name, arr)
+    if not np.isfinite(arr).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} has a non-finite entry {float(arr[where])!r} at index {where}")
+    return arr
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` when it is ``True`` or ``False`` (a Python or numpy bool), else ``TypeError`` naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_model(name: str, value, *methods: str):
+    """``value`` when it has every method in ``methods`` (e.g. ``"params"``, ``"m_step"``), else a
+    ``TypeError`` naming the argument and the first method it lacks."""
+    for method in methods:
+        if not callable(getattr(value, method, None)):
+            raise TypeError(f"{name} must be an emlab model (with .{method}()), got {type(value).__name__}")
+    return value
+
+
+def check_sequence(name: str, value, what: str = "a list") -> None:
+    """``TypeError`` naming ``name`` unless ``value`` is a sized, iterable collection (a list, tuple
+    or an array with at least one axis); strings, bytes, dicts, ``None`` and 0-d arrays are not."""
+    zero_d = isinstance(value, np.ndarray) and value.ndim == 0
+    if (value is None or zero_d or isinstance(value, (str, bytes, dict, set))
+            or not (hasattr(value, "__len__") and hasattr(value, "__iter__"))):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")

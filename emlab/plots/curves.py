@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..validation import check_bool, check_numbers, check_positive_int, check_scalar, check_sequence
+
 
 def _axes(ax=None, figsize=(6, 4)):
     if ax is None:
@@ -20,13 +22,27 @@ def _axes(ax=None, figsize=(6, 4)):
     return ax
 
 
-def _curve(run) -> np.ndarray:
-    """The log-likelihood list of an ``EMResult`` (or anything with ``log_likelihoods``), or a sequence."""
-    values = getattr(run, "log_likelihoods", run)
-    arr = np.asarray(values, dtype=float)
+def _curve(run, attr: str = "log_likelihoods", name: str = "run") -> np.ndarray:
+    """The ``attr`` list of an ``EMResult`` (or anything with it, e.g. ``log_likelihoods``), or a
+    sequence of numbers: 1-D, non-empty, finite, else an error naming ``name``."""
+    values = getattr(run, attr, run)
+    if isinstance(values, (str, bytes)) or values is None or np.isscalar(values):
+        raise TypeError(f"{name} must be an EMResult or a 1-D sequence of values, got {type(run).__name__}")
+    arr = check_numbers(f"{name}'s {attr}" if hasattr(run, attr) else name, values)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"a run must be an EMResult or a 1-D sequence of values, got shape {arr.shape}")
+        raise ValueError(f"{name} must be an EMResult or a non-empty 1-D sequence of values, "
+                         f"got shape {arr.shape}")
     return arr
+
+
+def _labels(labels, n: int) -> list | None:
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise TypeError(f"labels must be a list of strings, one per run, got {type(labels).__name__}")
+    if len(labels) != n:
+        raise ValueError(f"got {len(labels)} labels for {n} runs")
+    return [str(label) for label in labels]
 
 
 def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap: bool = False,
@@ -42,13 +58,23 @@ def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap
         reached by any run). Linear convergence is then a straight line whose slope is ``log r²``.
     attr : which attribute of an ``EMResult`` to draw (``"objectives"`` for hard EM's objective).
     """
-    ax = _axes(ax)
+    if not isinstance(attr, str):
+        raise TypeError(f"attr must be the name of an EMResult attribute, got {type(attr).__name__}")
+    zero_d = isinstance(runs, np.ndarray) and runs.ndim == 0
+    if isinstance(runs, (str, bytes, dict)) or runs is None or np.isscalar(runs) or zero_d:
+        raise TypeError(f"runs must be an EMResult, a sequence of values, or a list of either, "
+                        f"got {type(runs).__name__}")
+    if isinstance(runs, np.ndarray) and runs.ndim == 2:
+        runs = list(runs)
     single = hasattr(runs, attr) or (len(runs) > 0 and np.isscalar(runs[0]))
     runs = [runs] if single else list(runs)
-    curves = [np.asarray(getattr(r, attr), dtype=float) if hasattr(r, attr) else _curve(r) for r in runs]
-    if labels is not None and len(labels) != len(curves):
-        raise ValueError(f"got {len(labels)} labels for {len(curves)} runs")
-    best = target if target is not None else max(float(np.max(c)) for c in curves)
+    if not runs:
+        raise ValueError("runs is empty: give an EMResult or a list of log-likelihood histories")
+    curves = [_curve(r, attr, f"run {i}") for i, r in enumerate(runs)]
+    labels = _labels(labels, len(curves))
+    gap = check_bool("gap", gap)
+    best = check_scalar("target", target) if target is not None else max(float(np.max(c)) for c in curves)
+    ax = _axes(ax)
     marker = "." if max(c.size for c in curves) <= 40 else None
     for i, c in enumerate(curves):
         label = labels[i] if labels is not None else None
@@ -75,8 +101,16 @@ def plot_lower_bound(result, ax=None, show_gap: bool = False, xlabel: str = "θ"
     bound's maximizer ``θ_{t+1}`` (the M-step), with the guaranteed improvement as an arrow.
     With ``show_gap`` the gap ``L − bound`` (a KL divergence) is shaded.
     """
-    ax = _axes(ax)
+    from ..bound import BoundOnPath
+
+    if not isinstance(result, BoundOnPath):
+        raise TypeError(f"result must be an emlab.bound.BoundOnPath (from bound.bound_on_path), "
+                        f"got {type(result).__name__}")
+    ylim_margin = check_scalar("ylim_margin", ylim_margin, low=0)
     th, L, B = result.thetas, result.log_likelihoods, result.bound
+    if not (np.isfinite(L).any() and np.isfinite(B).any()):
+        raise ValueError("result has no finite log-likelihood on its grid: nothing to draw")
+    ax = _axes(ax)
     ax.plot(th, L, color="C0", lw=2, label="L(θ) = log p(x; θ)")
     ax.plot(th, B, color="C1", lw=2, ls="--", label="bound  L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)")
     if show_gap:
@@ -106,9 +140,14 @@ def plot_restart_histogram(runs, ax=None, bins: int = 20, best: float | None = N
     ``runs`` is a list of ``EMResult`` or of numbers. ``reference`` (e.g. ``L`` of the true model)
     is marked with a vertical line; the best run with another.
     """
-    finals = np.array([r.log_likelihood if hasattr(r, "log_likelihood") else float(r) for r in runs])
-    if finals.size == 0:
-        raise ValueError("runs is empty")
+    check_sequence("runs", runs, "a list of EMResults or of numbers")
+    if len(runs) == 0:
+        raise ValueError("runs is empty: give the results of some restarts")
+    finals = check_numbers("runs", [r.log_likelihood if hasattr(r, "log_likelihood") else r for r in runs],
+                           ndim=1)
+    bins = check_positive_int("bins", bins)
+    best = None if best is None else check_scalar("best", best)
+    reference = None if reference is None else check_scalar("reference", reference)
     ax = _axes(ax)
     ax.hist(finals, bins=bins, color="C0", alpha=0.8)
     top = float(np.max(finals)) if best is None else best
@@ -127,18 +166,26 @@ def plot_clusters_side_by_side(X, panels: Sequence[tuple[str, np.ndarray, np.nda
 
     ``panels`` is a list of ``(title, assignments (N,), centres (K, 2))``. Returns the axes.
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[1] < 2:
+    X = check_numbers("X", X)
+    if X.ndim != 2 or X.shape[1] < 2 or X.shape[0] == 0:
         raise ValueError(f"X must be (N, 2) points to draw, got shape {X.shape}")
+    if isinstance(panels, (str, bytes)) or not isinstance(panels, Sequence) or len(panels) == 0:
+        raise ValueError("panels must be a non-empty list of (title, assignments, centres)")
+    for i, panel in enumerate(panels):
+        if not (isinstance(panel, (tuple, list)) and len(panel) == 3):
+            raise ValueError(f"panel {i} must be (title, assignments (N,), centres (K, 2)), "
+                             f"got {type(panel).__name__}")
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=figsize, sharex=True, sharey=True, squeeze=False)
         axes = axes[0]
     for ax, (title, z, centres) in zip(axes, panels, strict=True):
-        z = np.asarray(z)
+        z = check_numbers(f"panel {title!r}: assignments", z)
         if z.shape != (X.shape[0],):
             raise ValueError(f"panel {title!r}: assignments must have shape ({X.shape[0]},), got {z.shape}")
+        c = check_numbers(f"panel {title!r}: centres", centres)
+        if c.ndim != 2 or c.shape[1] < 2:
+            raise ValueError(f"panel {title!r}: centres must be (K, 2), got shape {c.shape}")
         ax.scatter(X[:, 0], X[:, 1], c=z, cmap="tab10", vmin=0, vmax=9, s=12, alpha=0.7)
-        c = np.asarray(centres, dtype=float)
         ax.scatter(c[:, 0], c[:, 1], c="k", marker="x", s=80, linewidths=2)
         ax.set_title(title)
     return axes
@@ -147,6 +194,10 @@ def plot_clusters_side_by_side(X, panels: Sequence[tuple[str, np.ndarray, np.nda
 def plot_rate_vs(x, measured, predicted=None, ax=None, xlabel: str = "separation", label="measured"):
     """The linear convergence rate ``r`` against some property of the problem (05), measured from
     EM runs and, if given, predicted (e.g. the fraction of missing information)."""
+    x = check_numbers("x", x, ndim=1, min_size=1)
+    measured = _same_length("measured", measured, x)
+    if predicted is not None:
+        predicted = _same_length("predicted", predicted, x)
     ax = _axes(ax)
     ax.plot(x, measured, "o", label=label)
     if predicted is not None:
@@ -159,21 +210,46 @@ def plot_rate_vs(x, measured, predicted=None, ax=None, xlabel: str = "separation
     return ax
 
 
+def _same_length(name: str, values, x: np.ndarray) -> np.ndarray:
+    """1-D values, one per entry of ``x`` (NaN allowed: a rate that could not be measured)."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, one per x") from None
+    if arr.shape != x.shape:
+        raise ValueError(f"{name} must have one value per x ({x.size}), got shape {arr.shape}")
+    return arr
+
+
+def _pair_of_axes(axes, n: int = 2):
+    if axes is not None and len(axes) != n:
+        raise ValueError(f"axes must hold {n} matplotlib Axes, got {len(axes)}")
+    return axes
+
+
 def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
     """Hard EM's two curves (notebook 07): its objective ``Σ max_y log p(x, y)`` and ``log p(x)``
     (left, with soft EM's ``log p(x)`` from the same start when given), arrows where ``log p(x)``
     fell (iterations in ``drops``), and the change of each at every iteration from ``t = 2`` (right;
     the first step's jump would dwarf the rest)."""
+    objective, lls = _curve(hard, "objectives", "hard"), _curve(hard, "log_likelihoods", "hard")
+    if objective.size != lls.size or lls.size < 2:
+        raise ValueError(f"hard must be an EMResult with at least two iterates (one objective per "
+                         f"log-likelihood), got {objective.size} objectives and {lls.size} log-likelihoods")
+    soft_lls = None if soft is None else _curve(soft, "log_likelihoods", "soft")
+    if isinstance(drops, (str, bytes)) or not hasattr(drops, "__iter__"):
+        raise TypeError(f"drops must be a sequence of iterations, got {type(drops).__name__}")
+    drops = [check_scalar("drops entry", t, low=1, high=lls.size - 1, integer=True) for t in drops]
+    _pair_of_axes(axes)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(13, 4))
-    objective, lls = np.asarray(hard.objectives), np.asarray(hard.log_likelihoods)
     left, right = axes
     left.plot(objective, "s-", color="C1", label="hard EM: its objective  Σ max_y log p(x, y)")
     left.plot(lls, "o-", color="C0", label="hard EM: log p(x)")
     top = lls.max()
-    if soft is not None:
-        left.plot(soft.log_likelihoods, "--", color="C2", label="soft EM (same start): log p(x)")
-        top = max(top, max(soft.log_likelihoods))
+    if soft_lls is not None:
+        left.plot(soft_lls, "--", color="C2", label="soft EM (same start): log p(x)")
+        top = max(top, soft_lls.max())
     for t in drops:
         left.annotate("", xy=(t, lls[t]), xytext=(t - 1, lls[t - 1]),
                       arrowprops=dict(arrowstyle="->", color="C3", lw=2))
@@ -194,8 +270,13 @@ def plot_runs_against_truth(runs: dict, truth: dict, axes=None):
     """One panel per model (notebook 05): ``L(θ_t)`` of each EM run in ``runs`` (name → run) with a
     dotted line at the log-likelihood of the true model that generated the data (``truth``, name →
     value). EM climbs towards — and, on a finite sample, usually past — the truth's ``L``."""
+    if not (isinstance(runs, dict) and isinstance(truth, dict)):
+        raise TypeError("runs and truth must be dicts: model name -> run, model name -> log-likelihood")
+    if not runs:
+        raise ValueError("runs is empty: give at least one model's run")
     if set(runs) != set(truth):
         raise ValueError(f"runs and truth must name the same models, got {sorted(runs)} and {sorted(truth)}")
+    truth = {name: check_scalar(f"truth[{name!r}]", value) for name, value in truth.items()}
     if axes is None:
         fig, axes = plt.subplots(1, len(runs), figsize=(14 / 3 * len(runs), 3.6), squeeze=False)
         axes = axes[0]
@@ -214,19 +295,27 @@ def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
     iteration ``stopped_at`` where the relative-change rule stopped. Right, on a log axis, what each
     rule looks at: ``|L_t − L_{t−1}| / |L_{t−1}|`` and the largest parameter change
     (``run.param_changes``), with the threshold ``tol``."""
-    if not tol > 0:
-        raise ValueError(f"tol must be positive for a log axis, got {tol}")
+    try:
+        tol = check_scalar("tol", tol, low=0, low_open=True)
+    except ValueError:
+        raise ValueError(f"tol must be positive for a log axis, got {tol}") from None
     lls = _curve(run)
+    stopped_at = check_scalar("stopped_at", stopped_at, integer=True)
     if not 0 <= stopped_at < lls.size:
         raise ValueError(f"stopped_at={stopped_at} is outside the run's {lls.size} iterations")
+    changes = _curve(run, "param_changes", "run") if lls.size > 1 else np.zeros(0)
+    if changes.size != lls.size - 1:
+        raise ValueError(f"run needs one param_change per iteration ({lls.size - 1}), got {changes.size}")
+    _pair_of_axes(axes)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     left, right = axes
     plot_log_likelihoods(run, ax=left, title="L(θ_t): a plateau, then the climb")
     left.axvline(stopped_at, color="C3", ls=":", label="relative-change rule stops")
     left.legend(fontsize="small")
-    right.semilogy(np.abs(np.diff(lls)) / np.abs(lls[:-1]), ".-", label="relative change of L")
-    right.semilogy(run.param_changes, ".-", label="largest parameter change")
+    right.semilogy(np.abs(np.diff(lls)) / np.where(lls[:-1] == 0, 1.0, np.abs(lls[:-1])), ".-",
+                   label="relative change of L")   # the absolute change where L is 0, like em.fit
+    right.semilogy(changes, ".-", label="largest parameter change")
     right.axhline(tol, color="k", lw=0.5)
     right.set(xlabel="iteration t", title="what each rule looks at")
     right.legend(fontsize="small")
@@ -237,10 +326,11 @@ def plot_saddle(eps, up, down, runs, labels: Sequence[str], axes=None, ylim=(-3,
     """A saddle point of ``L`` and EM near it (notebook 05). Left: ``L − L(symmetric)`` along two
     directions out of the symmetric point, one that goes up (``up``) and one that goes down
     (``down``), against the step size ``eps``. Right: ``L(θ_t)`` of EM runs started at and next to it."""
-    eps, up, down = (np.asarray(a, dtype=float) for a in (eps, up, down))
-    if not (eps.ndim == 1 and up.shape == eps.shape and down.shape == eps.shape):
+    eps, up, down = (check_numbers(name, a) for name, a in (("eps", eps), ("up", up), ("down", down)))
+    if not (eps.ndim == 1 and eps.size > 0 and up.shape == eps.shape and down.shape == eps.shape):
         raise ValueError(f"eps, up and down must be 1-D of one length, got shapes "
                          f"{eps.shape}, {up.shape}, {down.shape}")
+    _pair_of_axes(axes)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     left, right = axes
@@ -260,13 +350,17 @@ def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None,
     (true state × learned state, as EM numbered them) written in each cell, with the matching
     ``learned j → true mapping[j]`` in the title. Middle and right: the true emission matrix
     ``e(x | y)`` and the learned one with its states permuted to match, on one colour scale."""
-    confusion = np.asarray(confusion)
-    true_emit, learned_emit = np.asarray(true_emit, dtype=float), np.asarray(learned_emit, dtype=float)
+    confusion = check_numbers("confusion", confusion, nonnegative=True)
+    true_emit = check_numbers("true_emit", true_emit, ndim=2, nonnegative=True)
+    learned_emit = check_numbers("learned_emit", learned_emit, ndim=2, nonnegative=True)
+    vmax = check_scalar("vmax", vmax, low=0, low_open=True)
+    check_sequence("mapping", mapping, "a list of the true state of each learned state")
     if confusion.ndim != 2 or len(mapping) != confusion.shape[1]:
         raise ValueError(f"mapping needs one entry per learned state (column of confusion "
                          f"{confusion.shape}), got {len(mapping)}")
     if true_emit.shape != learned_emit.shape:
         raise ValueError(f"true_emit {true_emit.shape} and learned_emit {learned_emit.shape} differ in shape")
+    _pair_of_axes(axes, 3)
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     n_states, n_symbols = true_emit.shape
@@ -291,12 +385,16 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
     """Emission probabilities ``e(letter | state)`` of two HMM states as paired bars, one pair per
     letter (notebook 06); the letters at indices ``highlight`` (e.g. the vowels) get tick labels in
     the first state's colour, and a space is shown as ``␣``."""
-    emit = np.asarray(emit, dtype=float)
+    emit = check_numbers("emit", emit, nonnegative=True)
+    check_sequence("states", states, "a pair of state indices")
     if len(states) != 2:
-        raise ValueError(f"states must name exactly two states, got {list(states)}")
+        raise ValueError(f"states must name exactly two states, got {states!r}")
     if emit.ndim != 2 or emit.shape[1] != len(alphabet):
         raise ValueError(f"emit must have one column per letter of the alphabet ({len(alphabet)}), "
                          f"got shape {emit.shape}")
+    states = [check_scalar("states entry", s, low=0, high=emit.shape[0] - 1, integer=True) for s in states]
+    highlight = [check_scalar("highlight entry", i, low=0, high=len(alphabet) - 1, integer=True)
+                 for i in highlight]
     ax = _axes(ax, figsize=(9, 3.8))
     x = np.arange(len(alphabet))
     for (s, shift, color) in zip(states, (-0.2, 0.2), ("C1", "C0"), strict=True):
@@ -314,14 +412,16 @@ def plot_em_vs_gradient(em_run, ga_run, ax=None, zoom: float = 0.8):
     ``L`` against the number of E-steps used (EM spends one per iteration, so its ``t``-th value is
     drawn at ``t + 1``; gradient ascent's line search spends several, ``ga_run.evaluations``). The
     y-axis starts ``zoom`` of the way up EM's climb, where the two methods differ."""
-    em_lls = _curve(em_run)
-    ga_lls = _curve(ga_run)
-    evaluations = np.asarray(ga_run.evaluations)
+    em_lls = _curve(em_run, name="em_run")
+    ga_lls = _curve(ga_run, name="ga_run")
+    if not hasattr(ga_run, "evaluations"):
+        raise TypeError(f"ga_run must be a gradient.GradientResult (with evaluations), "
+                        f"got {type(ga_run).__name__}")
+    evaluations = check_numbers("ga_run.evaluations", ga_run.evaluations)
     if evaluations.shape != ga_lls.shape:
         raise ValueError(f"ga_run needs one evaluation count per log-likelihood, got {evaluations.size} "
                          f"and {ga_lls.size}")
-    if not 0 <= zoom < 1:
-        raise ValueError(f"zoom must be in [0, 1), got {zoom}")
+    zoom = check_scalar("zoom", zoom, low=0, high=1, high_open=True)
     ax = _axes(ax, figsize=(7, 4))
     ax.plot(np.arange(1, em_lls.size + 1), em_lls, label="EM (closed-form M-step)")
     ax.plot(evaluations, ga_lls, label="gradient ascent (backtracking)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..validation import check_numbers, check_sequence
+
 __all__ = ["tree_layout", "draw_tree", "plot_span_posteriors"]
 
 
@@ -21,7 +23,10 @@ def tree_layout(tree) -> tuple[list, list]:
     ``((x0, y0), (x1, y1))`` from parent to child.
     """
     nodes, edges = [], []
-    depth = _depth(tree)  # validates the tree
+    try:
+        depth = _depth(tree)  # validates the tree
+    except RecursionError:
+        raise ValueError("tree is nested too deeply to draw") from None
     next_leaf = [0]
 
     def place(t, level):
@@ -91,8 +96,11 @@ def plot_span_posteriors(constituent, words, ax=None):
 
     ``constituent`` is an ``(n + 1, n + 1)`` array indexed by fenceposts ``i < j``.
     """
-    constituent = np.asarray(constituent, dtype=float)
+    check_sequence("words", words, "a list of the sentence's words")
     n = len(words)
+    if n == 0:
+        raise ValueError("words is empty: give the sentence the chart was computed for")
+    constituent = check_numbers("constituent", constituent, nonnegative=True)
     if constituent.shape != (n + 1, n + 1):
         raise ValueError(f"constituent must have shape ({n + 1}, {n + 1}) for {n} words, "
                          f"got {constituent.shape}")

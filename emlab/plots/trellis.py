@@ -8,11 +8,34 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["draw_trellis", "plot_posteriors"]
+from ..validation import check_numbers, check_scalar, check_sequence, check_symbols
+
+__all__ = ["draw_trellis", "plot_posteriors", "MAX_TRELLIS_LENGTH"]
+
+#: The longest sequence :func:`draw_trellis` draws (1.4 inches per position: longer ones do not fit).
+MAX_TRELLIS_LENGTH = 40
+
+#: Slack allowed above 1 for probabilities drawn as edge widths or posteriors (rounding).
+_PROB_SLACK = 1e-9
 
 
-def _names(names, n, prefix):
-    return list(names) if names is not None else [f"{prefix}{i}" for i in range(n)]
+def _names(names, n, prefix, what="state_names", of="states"):
+    if names is None:
+        return [f"{prefix}{i}" for i in range(n)]
+    if not (isinstance(names, str) and len(names) == n):   # "CH": one letter per state is fine
+        check_sequence(what, names, f"a list of {n} names, one per {of[:-1]}")
+    if len(names) != n:
+        raise ValueError(f"{what} must have one name per {of[:-1]} ({n}), got {len(names)}")
+    return [str(name) for name in names]
+
+
+def _probabilities(name: str, value, shape: tuple) -> np.ndarray:
+    arr = check_numbers(name, value, nonnegative=True)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if arr.size and arr.max() > 1 + _PROB_SLACK:
+        raise ValueError(f"{name} must hold probabilities in [0, 1], found {float(arr.max())!r}")
+    return arr
 
 
 def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=None, value_label="α",
@@ -28,12 +51,31 @@ def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=No
         by default the transition probabilities ``m.trans``.
     path : state path to draw in red (e.g. the Viterbi path).
 
-    START is drawn on the left and, when the model has one, STOP on the right.
+    START is drawn on the left and, when the model has one, STOP on the right. At most
+    :data:`MAX_TRELLIS_LENGTH` positions are drawn.
     """
-    seq = np.asarray(seq)
-    T, K = len(seq), m.K
+    from ..hmm import HMM
+
+    if not isinstance(m, HMM):
+        raise TypeError(f"m must be an emlab.hmm.HMM, got {type(m).__name__}")
+    K, V = m.emit.shape
+    seq = check_symbols("seq", seq, V)
+    T = len(seq)
+    if T > MAX_TRELLIS_LENGTH:
+        raise ValueError(f"seq has {T} positions: a trellis fits at most {MAX_TRELLIS_LENGTH} "
+                         "(draw a window such as seq[:8])")
     states = _names(state_names, K, "s")
-    symbols = _names(symbol_names, m.V, "")
+    symbols = _names(symbol_names, V, "", "symbol_names", "symbols")
+    if values is not None:
+        values = check_numbers("values", values)
+        if values.shape != (T, K):
+            raise ValueError(f"values must have shape (T, K) = {(T, K)}, got {values.shape}")
+    if edge_weights is not None:
+        edge_weights = _probabilities("edge_weights", edge_weights, (T - 1, K, K))
+    if path is not None:
+        path = check_symbols("path", path, K)
+        if path.size != T:
+            raise ValueError(f"path must have one state per position of seq ({T}), got {path.size}")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.4 * (T + 2), 0.9 * K + 1.4))
     y_of = {k: K - 1 - k for k in range(K)}
@@ -83,9 +125,24 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
     ``kind="line"``: one line per state (or only ``state``), ``p(y_t = k | x)`` against ``t``, with the
     observations as tick labels when given; ``kind="heatmap"``: a K × T image.
     """
-    gamma = np.asarray(gamma)
+    arr = check_numbers("gamma", gamma, nonnegative=True)
+    if arr.ndim != 2 or 0 in arr.shape:
+        hint = (": pass the whole (T, K) table and pick a state with state=k" if arr.ndim == 1 else "")
+        raise ValueError(f"gamma must be a (T, K) table of state posteriors, got shape {arr.shape}{hint}")
+    gamma = _probabilities("gamma", arr, arr.shape)
     T, K = gamma.shape
     states = _names(state_names, K, "s")
+    if state is not None:
+        state = check_scalar("state", state, low=0, high=K - 1, integer=True)
+    if observations is not None:
+        n_symbols = len(symbol_names) if symbol_names is not None else None
+        observations = check_symbols("observations", observations,
+                                     n_symbols if n_symbols is not None else np.iinfo(np.intp).max)
+        if observations.size != T:
+            raise ValueError(f"observations must have one symbol per row of gamma ({T}), "
+                             f"got {observations.size}")
+    if kind not in ("line", "heatmap"):
+        raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(min(12, 2 + 0.3 * T), 3))
     t = np.arange(1, T + 1)
@@ -103,7 +160,8 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
     else:
         raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
     if observations is not None and T <= 60:
-        symbols = _names(symbol_names, int(np.max(observations)) + 1, "")
+        symbols = (_names(symbol_names, len(symbol_names), "", "symbol_names", "symbols")
+                   if symbol_names is not None else [str(v) for v in range(int(observations.max()) + 1)])
         ax.set_xticks(t, [symbols[v] for v in observations], fontsize=7)
         ax.set_xlabel("day (label: observation)")
     else:

@@ -14,13 +14,14 @@ import numpy as np
 
 from .. import bound
 from ..plots.curves import plot_lower_bound
+from ..validation import check_scalar
 
 
 def draw_lower_bound(family: Callable, data, theta_t: float, thetas=None, ax=None, xlabel: str = "θ",
                      show_gap: bool = True):
     """Compute (:func:`emlab.bound.bound_on_path`) and draw the bound built at ``theta_t``.
     Returns the :class:`~emlab.bound.BoundOnPath` so callers can assert on it."""
-    grid = np.linspace(0.01, 0.99, 197) if thetas is None else np.asarray(thetas, dtype=float)
+    grid = np.linspace(0.01, 0.99, 197) if thetas is None else thetas
     result = bound.bound_on_path(family, data, grid, theta_t)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
@@ -36,6 +37,14 @@ def lower_bound_widget(family: Callable, data, theta_t: float = 0.6, thetas=None
     ``ipywidgets.interactive`` (display it as the last expression of a cell)."""
     import ipywidgets as widgets
 
+    lo = check_scalar("lo", lo)
+    hi = check_scalar("hi", hi)
+    if not lo < hi:
+        raise ValueError(f"lo must be below hi, got lo={lo!r}, hi={hi!r}")
+    step = check_scalar("step", step, low=0, high=hi - lo, low_open=True)
+    theta_t = check_scalar("theta_t", theta_t, low=lo, high=hi)
+    if not callable(family):
+        raise TypeError(f"family must be a function theta -> model, got {type(family).__name__}")
     slider = widgets.FloatSlider(value=theta_t, min=lo, max=hi, step=step, description="θ_t",
                                  continuous_update=False, readout_format=".2f")
 

@@ -10,21 +10,36 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import convergence
+from ..validation import as_generator, check_scalar
+
+#: The separations :func:`draw_rate` accepts: below, the components nearly coincide and EM would
+#: need far more than ``n_iter`` steps; above, it converges in a step or two and no rate is left
+#: to measure. The widget's slider spans the same range.
+SEPARATION_RANGE = (0.25, 5.0)
 
 
 def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int = 60, rng=0, axes=None):
     """EM for the weight ``π`` of ``π N(δ, 1) + (1 − π) N(0, 1)`` with known components at
     separation ``δ``: the iterates (left) and the step ratios converging to the rate (right),
     with the predicted rate (fraction of missing information) as a line (05).
-    Returns ``(measured_rate, predicted_rate)``."""
+    Returns ``(measured_rate, predicted_rate)``. ``separation`` lies in :data:`SEPARATION_RANGE`,
+    ``n`` in [20, 10⁶] points, ``weight`` in [0.05, 0.95] and ``n_iter`` in [10, 10⁴]."""
     from scipy.stats import norm
 
-    g = np.random.default_rng(rng)
+    separation = check_scalar("separation", separation, low=SEPARATION_RANGE[0], high=SEPARATION_RANGE[1])
+    n = check_scalar("n", n, low=20, high=10**6, integer=True)
+    weight = check_scalar("weight", weight, low=0.05, high=0.95)
+    n_iter = check_scalar("n_iter", n_iter, low=10, high=10**4, integer=True)
+    g = as_generator(rng)
     z = g.random(n) < weight
     x = g.standard_normal(n) + separation * z
     f = np.stack([norm.pdf(x), norm.pdf(x, loc=separation)], axis=1)
     pis = convergence.mixing_weight_em(f, 0.5, n_iter)
     long = convergence.mixing_weight_em(f, 0.5, 20 * n_iter)
+    if not 1e-6 < long[-1] < 1 - 1e-6:
+        raise ValueError(f"the {n} points drawn with rng={rng!r} give a maximum-likelihood weight of "
+                         f"{long[-1]:.3g}, on the boundary, where no rate can be measured: use more points "
+                         "(n), a weight nearer 0.5, or another rng")
     predicted = convergence.missing_information_fraction(f, long[-1])
     ratios = convergence.step_ratios(pis)
     measured = convergence.estimated_rate(pis)
@@ -47,7 +62,9 @@ def rate_widget(separation: float = 1.0):
     """A slider over the separation ``δ`` redrawing :func:`draw_rate` (05)."""
     import ipywidgets as widgets
 
-    slider = widgets.FloatSlider(value=separation, min=0.25, max=5.0, step=0.25, description="δ",
+    lo, hi = SEPARATION_RANGE
+    separation = check_scalar("separation", separation, low=lo, high=hi)
+    slider = widgets.FloatSlider(value=separation, min=lo, max=hi, step=0.25, description="δ",
                                  continuous_update=False)
 
     def show(separation):

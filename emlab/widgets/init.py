@@ -10,10 +10,25 @@ from __future__ import annotations
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from .. import em, hmm
 from ..experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
+from ..validation import as_generator, check_scalar, check_sequence
+
+
+def _check_reference(true, symbols, K: int, V: int) -> None:
+    """``true`` (an HMM with K states and V symbols) and ``symbols`` (V names), when given."""
+    if true is not None:
+        if not isinstance(true, hmm.HMM):
+            raise TypeError(f"true must be an emlab.hmm.HMM, got {type(true).__name__}")
+        if true.emit.shape != (K, V):
+            raise ValueError(f"true has {true.emit.shape[0]} states and {true.emit.shape[1]} symbols, "
+                             f"but K={K} and V={V}")
+    if symbols is not None:
+        if not isinstance(symbols, str):
+            check_sequence("symbols", symbols, f"a list of {V} symbol names")
+        if len(symbols) != V:
+            raise ValueError(f"symbols must name the {V} symbols, got {len(symbols)} names")
 
 
 def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labelled=None,
@@ -26,7 +41,12 @@ def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labe
     Returns the ``em.EMResult``.
     """
     init = hmm_init(kind, K, V, scale=scale, labelled=labelled)
-    start = init(np.random.default_rng(seed))
+    seed = check_scalar("seed", seed, low=0, integer=True)
+    max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
+    _check_reference(true, symbols, K, V)
+    if axes is not None and len(axes) != 2:
+        raise ValueError(f"axes must hold 2 matplotlib Axes, got {len(axes)}")
+    start = init(as_generator(seed))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", em.NotConvergedWarning)
         res = em.fit(start, data, max_iter=max_iter, tol=1e-9)
@@ -66,6 +86,9 @@ def init_widget(data, K: int, V: int, *, true=None, labelled=None, scale: float 
     :func:`draw_init_run` is redrawn for each choice (notebook 06)."""
     import ipywidgets as widgets
 
+    hmm_init("informed" if labelled is not None else "random", K, V, scale=scale, labelled=labelled)
+    max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
+    _check_reference(true, symbols, K, V)
     kinds = [k for k in INIT_STRATEGIES if k != "informed" or labelled is not None]
     kind = widgets.Dropdown(options=kinds, value="random", description="init")
     seed = widgets.IntSlider(value=0, min=0, max=30, step=1, description="seed", continuous_update=False)
