@@ -54,9 +54,9 @@ lint: $(VENV)/.installed
 test-browser: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
-# A static site of the executed notebooks, in _build/html/.
+# The course site (Sphinx book of the executed notebooks, offline), in _build/html/.
 html: $(VENV)/.installed
-	$(BIN)/python tools/build_html.py
+	$(BIN)/python tools/build_site.py
 
 # Student exercises are generated from the instructor solutions (nbgrader), never edited by hand.
 exercises: $(VENV)/.installed
