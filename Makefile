@@ -5,11 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8888
+# The student's working copy (git-ignored): make lab opens it, fills it on first start, never overwrites it.
+WORK   ?= work
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_NB := --nbval-lax --nbval-current-env
 
-.PHONY: lab test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks clean
+.PHONY: lab test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks strip clean
 
 # The environment is rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -23,13 +25,16 @@ NBGRADER_INSTRUCTOR_PLUGINS := menu create-assignment formgrader course-list ass
 
 $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python tools/lab_setup.py settings
 	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do \
 		$(BIN)/jupyter labextension disable --level=sys_prefix "@jupyter/nbgrader:$$p" >/dev/null 2>&1 || exit 1; done
 	@touch $@
 
+# Students work in $(WORK)/, a copy of notebooks/ and exercises/: the tracked files never change.
 lab: $(VENV)/.installed
+	$(BIN)/python tools/lab_setup.py workcopy $(WORK)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
+		--ServerApp.root_dir=$(abspath $(WORK)) --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
 
 # Every test: lint, unit/reference/property tests, and nbval over every notebook.
 test: $(VENV)/.installed
@@ -51,9 +56,9 @@ lint: $(VENV)/.installed
 test-browser: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
-# A static site of the executed notebooks, in _build/html/.
+# The course site (Sphinx book of the executed notebooks, offline), in _build/html/.
 html: $(VENV)/.installed
-	$(BIN)/python tools/build_html.py
+	$(BIN)/python tools/build_site.py
 
 # Student exercises are generated from the instructor solutions (nbgrader), never edited by hand.
 exercises: $(VENV)/.installed
@@ -83,6 +88,11 @@ BENCHMARKS := benchmarks/hmm_vs_hmmlearn.py benchmarks/pcfg_inside_outside.py be
 benchmarks: $(VENV)/.installed
 	for b in $(BENCHMARKS); do $(BIN)/python $$b || exit 1; done
 
+# Instructors: strip outputs and execution metadata from every tracked notebook before committing.
+strip: $(VENV)/.installed
+	git ls-files -z '*.ipynb' | xargs -0 $(BIN)/nbstripout --keep-id
+
+# Build products only; the students' $(WORK)/ is never removed.
 clean:
 	rm -rf _build .pytest_cache grading
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
