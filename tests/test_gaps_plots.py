@@ -69,3 +69,17 @@ def test_plot_spread_skips_non_positive_values():
     ax = gaps.plot_spread({"a": [1.0, 0.0, 0.1]}, ylabel="spread")
     (line,) = ax.get_lines()
     assert np.allclose(line.get_xdata(), [0, 2]) and ax.get_yscale() == "log"
+
+
+def test_plot_assignments_marks_each_cluster_with_its_own_marker():
+    from emlab.plots.clusters import plot_assignments
+
+    X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    (ax,) = plot_assignments(X, [("one", np.array([0, 0, 1]), np.array([[0.05, 0.0], [5.0, 5.0]]))])
+    first, second, centres = ax.collections
+    assert np.allclose(first.get_offsets(), X[:2]) and np.allclose(second.get_offsets(), X[2:])
+    assert not np.array_equal(first.get_paths()[0].vertices, second.get_paths()[0].vertices)  # marker
+    assert first.get_facecolor().tolist() != second.get_facecolor().tolist()                  # and colour
+    assert np.allclose(centres.get_offsets(), [[0.05, 0.0], [5.0, 5.0]])
+    with pytest.raises(ValueError, match="assignments"):
+        plot_assignments(X, [("bad", np.array([0, 1]), X)])
