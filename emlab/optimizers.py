@@ -1,0 +1,108 @@
+"""Quasi-Newton maximization of ``log p(x)``: L-BFGS on the softmax logits (notebook 08).
+
+The competitor EM should be measured against is not only plain gradient ascent
+(:func:`emlab.gradient.gradient_ascent`) but a quasi-Newton method. Every categorical is written
+as a softmax of free logits, ``θ_k = exp(η_k) / Σ_j exp(η_j)``, and ``−L(η) / |L(η_0)|`` is minimized by
+L-BFGS (Liu & Nocedal 1989; ``scipy.optimize.minimize(method="L-BFGS-B")``) with the gradient of
+:func:`emlab.gradient.log_likelihood_and_gradient`, ``∂L/∂η = E[c] − E[n] θ`` (expected counts
+minus model counts, notebook 08). Dividing by ``|L(η_0)|`` (the start's log-likelihood) only
+rescales the objective so that the tolerances are scale-free.
+
+Each evaluation of ``L`` and its gradient costs one soft E-step — the same inference pass EM
+makes once per iteration — so runs are compared by the number of E-steps
+(``result.evaluations``), never by wall-clock time. Parameters that are zero stay zero (their logit
+is ``−∞`` and is not optimized), as do arrays the model keeps fixed
+(:func:`emlab.bound.frozen_arrays`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .bound import frozen_arrays, with_params
+from .em import EMModel, EMResult, param_change
+from .gradient import log_likelihood_and_gradient, logits, softmax
+from .validation import as_generator, check_positive_int
+
+__all__ = ["lbfgs"]
+
+
+def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, ftol: float = 1e-14,
+          memory: int = 10, rng=None, keep_models: bool = False) -> EMResult:
+    """Maximize ``log p(x)`` from ``model`` with L-BFGS over the softmax logits.
+
+    Parameters
+    ----------
+    model : a product-of-categoricals model (``hmm.HMM`` without STOP, a mixture of categoricals …)
+        whose parameter arrays have categoricals along their last axis.
+    max_evaluations : the budget of E-steps (function-and-gradient evaluations).
+    gtol, ftol : scipy's stopping tolerances, on the largest gradient entry of ``−L/|L_0|`` and on
+        the relative decrease of ``−L``.
+    memory : the number of correction pairs L-BFGS keeps.
+
+    Returns
+    -------
+    EMResult with ``method="lbfgs"``: ``log_likelihoods`` at the accepted iterates (index 0 = the
+    start), ``converged`` when scipy reports success, and two extra attributes as in
+    :func:`emlab.gradient.gradient_ascent`: ``evaluations`` (E-steps used up to each iterate) and
+    ``n_evaluations`` (in all).
+    """
+    check_positive_int("max_evaluations", max_evaluations)
+    check_positive_int("memory", memory)
+    for name, value in (("gtol", gtol), ("ftol", ftol)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    gen = as_generator(rng)
+    prepared = model.prepare(data)
+    frozen = frozen_arrays(model)
+    params0 = model.params()
+    eta0 = logits(params0)
+    free = {k: np.isfinite(v) & (k not in frozen) for k, v in eta0.items()}
+    keys = sorted(eta0)
+
+    def unpack(x):
+        eta, at = {}, 0
+        for k in keys:
+            e = eta0[k].copy()
+            n = int(free[k].sum())
+            e[free[k]] = x[at:at + n]
+            at += n
+            eta[k] = e
+        return with_params(model, {k: params0[k] if k in frozen else softmax(eta[k]) for k in keys})
+
+    x0 = np.concatenate([eta0[k][free[k]] for k in keys])
+    first_ll, first_grad = log_likelihood_and_gradient(model, prepared, gen, frozen)
+    scale = max(1.0, abs(first_ll))
+    evaluated = {x0.tobytes(): (first_ll, model, 1)}
+    cache = {x0.tobytes(): first_grad}
+
+    def value_and_gradient(x):
+        key = x.tobytes()
+        if key in cache:                       # the start, evaluated above: no second E-step
+            ll, grad = evaluated[key][0], cache.pop(key)
+        else:
+            m = unpack(x)
+            ll, grad = log_likelihood_and_gradient(m, prepared, gen, frozen)
+            evaluated[key] = (ll, m, len(evaluated) + 1)
+        g = np.concatenate([grad[k][free[k]] for k in keys])
+        return -ll / scale, -g / scale
+
+    lls, at, models = [first_ll], [1], [model]
+
+    def record(xk):
+        ll, m, n = evaluated[np.asarray(xk).tobytes()]
+        lls.append(ll)
+        at.append(n)
+        models.append(m)
+
+    out = minimize(value_and_gradient, x0, jac=True, method="L-BFGS-B", callback=record,
+                   options={"maxfun": max_evaluations, "maxiter": max_evaluations, "gtol": gtol,
+                            "ftol": ftol, "maxcor": memory})
+    changes = [param_change(a.params(), b.params()) for a, b in zip(models[:-1], models[1:], strict=True)]
+    result = EMResult(model=models[-1], log_likelihoods=lls, objectives=list(lls), param_changes=changes,
+                      converged=bool(out.success), n_iter=len(changes), method="lbfgs",
+                      models=models if keep_models else [])
+    result.evaluations = at
+    result.n_evaluations = len(evaluated)
+    return result

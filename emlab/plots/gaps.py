@@ -1,0 +1,160 @@
+"""Convergence figures on a log scale, in a colour-blind-safe style (notebooks 05–08).
+
+Linear convergence means ``L* − L(θ_t) ≈ C r^{2t}``: a straight line on a log axis. On a linear
+axis the first step dominates and hides it, so every convergence argument in 05–08 is drawn here as
+``L* − L(θ_t)`` on a log scale.
+
+- :func:`use_lecture_style` — the figure style of the lectures: the Okabe & Ito (2008)
+  colour-blind-safe palette *combined with* a line-style cycle (curves never differ by colour
+  alone) and an 11-pt base font, so that even ``fontsize="small"`` legends are above 9 pt.
+- :func:`plot_gaps` — ``L* − L(θ_t)`` of several runs against iteration or against E-steps used.
+- :func:`plot_floor_sweep` — the Gaussian-mixture singularity (05): the final ``L`` of EM against
+  the variance floor, a straight line of slope ``−D/2`` per collapsed point in ``ln(floor)``.
+- :func:`plot_spread` — a quantity per run on a log axis (stochastic EM's fluctuation, 07).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import cycler
+
+#: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1)), (0, (1, 3)), (0, (6, 2, 1, 2, 1, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+#: Widest figure (inches) that fits the notebook column: 9 in × 100 dpi (matplotlib's default inline dpi).
+MAX_WIDTH = 8.8
+
+
+def lecture_rc() -> dict:
+    """The rcParams of :func:`use_lecture_style`."""
+    return {"axes.prop_cycle": cycler(color=OKABE_ITO) + cycler(linestyle=LINESTYLES),
+            "font.size": 11.0, "figure.figsize": (7.0, 3.6), "axes.grid": True, "grid.alpha": 0.3,
+            "image.cmap": "viridis"}
+
+
+def use_lecture_style() -> None:
+    """Apply :func:`lecture_rc` to matplotlib's global rcParams (call once at the top of a notebook)."""
+    mpl.rcParams.update(lecture_rc())
+
+
+def style(i: int) -> dict:
+    """Colour, line style and marker of the ``i``-th curve (cycling), for artists drawn by hand."""
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _values(run, attr: str) -> np.ndarray:
+    values = np.asarray(getattr(run, attr, run), dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"each run must be an EMResult or a 1-D sequence of log-likelihoods, got shape "
+                         f"{values.shape}")
+    return values
+
+
+def plot_gaps(runs: Mapping[str, object], target: float | Mapping[str, float] | None = None, ax=None,
+              x: str = "iteration", attr: str = "log_likelihoods", floor: float = 1e-12,
+              markevery: int | None = None, title: str | None = None, legend: bool = True):
+    """``L* − L(θ_t)`` of each run on a log axis (05, 07, 08).
+
+    Parameters
+    ----------
+    runs : label → an ``EMResult`` (or anything with ``log_likelihoods``) or a 1-D sequence.
+    target : ``L*``: one number for all runs, one per label, or ``None`` (the largest value any run reached).
+    x : ``"iteration"`` (t) or ``"evaluations"`` (E-steps used: ``run.evaluations`` when the run has
+        it — gradient methods —, else ``t + 1``, one E-step per EM iteration).
+    floor : gaps below this (rounding noise once a run has converged) are not drawn.
+    markevery : marker spacing (default: about 12 markers per curve).
+    """
+    if len(runs) == 0:
+        raise ValueError("runs is empty")
+    if x not in ("iteration", "evaluations"):
+        raise ValueError(f"x must be 'iteration' or 'evaluations', got {x!r}")
+    values = {k: _values(r, attr) for k, r in runs.items()}
+    if target is None:
+        target = max(float(np.max(v)) for v in values.values())
+    ax = _axes(ax, (7.0, 3.6))
+    for i, (label, v) in enumerate(values.items()):
+        star = target[label] if isinstance(target, Mapping) else float(target)
+        gap = star - v
+        if x == "evaluations":
+            xs = np.asarray(getattr(runs[label], "evaluations", np.arange(1, v.size + 1)), dtype=float)
+            if xs.shape != v.shape:
+                raise ValueError(f"run {label!r}: {xs.size} evaluation counts for {v.size} values")
+        else:
+            xs = np.arange(v.size, dtype=float)
+        keep = gap > floor
+        every = markevery or max(1, int(keep.sum()) // 12)
+        ax.semilogy(xs[keep], gap[keep], label=label, markevery=every, markersize=5, **style(i))
+    ax.set_xlabel("iteration t" if x == "iteration" else "E-steps (inference passes) used")
+    ax.set_ylabel("L* − L(θ_t)  (log scale)")
+    if title:
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_floor_sweep(floors, final_lls, reference: float | None = None, slope: float = -0.5, ax=None,
+                     reference_label: str = "true model"):
+    """Final ``L`` of EM against the variance floor (05, the Gaussian-mixture singularity).
+
+    ``floors`` and ``final_lls`` are 1-D of one length. Draws the measured points, the line
+    ``L = c + slope · ln(floor)`` through the smallest floor's point (one component collapsed on one
+    point in ``D`` dimensions gives ``slope = −D/2``), and ``reference`` as a horizontal line.
+    """
+    floors = np.asarray(floors, dtype=float)
+    final = np.asarray(final_lls, dtype=float)
+    if floors.ndim != 1 or floors.shape != final.shape or floors.size < 2:
+        raise ValueError(f"floors and final_lls must be 1-D of one length >= 2, got {floors.shape} "
+                         f"and {final.shape}")
+    if np.any(floors <= 0):
+        raise ValueError("floors must be positive (they are drawn on a log axis)")
+    ax = _axes(ax, (7.0, 3.6))
+    ax.semilogx(floors, final, linestyle="none", label="EM's final L(θ)", **{k: v for k, v in style(0).items()
+                                                                             if k != "linestyle"})
+    i = int(np.argmin(floors))
+    grid = np.logspace(np.log10(floors.min()), np.log10(floors.max()), 50)
+    ax.semilogx(grid, final[i] + slope * (np.log(grid) - np.log(floors[i])), color=OKABE_ITO[1],
+                linestyle="--", label=f"slope {slope:g} per unit of ln(floor)")
+    if reference is not None:
+        ax.axhline(reference, color=OKABE_ITO[2], linestyle=":", label=f"{reference_label}: {reference:.1f}")
+    lowest = int(np.floor(np.log10(floors.min())))
+    if lowest < -20:                       # a few round decades instead of matplotlib's odd choice
+        step = max(10, 10 * round(-lowest / 60))
+        ax.set_xticks(10.0 ** np.arange(0, lowest - 1, -step))
+    ax.invert_xaxis()
+    ax.set(xlabel="variance floor min_variance (log scale, smaller to the right)", ylabel="final L(θ)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_spread(series: Mapping[str, Sequence[float]], ax=None, xlabel: str = "iteration t",
+                ylabel: str = "", title: str | None = None):
+    """Several positive series on a log axis, each with its own colour, line style and marker."""
+    if len(series) == 0:
+        raise ValueError("series is empty")
+    ax = _axes(ax, (7.0, 3.6))
+    for i, (label, s) in enumerate(series.items()):
+        s = np.asarray(s, dtype=float)
+        if s.ndim != 1:
+            raise ValueError(f"series {label!r} must be 1-D, got shape {s.shape}")
+        keep = s > 0
+        ax.semilogy(np.flatnonzero(keep), s[keep], label=label, markevery=max(1, int(keep.sum()) // 12),
+                    markersize=5, **style(i))
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax

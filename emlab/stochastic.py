@@ -1,0 +1,152 @@
+"""Stochastic E-steps that converge: Monte Carlo EM and stochastic approximation EM (notebook 07).
+
+Stochastic EM (Celeux & Diebolt 1985) replaces the expected counts ``E[c | x; θ_t]`` by the counts
+``c(x, y)`` of **one** structure ``y ~ p(y | x; θ_t)``. With one sample per iteration the iterates
+``θ_t`` form a Markov chain: they keep fluctuating around a stationary point of ``L(θ) = log p(x; θ)``
+and never settle (Nielsen 2000, *Bernoulli* 6:457, studies that chain). It is not an ascent method,
+not even in expectation. Two changes make the noise vanish:
+
+**MCEM** (Wei & Tanner 1990, *JASA* 85:699): average the counts of ``m_t`` sampled structures,
+
+    s_t = (1 / m_t) Σ_{j=1..m_t} c(x, y_j),   y_j ~ p(y | x; θ_t),     θ_{t+1} = M-step(s_t),
+
+with ``m_t`` growing, so the Monte Carlo error ``O(1 / √m_t)`` goes to zero (Fort & Moulines 2003,
+*Ann. Statist.* 31:1220, give conditions on the growth for almost-sure convergence).
+
+**SAEM** (Delyon, Lavielle & Moulines 1999, *Ann. Statist.* 27:94): keep one sample per iteration but
+average the statistics over iterations with decreasing weights ``γ_t``,
+
+    s_t = s_{t−1} + γ_t (c(x, y_t) − s_{t−1}),   y_t ~ p(y | x; θ_t),   θ_{t+1} = M-step(s_t),
+
+with ``Σ γ_t = ∞`` and ``Σ γ_t² < ∞`` (here ``γ_t = t^{−a}``, ``1/2 < a ≤ 1``, after ``burn_in``
+iterations with ``γ = 1``, i.e. plain stochastic EM). Under their conditions (complete data in an
+exponential family — every product of categoricals is one —, compact parameter set, regular
+M-step) ``θ_t`` converges almost surely to a stationary point of ``L``.
+
+Both use only the public :class:`emlab.em.EMModel` hooks: ``model.e_step(prepared, "stochastic", rng)``
+for one sampled structure per item, and ``model.m_step(counts)``. They return an
+:class:`emlab.em.EMResult` (``method`` ``"mcem"`` or ``"saem"``) with ``n_samples`` (structures
+sampled per item at each iteration) as an extra attribute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .em import EMModel, EMResult, param_change
+from .validation import as_generator, check_positive_int
+
+__all__ = ["mcem", "saem", "geometric_samples", "saem_steps"]
+
+
+def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = None) -> Callable[[int], int]:
+    """The sample-size schedule ``m_t = min(cap, ceil(first · growth^t))`` for :func:`mcem`."""
+    check_positive_int("first", first)
+    if not (np.isfinite(growth) and growth >= 1):
+        raise ValueError(f"growth must be a number >= 1, got {growth!r}")
+    if cap is not None:
+        check_positive_int("cap", cap)
+
+    def m(t: int) -> int:
+        value = math.ceil(first * growth**t)
+        return value if cap is None else min(cap, value)
+
+    return m
+
+
+def saem_steps(n: int, exponent: float = 0.7, burn_in: int = 0) -> np.ndarray:
+    """``γ_1 … γ_n`` for :func:`saem`: ``1`` for the first ``burn_in`` iterations, then
+    ``γ_t = (t − burn_in)^{−exponent}``; ``1/2 < exponent ≤ 1`` gives ``Σ γ = ∞``, ``Σ γ² < ∞``."""
+    if not (isinstance(n, (int, np.integer)) and n >= 0):
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if not (np.isfinite(exponent) and 0.5 < exponent <= 1):
+        raise ValueError(f"exponent must be in (0.5, 1] so that Σγ = ∞ and Σγ² < ∞, got {exponent!r}")
+    if not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
+        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+    t = np.arange(1, n + 1)
+    return np.where(t <= burn_in, 1.0, np.maximum(t - burn_in, 1).astype(float) ** -exponent)
+
+
+def _average(total: dict[str, np.ndarray] | None, counts: dict[str, np.ndarray], weight: float):
+    """``total + weight · (counts − total)`` array by array (``counts`` itself when ``total`` is None)."""
+    if total is None:
+        return {k: np.asarray(v, dtype=float).copy() for k, v in counts.items()}
+    return {k: total[k] + weight * (np.asarray(counts[k], dtype=float) - total[k]) for k in total}
+
+
+def _result(method, models, lls, changes, n_samples, keep_models) -> EMResult:
+    res = EMResult(model=models[-1], log_likelihoods=lls, objectives=list(lls), param_changes=changes,
+                   converged=False, n_iter=len(changes), method=method,
+                   models=models if keep_models else [])
+    res.n_samples = n_samples
+    return res
+
+
+def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[int], int] | None = None,
+         rng=None, keep_models: bool = False) -> EMResult:
+    """Monte Carlo EM: the M-step on the average counts of ``m_t`` sampled structures per item.
+
+    ``n_samples`` is an int (the same ``m`` every iteration; ``1`` is stochastic EM) or a schedule
+    ``t -> m_t`` (default :func:`geometric_samples` ``(1, 1.1)``). ``log_likelihoods[t]`` is the exact
+    ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can be compared with soft EM's.
+    Runs all ``max_iter`` iterations (``converged`` is False: a Monte Carlo run has no natural stop).
+    """
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if n_samples is None:
+        n_samples = geometric_samples()
+    if isinstance(n_samples, (int, np.integer)):
+        check_positive_int("n_samples", n_samples)
+        fixed = int(n_samples)
+        n_samples = lambda t: fixed  # noqa: E731
+    if not callable(n_samples):
+        raise TypeError(f"n_samples must be an int or a callable t -> m_t, got {type(n_samples).__name__}")
+    gen = as_generator(rng)
+    prepared = model.prepare(data)
+    models, lls, changes, used = [model], [], [], []
+    current = model
+    for t in range(max_iter + 1):
+        m = check_positive_int("n_samples(t)", n_samples(t))
+        first = current.e_step(prepared, "stochastic", gen)
+        lls.append(first.log_likelihood)
+        if t == max_iter:
+            break
+        mean = _average(None, first.counts, 1.0)
+        for j in range(2, m + 1):
+            mean = _average(mean, current.e_step(prepared, "stochastic", gen).counts, 1.0 / j)
+        used.append(m)
+        new = current.m_step(mean)
+        changes.append(param_change(current.params(), new.params()))
+        current = new
+        models.append(current)
+    return _result("mcem", models, lls, changes, used, keep_models)
+
+
+def saem(model: EMModel, data, max_iter: int = 100, exponent: float = 0.7, burn_in: int = 0,
+         rng=None, keep_models: bool = False) -> EMResult:
+    """Stochastic approximation EM: one sampled structure per item and iteration, statistics averaged
+    with the steps :func:`saem_steps` ``(max_iter, exponent, burn_in)``; the M-step on the average.
+
+    ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` iterations.
+    """
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    gammas = saem_steps(max_iter, exponent, burn_in)
+    gen = as_generator(rng)
+    prepared = model.prepare(data)
+    models, lls, changes = [model], [], []
+    current, stats = model, None
+    for t in range(max_iter + 1):
+        est = current.e_step(prepared, "stochastic", gen)
+        lls.append(est.log_likelihood)
+        if t == max_iter:
+            break
+        stats = _average(stats, est.counts, float(gammas[t]))
+        new = current.m_step(stats)
+        changes.append(param_change(current.params(), new.params()))
+        current = new
+        models.append(current)
+    return _result("saem", models, lls, changes, [1] * len(changes), keep_models)
