@@ -43,7 +43,7 @@ def _day_axis(ax, diary, symbol_names):
     numbered = [d for d in range(1, T + 1) if d == 1 or d % (5 * step) == 0]
     ax.xaxis.remove_overlapping_locs = False
     ax.set_xticks(numbered, [str(d) for d in numbered], minor=True, fontsize=7, color="0.35")
-    ax.tick_params(axis="x", which="minor", length=0, pad=13)
+    ax.tick_params(axis="x", which="minor", length=0, pad=15)
     ax.set_xlabel("ice creams eaten each day (day numbers in grey)", fontsize=9)
     ax.set_xlim(0.4, T + 0.6)
 
@@ -154,9 +154,9 @@ def plot_decodings(sheet, state_names=None, symbol_names=None):
     differ = sheet.decodings_differ
     for i in differ:
         ax.add_patch(plt.Rectangle((i + 0.5, -0.5), 1.0, 2.0, fill=False, ec="black", lw=1.6, zorder=3))
-        ax.text(i + 1, 1.62, "≠", ha="center", va="center", fontsize=11, weight="bold")
+        ax.text(i + 1, 1.75, "≠", ha="center", va="center", fontsize=11, weight="bold")
     ax.set_yticks([1, 0], [name for name, _ in rows], fontsize=9)
-    ax.set_ylim(-0.55, 1.85)
+    ax.set_ylim(-0.55, 2.0)
     _day_axis(ax, sheet.diary, symbols)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
