@@ -23,3 +23,6 @@ __all__ = [
 from .spreadsheet import Spreadsheet, draw_spreadsheet, spreadsheet_widget  # noqa: E402
 
 __all__ += ["Spreadsheet", "draw_spreadsheet", "spreadsheet_widget"]
+from .chart import ChartExplorer, chart_widget, draw_chart_explorer  # noqa: E402
+
+__all__ += ["ChartExplorer", "chart_widget", "draw_chart_explorer"]
