@@ -18,3 +18,11 @@ __all__ = [
     "draw_lower_bound", "lower_bound_widget", "draw_rate", "rate_widget",
     "BaumWelchStepper", "baum_welch_stepper", "draw_init_run", "init_widget",
 ]
+
+# The forward-backward spreadsheet (03_hmm_spreadsheet) and the inside chart (04_pcfg_chart_explorer).
+from .spreadsheet import Spreadsheet, draw_spreadsheet, spreadsheet_widget  # noqa: E402
+
+__all__ += ["Spreadsheet", "draw_spreadsheet", "spreadsheet_widget"]
+from .chart import ChartExplorer, chart_widget, draw_chart_explorer  # noqa: E402
+
+__all__ += ["ChartExplorer", "chart_widget", "draw_chart_explorer"]

@@ -1,0 +1,146 @@
+"""The numbers of the inside-chart explorer, from emlab's PCFG functions (notebook 04_pcfg_chart_explorer).
+
+For a CNF grammar and one sentence ``w_0 … w_{n-1}`` (fence posts ``0..n``):
+
+- the inside chart ``β(i, j, A) = p(A ⇒* w_i … w_{j-1})`` and the outside chart ``α(i, j, A)``
+  (:func:`emlab.pcfg.inside_outside`), with ``p(x) = β(0, n, S)``;
+- the labelled span posteriors ``P(A spans (i, j) | x) = α(i, j, A) β(i, j, A) / p(x)`` and the
+  unlabelled ones ``P((i, j) is a constituent | x) = Σ_A α β / p(x)``;
+- the expected rule counts (:func:`emlab.pcfg.expected_rule_counts`);
+- the CKY tree, the most probable parse (:func:`emlab.pcfg.viterbi_parse`).
+
+The grammar is edited as text, one rule per line (``NP -> NP PP 0.4``, ``N -> stars 0.18``), the
+sentence as words separated by spaces: :func:`parse_rules` and :func:`parse_sentence` raise
+``ValueError`` with a message for the reader (naming the line), and so does
+:func:`inside_chart_sheet` for a sentence the grammar cannot parse. Nothing here draws or
+imports ipywidgets (:mod:`emlab.widgets.chart` does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import pcfg
+
+__all__ = ["MAX_WORDS", "ChartSheet", "inside_chart_sheet", "parse_rules", "format_rules", "parse_sentence"]
+
+#: Longest sentence the explorer shows (its chart has n(n+1)/2 cells).
+MAX_WORDS = 12
+
+
+@dataclass(frozen=True)
+class ChartSheet:
+    """The inside chart and what follows from it, for one grammar and one sentence.
+
+    Attributes (``n`` words, ``N`` nonterminals)
+    ----------
+    grammar : the :class:`emlab.pcfg.PCFG`.
+    words : list of the sentence's words.
+    inside, outside : (n+1, n+1, N) ``β`` and ``α`` (0 where ``j <= i``).
+    log_p : ``log p(x)``; p_x : ``p(x)``.
+    labelled : (n+1, n+1, N) ``α β / p(x)``; constituent : (n+1, n+1) its sum over ``A``.
+    counts : ``{(lhs, rhs): expected count}`` for every rule of the grammar.
+    tree : the CKY tree (nested tuples); tree_log_prob : its ``log p(x, t*)``.
+    """
+
+    grammar: pcfg.PCFG
+    words: list
+    inside: np.ndarray
+    outside: np.ndarray
+    log_p: float
+    p_x: float
+    labelled: np.ndarray
+    constituent: np.ndarray
+    counts: dict
+    tree: tuple
+    tree_log_prob: float
+
+    def tree_spans(self) -> set[tuple[int, int, str]]:
+        """The labelled spans ``(i, j, A)`` of the CKY tree."""
+        out = set()
+
+        def walk(t, i):
+            if len(t) == 2:
+                out.add((i, i + 1, t[0]))
+                return i + 1
+            k = walk(t[1], i)
+            j = walk(t[2], k)
+            out.add((i, j, t[0]))
+            return j
+
+        walk(self.tree, 0)
+        return out
+
+
+def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:
+    """Every chart of the explorer for ``grammar`` and the token list ``words``.
+
+    Raises ``ValueError`` for a word the grammar cannot emit (the message names it), for more than
+    :data:`MAX_WORDS` words and for a sentence with no parse (its posteriors are undefined).
+    """
+    if not isinstance(grammar, pcfg.PCFG):
+        raise TypeError(f"grammar must be an emlab.pcfg.PCFG, got {type(grammar).__name__}")
+    words = list(words)
+    if not words:
+        raise ValueError("the sentence is empty: type at least one word")
+    if len(words) > MAX_WORDS:
+        raise ValueError(f"the sentence has {len(words)} words; the explorer shows at most {MAX_WORDS}")
+    inside, outside, log_p = pcfg.inside_outside(grammar, words)
+    if log_p == -math.inf:
+        raise ValueError("the grammar has no parse of this sentence (p(x) = 0), so its span posteriors "
+                         "are undefined")
+    p_x = math.exp(log_p)
+    labelled = outside * inside / p_x
+    tree, tree_log_prob = pcfg.viterbi_parse(grammar, words)
+    return ChartSheet(grammar=grammar, words=words, inside=inside, outside=outside, log_p=float(log_p),
+                      p_x=p_x, labelled=labelled, constituent=labelled.sum(axis=2),
+                      counts=pcfg.expected_rule_counts(grammar, [words]), tree=tree,
+                      tree_log_prob=float(tree_log_prob))
+
+
+def parse_sentence(text: str) -> list[str]:
+    """``"astronomers saw stars"`` → ``["astronomers", "saw", "stars"]`` (split on white space)."""
+    if not isinstance(text, str):
+        raise TypeError(f"the sentence must be a string, got {type(text).__name__}")
+    words = text.split()
+    if not words:
+        raise ValueError("the sentence is empty: type at least one word")
+    return words
+
+
+def parse_rules(text: str) -> list[tuple]:
+    """One rule per line, ``LHS -> RHS… prob``: ``S -> NP VP 1.0`` or ``N -> stars 0.18``.
+
+    Blank lines and text after ``#`` are ignored. Returns ``[(lhs, rhs_tuple, prob)]`` for
+    :meth:`emlab.pcfg.PCFG.from_rules` (which checks CNF and that each left-hand side sums to 1).
+    Raises ``ValueError`` naming the line that is not of that form.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"the grammar must be a string, got {type(text).__name__}")
+    rules = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        lhs, arrow, rest = line.partition("->")
+        parts = rest.split()
+        if not arrow or not lhs.strip() or len(lhs.split()) != 1 or len(parts) < 2:
+            raise ValueError(f"line {number} ({line!r}) is not of the form 'A -> B C prob' or "
+                             "'A -> word prob'")
+        try:
+            prob = float(parts[-1])
+        except ValueError:
+            raise ValueError(f"line {number} ({line!r}) must end with a probability, "
+                             f"got {parts[-1]!r}") from None
+        rules.append((lhs.strip(), tuple(parts[:-1]), prob))
+    if not rules:
+        raise ValueError("the grammar has no rules: type one rule per line, e.g. 'S -> NP VP 1.0'")
+    return rules
+
+
+def format_rules(grammar: pcfg.PCFG) -> str:
+    """The grammar as :func:`parse_rules` reads it, one rule per line (``g.rules()`` order)."""
+    return "\n".join(f"{lhs} -> {' '.join(rhs)} {p:.12g}" for lhs, rhs, p in grammar.rules())
