@@ -217,8 +217,9 @@ def _grade_03a_with(loglik_source: str, tmp_path):
     """Grade solutions/03a with its log_likelihood answer replaced, through the real sandbox."""
     sys.path.insert(0, str(ROOT / "tools" / "grading"))
     import judge
-    import notebooks
     import sandbox
+
+    import notebooks
 
     master = notebooks.load_master(ROOT / "solutions" / "03a_forward.ipynb")
     nb = _read(ROOT / "solutions" / "03a_forward.ipynb")
@@ -237,7 +238,8 @@ def _grade_03a_with(loglik_source: str, tmp_path):
     return {i.grade_id: i for i in judge.grade_notebook(master, path, spec).items}
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="grading needs bubblewrap: apt-get install -y bubblewrap")
+@pytest.mark.skipif(shutil.which("bwrap") is None,
+                    reason="grading needs bubblewrap: apt-get install -y bubblewrap")
 def test_an_answer_that_calls_the_library_earns_nothing_and_an_honest_one_scores(tmp_path):
     calling = ("from emlab import hmm\n"
                "def log_likelihood(start, trans, emit, seq):\n"
