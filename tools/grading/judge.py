@@ -264,6 +264,8 @@ def judge_item(
         except BaseException as exc:  # noqa: BLE001 - any failure of the test fails the item
             if isinstance(exc, KeyboardInterrupt):
                 raise
+            if isinstance(exc, JudgeTimeout):
+                session.close()  # it may have been cut off in the middle of a request
             return ItemResult(item.grade_id, item.points, 0.0, "fail", _failure_message(exc, part, source))
     return ItemResult(item.grade_id, item.points, item.points, "pass", "")
 

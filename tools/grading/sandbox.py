@@ -182,16 +182,36 @@ def _python_roots() -> list[str]:
 
 
 def _hidden_packages(names) -> list[str]:
+    """``--tmpfs`` over every copy of the packages ``names`` (and of the real ``emlab``, whose allowed
+    part the sandbox gets from its own view) that the interpreter could reach, in the environment
+    or in any ``site-packages``/``dist-packages`` of the bound Python installations."""
+    import glob
     import importlib.util
 
-    args = []
-    for name in names:
+    places: set[str] = set()
+    for name in {*names, "emlab"}:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
         for loc in (spec.submodule_search_locations or []) if spec else []:
-            args += ["--tmpfs", str(Path(loc).resolve())]
+            places.add(str(Path(loc).resolve()))
+        if spec is not None and spec.origin and not spec.submodule_search_locations:
+            places.add(str(Path(spec.origin).resolve()))
+        for root in [*_python_roots(), "/usr/lib", "/usr/local/lib"]:
+            for pattern in (
+                f"{root}/lib/python3*/site-packages/{name}",
+                f"{root}/python3*/site-packages/{name}",
+                f"{root}/python3*/dist-packages/{name}",
+                f"{root}/python3/dist-packages/{name}",
+            ):
+                places.update(str(Path(p).resolve()) for p in glob.glob(pattern))
+    args = []
+    for place in sorted(places):
+        if os.path.isdir(place):
+            args += ["--tmpfs", place]
+        elif os.path.isfile(place):
+            args += ["--ro-bind", "/dev/null", place]
     return args
 
 
