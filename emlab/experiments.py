@@ -190,7 +190,7 @@ INIT_STRATEGIES = ("random", "uniform", "jitter", "informed")
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in INIT_STRATEGIES:
+    if not isinstance(kind, str) or kind not in INIT_STRATEGIES:
         raise ValueError(f"kind must be one of {INIT_STRATEGIES}, got {kind!r}")
 
 
@@ -409,7 +409,7 @@ def compare_methods(model, data, methods: Sequence[str] = ("hard", "soft", "stoc
     if len(methods) == 0:
         raise ValueError(f"methods is empty: give some of {em.METHODS}")
     for m in methods:
-        if m not in em.METHODS:
+        if not isinstance(m, str) or m not in em.METHODS:
             raise ValueError(f"method must be one of {em.METHODS}, got {m!r}")
     max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
     tol = check_scalar("tol", tol, low=0)
