@@ -143,9 +143,12 @@ def jitter(model, scale: float = 1e-3, rng=None):
     check_model("model", model, "params", "m_step")
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
     gen = as_generator(rng)
-    noisy = {name: check_numbers(f"parameter {name!r}", p, nonnegative=True)
-             * np.exp(scale * gen.standard_normal(np.shape(p)))
-             for name, p in model.params().items()}
+    params = {name: check_numbers(f"parameter {name!r}", p) for name, p in model.params().items()}
+    for name, p in params.items():
+        if np.any(p < 0):
+            raise ValueError(f"jitter needs a product of categoricals; {type(model).__name__}'s parameter "
+                             f"{name!r} has negative entries")
+    noisy = {name: p * np.exp(scale * gen.standard_normal(p.shape)) for name, p in params.items()}
     try:
         return model.m_step(noisy)
     except KeyError as missing:
