@@ -143,9 +143,12 @@ def jitter(model, scale: float = 1e-3, rng=None):
     check_model("model", model, "params", "m_step")
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
     gen = as_generator(rng)
-    noisy = {name: check_numbers(f"parameter {name!r}", p, nonnegative=True)
-             * np.exp(scale * gen.standard_normal(np.shape(p)))
-             for name, p in model.params().items()}
+    params = {name: check_numbers(f"parameter {name!r}", p) for name, p in model.params().items()}
+    for name, p in params.items():
+        if np.any(p < 0):
+            raise ValueError(f"jitter needs a product of categoricals; {type(model).__name__}'s parameter "
+                             f"{name!r} has negative entries")
+    noisy = {name: p * np.exp(scale * gen.standard_normal(p.shape)) for name, p in params.items()}
     try:
         return model.m_step(noisy)
     except KeyError as missing:
@@ -190,7 +193,7 @@ INIT_STRATEGIES = ("random", "uniform", "jitter", "informed")
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in INIT_STRATEGIES:
+    if not isinstance(kind, str) or kind not in INIT_STRATEGIES:
         raise ValueError(f"kind must be one of {INIT_STRATEGIES}, got {kind!r}")
 
 
@@ -409,7 +412,7 @@ def compare_methods(model, data, methods: Sequence[str] = ("hard", "soft", "stoc
     if len(methods) == 0:
         raise ValueError(f"methods is empty: give some of {em.METHODS}")
     for m in methods:
-        if m not in em.METHODS:
+        if not isinstance(m, str) or m not in em.METHODS:
             raise ValueError(f"method must be one of {em.METHODS}, got {m!r}")
     max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
     tol = check_scalar("tol", tol, low=0)

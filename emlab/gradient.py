@@ -113,6 +113,8 @@ def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
         c = np.asarray(est.counts[k], dtype=float)
         grads[k] = c - c.sum(axis=-1, keepdims=True) * theta
     frozen = frozen_arrays(model) if frozen is None else frozen
+    if not (isinstance(frozen, (set, frozenset, list, tuple)) and all(isinstance(k, str) for k in frozen)):
+        raise TypeError(f"frozen must be a set of parameter names (strings), got {frozen!r}"[:200])
     unknown = set(frozen) - set(grads)
     if unknown:
         raise ValueError(f"frozen names arrays the model does not have: {sorted(unknown)}")

@@ -454,3 +454,86 @@ def test_randomness_of_bound_and_gradient_goes_through_rng():
 def test_a_huge_fixed_step_that_zeroes_a_needed_parameter_is_named():
     with pytest.raises(ValueError, match="step"):
         gradient.gradient_ascent(MIX, np.array([[5, 0, 0], [0, 0, 5]]), step=1e5, backtrack=False, max_iter=5)
+
+
+# ------------------------------------------- the remaining entry points, each argument fuzzed with anything
+
+ANYTHING = st.one_of(scalars(), messy_arrays(max_dims=3),
+                     st.sampled_from([{}, {"probs": [[0.5, 0.5]]}, object(), (), [None], [HMM2],
+                                      [[1, 2], [3]]]))
+
+ANY_CASES = [
+    ("flat_params", lambda x: convergence.flat_params(x), ("model_or_params", "parameter")),
+    ("trajectory", lambda x: convergence.trajectory(x), ("models", "model_or_params", "parameter")),
+    ("q_function.counts", lambda x: bound.q_function(x, MIX.params()), ("counts", "params")),
+    ("q_function.params", lambda x: bound.q_function(MIX.params(), x), ("counts", "params", "probs")),
+    ("frozen_arrays", lambda x: bound.frozen_arrays(x), ("model",)),
+    ("with_params.params", lambda x: bound.with_params(MIX, x), ("params", "m_step")),
+    ("marginal_log_likelihood.model", lambda x: bound.marginal_log_likelihood(x, MIX.prepare(COUNTS)),
+     ("model",)),
+    ("logits", lambda x: gradient.logits(x), ("params",)),
+    ("log_likelihood_and_gradient.frozen",
+     lambda x: gradient.log_likelihood_and_gradient(MIX, MIX.prepare(COUNTS), frozen=x), ("frozen",)),
+    ("gradient_ascent.model", lambda x: gradient.gradient_ascent(x, COUNTS, max_iter=2), ("model",)),
+    ("state_spread", lambda x: ex.state_spread(x), ("model", "parameter")),
+    ("jitter.model", lambda x: ex.jitter(x), ("model", "parameter")),
+    ("run_restarts.init", lambda x: ex.run_restarts(x, SEQS, n=2, max_iter=2, progress=False), ("init",)),
+    ("run_restarts.n", lambda x: ex.run_restarts(lambda r: hmm.HMM.random(2, 3, rng=r), SEQS, n=x, max_iter=2,
+                                                 progress=False), ("n",)),
+    ("hmm_init.kind", lambda x: ex.hmm_init(x, 2, 3), ("kind",)),
+    ("hmm_init.labelled", lambda x: ex.hmm_init("informed", 2, 3, labelled=x),
+     ("labelled", "sequence", "states", "got")),
+    ("mixture_init.labelled", lambda x: ex.mixture_init("informed", 2, 3, labelled=x),
+     ("labelled", "X", "z", "counts", "data")),
+    ("likelihood_drops.result", lambda x: ex.likelihood_drops(x), ("result",)),
+    ("symbols.name", lambda x: symbolic.symbols(2, name=x), ("name",)),
+    ("product_categorical_mle", lambda x: symbolic.product_categorical_mle(x),
+     ("sizes", "K", "distribution")),
+    ("bordered_minors_show_maximum", lambda x: symbolic.bordered_minors_show_maximum(x), ("B",)),
+    ("plot_lower_bound", lambda x: curves.plot_lower_bound(x), ("result",)),
+    ("plot_clusters_side_by_side.X",
+     lambda x: curves.plot_clusters_side_by_side(x, [("a", [0, 1], [[0, 0]])]), ("X", "panel")),
+    ("plot_clusters_side_by_side.panels",
+     lambda x: curves.plot_clusters_side_by_side(np.zeros((2, 2)), x), ("panel",)),
+    ("plot_rate_vs.measured", lambda x: curves.plot_rate_vs([1.0, 2.0], x), ("measured",)),
+    ("plot_runs_against_truth", lambda x: curves.plot_runs_against_truth({"m": SOFT}, x), ("truth", "runs")),
+    ("plot_saddle.up", lambda x: curves.plot_saddle([0.0, 0.1], x, [0.0, -0.1], [SOFT], ["a"]),
+     ("eps", "up", "down")),
+    ("plot_saddle.labels", lambda x: curves.plot_saddle([0.0, 0.1], [0, 1], [0, -1], [SOFT], x), ("labels",)),
+    ("plot_state_alignment.mapping",
+     lambda x: curves.plot_state_alignment(np.eye(2), x, HMM2.emit, HMM2.emit), ("mapping",)),
+    ("plot_state_emissions.highlight",
+     lambda x: curves.plot_state_emissions(HMM2.emit, (0, 1), "abc", highlight=x), ("highlight",)),
+    ("plot_em_vs_gradient.ga_run", lambda x: curves.plot_em_vs_gradient(SOFT, x), ("ga_run",)),
+    ("plot_hard_vs_soft.hard", lambda x: curves.plot_hard_vs_soft(x), ("hard",)),
+    ("draw_tree", lambda x: trees.draw_tree(x), ("tree",)),
+    ("draw_trellis.values", lambda x: trellis.draw_trellis(HMM2, [0, 1], values=x), ("values",)),
+    ("draw_trellis.edge_weights", lambda x: trellis.draw_trellis(HMM2, [0, 1], edge_weights=x),
+     ("edge_weights",)),
+    ("draw_trellis.state_names", lambda x: trellis.draw_trellis(HMM2, [0, 1], state_names=x),
+     ("state_names",)),
+    ("draw_trellis.m", lambda x: trellis.draw_trellis(x, [0, 1]), ("m",)),
+    ("plot_posteriors.observations",
+     lambda x: trellis.plot_posteriors(np.full((2, 2), 0.5), observations=x), ("observations",)),
+    ("draw_init_run.true", lambda x: draw_init_run(SEQS, "uniform", 0, 2, 3, true=x, max_iter=2), ("true",)),
+    ("draw_init_run.symbols", lambda x: draw_init_run(SEQS, "uniform", 0, 2, 3, symbols=x, max_iter=2),
+     ("symbols",)),
+    ("lower_bound_widget.family", lambda x: lower_bound_widget(x, COIN_DATA), ("family",)),
+]
+
+
+@pytest.mark.parametrize("case", ANY_CASES, ids=[c[0] for c in ANY_CASES])
+@given(x=ANYTHING)
+@settings(max_examples=20)
+def test_every_other_argument_is_either_used_or_refused_by_name(case, x):
+    _, call, names = case
+    outcome(lambda: call(x), *names)
+    plt.close("all")
+
+
+def test_widgets_refuse_out_of_range_controls():
+    from emlab.widgets import init_widget, rate_widget
+    assert outcome(lambda: rate_widget(9.0), "separation") is REFUSED
+    assert outcome(lambda: init_widget(SEQS, 2, 3, max_iter=0), "max_iter") is REFUSED
+    assert outcome(lambda: lower_bound_widget(coin_family, COIN_DATA, lo=0.9, hi=0.1), "lo") is REFUSED
+    assert outcome(lambda: lower_bound_widget(coin_family, COIN_DATA, theta_t=0.99), "theta_t") is REFUSED

@@ -393,6 +393,7 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
         raise ValueError(f"emit must have one column per letter of the alphabet ({len(alphabet)}), "
                          f"got shape {emit.shape}")
     states = [check_scalar("states entry", s, low=0, high=emit.shape[0] - 1, integer=True) for s in states]
+    check_sequence("highlight", highlight, "a list of letter indices")
     highlight = [check_scalar("highlight entry", i, low=0, high=len(alphabet) - 1, integer=True)
                  for i in highlight]
     ax = _axes(ax, figsize=(9, 3.8))

@@ -141,7 +141,7 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
         if observations.size != T:
             raise ValueError(f"observations must have one symbol per row of gamma ({T}), "
                              f"got {observations.size}")
-    if kind not in ("line", "heatmap"):
+    if not isinstance(kind, str) or kind not in ("line", "heatmap"):
         raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(min(12, 2 + 0.3 * T), 3))
