@@ -18,7 +18,11 @@ def as_generator(rng=None) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, bool):
+        raise TypeError(f"rng must be None, an int seed or a numpy Generator, got bool {rng!r}")
     if rng is None or isinstance(rng, (int, np.integer)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng must be a non-negative int seed, got {rng!r}")
         return np.random.default_rng(rng)
     raise ValueError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
