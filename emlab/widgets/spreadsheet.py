@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import io
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..data.icecream import EISNER_STATE_NAMES, SYMBOL_NAMES, eisner_data, eisner_initial
@@ -251,11 +250,10 @@ class Spreadsheet:
         raise ValueError(f"name must be one of {FIGURES}, got {name!r}")
 
     def png(self, name: str) -> bytes:
-        """One figure as PNG bytes (the figure is closed)."""
+        """One figure as PNG bytes."""
         fig = self.figure(name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        plt.close(fig)
         return buf.getvalue()
 
     def tables(self) -> dict[str, str]:
@@ -271,8 +269,7 @@ def draw_spreadsheet(model=None, diary=None, n_iter: int = 10, state_names=EISNE
     sheet = Spreadsheet(model, diary, n_iter, state_names, symbol_names)
     html_tables = sheet.tables()
     for name in FIGURES:
-        sheet.figure(name)
-        plt.show()
+        display(sheet.figure(name))
         if name == "trellis":
             for t in ("days", "counts"):
                 if t in tables:
@@ -358,12 +355,9 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
         finally:
             syncing[0] = False
 
-    def redraw(kind):
+    def redraw(kind):                      # the status line last: when it changes, the redraw is done
         sync_controls()
-        status.value = sheet.status_html()
-        if kind == "refused":
-            return
-        fig_names, table_names = _AFFECTS[kind]
+        fig_names, table_names = _AFFECTS.get(kind, ((), ()))
         if table_names:
             html_tables = sheet.tables()
             for name in table_names:
@@ -373,6 +367,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
             figs[name].clear_output(wait=True)
             with figs[name]:
                 display(Image(data=data, format="png"))
+        status.value = sheet.status_html()
 
     def on(widget, action):
         widget.observe(lambda change: None if syncing[0] else action(change["new"]), names="value")
