@@ -302,3 +302,15 @@ def test_spreadsheet_redraws_every_figure_and_the_same_edit_gives_the_same_pictu
     assert all(edited[n] != start[n] for n in FIGURES)
     assert all(b.png(n) == edited[n] for n in FIGURES)
     assert a.tables() == b.tables() and a.tables() != Spreadsheet(n_iter=3).tables()
+
+
+def test_em_step_makes_the_reestimated_parameters_current_as_em_fit_does():
+    sheet = Spreadsheet(n_iter=3)
+    assert sheet.em_step() and sheet.em_step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        two = em.fit(data.eisner_initial(), [data.eisner_data()], max_iter=2, tol=0).model
+    for name, p in two.params().items():
+        assert np.allclose(sheet.model.params()[name], p, atol=1e-12), name
+    sheet.reset()
+    assert np.array_equal(sheet.model.trans, data.eisner_initial().trans)

@@ -199,6 +199,12 @@ class Spreadsheet:
             return self._refuse(what, exc)
         return self._apply(f"new diary of {len(diary)} days", diary=diary)
 
+    def em_step(self) -> bool:
+        """Make the re-estimated parameters the current ones (iteration 1 becomes iteration 0), as in
+        Eisner's sheet, where one copies the new parameters over the old to run the next iteration."""
+        return self._apply("one EM step: the re-estimated parameters are now the current ones",
+                           model=self.sheet.reestimated)
+
     def set_iterations(self, n: int) -> bool:
         return self._apply(f"{n} iterations", "iterations", n_iter=n)
 
@@ -285,7 +291,8 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
 
     Controls: a box per probability (type a value and press Enter; the rest of its row is
     rescaled), the diary as text, a day slider with buttons for that day's count, the number of
-    Baum-Welch iterations and "reset". An invalid entry shows a "refused" message and changes
+    Baum-Welch iterations, "EM step" (the re-estimated parameters become the current ones) and
+    "reset". An invalid entry shows a "refused" message and changes
     nothing (its box returns to the current value).
     """
     import ipywidgets as widgets
@@ -325,6 +332,8 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
                                   style={"button_width": "36px"})
     iters = widgets.IntSlider(min=1, max=min(30, MAX_ITER), description="iterations", continuous_update=False)
     reset = widgets.Button(description="reset", icon="undo")
+    step = widgets.Button(description="EM step", icon="play",
+                          tooltip="replace the parameters by the re-estimated ones (row 1 of the table)")
     status = widgets.HTML()
     figs = {name: widgets.Output() for name in FIGURES}
     tables = {name: widgets.HTML() for name in TABLES}
@@ -377,6 +386,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
     on(count, lambda c: sheet.edit_day(sheet.day, symbols.index(c) + 1))
     on(iters, sheet.set_iterations)
     reset.on_click(lambda _: sheet.reset())
+    step.on_click(lambda _: sheet.em_step())
     sheet.listeners.append(redraw)
     redraw("all")
 
@@ -387,7 +397,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
         [section("parameters: type a probability, press Enter (the rest of its row is rescaled)"),
          start_row, *trans_rows, *emit_rows,
          section("diary: type it, or pick a day and click its count"),
-         diary_box, widgets.HBox([day, count]), widgets.HBox([iters, reset])])
+         diary_box, widgets.HBox([day, count]), widgets.HBox([iters, step, reset])])
     ui = widgets.VBox([controls, status, figs["trellis"], tables["days"], tables["counts"],
                        figs["iterations"], tables["iterations"], figs["decodings"]])
     ui.add_class("emlab-spreadsheet")
