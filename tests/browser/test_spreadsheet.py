@@ -132,6 +132,7 @@ def test_spreadsheet_edits_redraw_everything_reproducibly_and_refuse_invalid_inp
     assert sheet.act(edit_q("0.6")) == param, "the same parameter edit draws another picture"
     assert sheet.act(day_one_eats_one) == day, "the same day edit draws another picture"
     assert not sheet.problems()
+    assert sheet.act(reset) == again                  # leave the widget as the notebook drew it
 
 
 def test_chart_explorer_edits_redraw_everything_reproducibly_and_refuse_invalid_input(chart):
@@ -173,3 +174,4 @@ def test_chart_explorer_edits_redraw_everything_reproducibly_and_refuse_invalid_
     assert chart.act(sentence("astronomers saw stars with telescopes")) == words
     assert chart.act(grammar(edited)) == rule, "the same grammar edit draws another picture"
     assert not chart.problems()
+    assert chart.act(reset) == again                  # leave the widget as the notebook drew it
