@@ -17,6 +17,7 @@ from matplotlib.collections import LineCollection
 
 from emlab import data, em, hmm
 from emlab.plots import spreadsheet as plots
+from emlab.widgets import BaumWelchStepper
 from emlab.widgets.sheet import (
     MAX_DAYS,
     format_diary,
@@ -314,3 +315,15 @@ def test_em_step_makes_the_reestimated_parameters_current_as_em_fit_does():
         assert np.allclose(sheet.model.params()[name], p, atol=1e-12), name
     sheet.reset()
     assert np.array_equal(sheet.model.trans, data.eisner_initial().trans)
+
+
+def test_the_baum_welch_stepper_titles_its_figure_with_the_posterior_it_shows():
+    stepper = BaumWelchStepper(data.eisner_initial(), data.eisner_data(), state_names=data.EISNER_STATE_NAMES,
+                               symbol_names=data.SYMBOL_NAMES)
+    stepper.step()
+    fig = stepper.render()
+    assert fig.axes[0].get_title() == "iteration 1: p(Hot | diary)"
+    assert fig.get_size_inches()[0] * fig.dpi <= 900
+    line = fig.axes[0].get_lines()[0]
+    assert np.allclose(line.get_ydata(), hmm.posteriors(stepper.model, data.eisner_data())[0][:, 1])
+    plt.close(fig)
