@@ -26,7 +26,7 @@ from emlab.widgets.sheet import (
     set_day,
     set_parameter,
 )
-from emlab.widgets.spreadsheet import FIGURES, TABLES, Spreadsheet, sheet_tables_html
+from emlab.widgets.spreadsheet import FIGURES, TABLES, Spreadsheet, sheet_tables_html, spreadsheet_widget
 
 
 def joint(m, x, y):
@@ -327,3 +327,27 @@ def test_the_baum_welch_stepper_titles_its_figure_with_the_posterior_it_shows():
     line = fig.axes[0].get_lines()[0]
     assert np.allclose(line.get_ydata(), hmm.posteriors(stepper.model, data.eisner_data())[0][:, 1])
     plt.close(fig)
+
+
+def _leaves(widget):
+    children = getattr(widget, "children", ())
+    return [widget] + [leaf for child in children for leaf in _leaves(child)]
+
+
+def test_widget_boxes_edit_the_sheet_and_a_refused_value_springs_back():
+    ui, sheet = spreadsheet_widget(n_iter=2)
+    leaves = _leaves(ui)
+    box = next(w for w in leaves if getattr(w, "description", None) == "q(C|C)")
+    rest = next(w for w in leaves if getattr(w, "description", None) == "q(H|C)")
+    status = next(w for w in leaves if "emlab-sheet-status" in getattr(w, "_dom_classes", ()))
+    box.value = 0.6
+    assert sheet.model.trans[0, 0] == 0.6 and rest.value == 0.2          # the rest of the row, shown rescaled
+    before = sheet.sheet
+    box.value = 1.7
+    assert box.value == 0.6 and sheet.sheet is before and "refused" in status.value
+    diary = next(w for w in leaves if getattr(w, "description", None) == "diary")
+    diary.value = "3331"
+    day = next(w for w in leaves if getattr(w, "description", None) == "day")
+    assert len(sheet.diary) == 4 and day.max == 4
+    diary.value = "33x"
+    assert diary.value == "3331" and "refused" in status.value
