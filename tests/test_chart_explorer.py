@@ -16,7 +16,7 @@ import pytest
 from emlab import pcfg
 from emlab.data import grammars
 from emlab.plots.chart import plot_inside_chart
-from emlab.widgets.chart import CHART_FIGURES, ChartExplorer
+from emlab.widgets.chart import CHART_FIGURES, ChartExplorer, chart_widget
 from emlab.widgets.chart_sheet import MAX_WORDS, format_rules, inside_chart_sheet, parse_rules, parse_sentence
 
 
@@ -147,3 +147,22 @@ def test_figures_show_the_chart_and_redraw_for_an_edit():
     other = ChartExplorer()
     other.set_sentence("astronomers saw stars with stars")
     assert all(other.png(n) == changed[n] for n in CHART_FIGURES)
+
+
+def test_widget_text_boxes_edit_the_explorer_and_refused_text_springs_back():
+    ui, explorer = chart_widget()
+    leaves = [ui]
+    i = 0
+    while i < len(leaves):
+        leaves += list(getattr(leaves[i], "children", ()))
+        i += 1
+    sentence = next(w for w in leaves if getattr(w, "description", None) == "sentence")
+    rules = next(w for w in leaves if getattr(w, "description", None) == "grammar")
+    status = next(w for w in leaves if "emlab-chart-status" in getattr(w, "_dom_classes", ()))
+    sentence.value = "astronomers saw stars"
+    assert explorer.words == ["astronomers", "saw", "stars"] and "refused" not in status.value
+    good = rules.value
+    rules.value = good + "\nS -> NP 1.0"
+    assert rules.value == good and "refused" in status.value and "Chomsky" in status.value
+    sentence.value = "stars saw"
+    assert sentence.value == "astronomers saw stars" and "no parse" in status.value

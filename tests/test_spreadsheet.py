@@ -17,6 +17,7 @@ from matplotlib.collections import LineCollection
 
 from emlab import data, em, hmm
 from emlab.plots import spreadsheet as plots
+from emlab.widgets import BaumWelchStepper
 from emlab.widgets.sheet import (
     MAX_DAYS,
     format_diary,
@@ -25,7 +26,7 @@ from emlab.widgets.sheet import (
     set_day,
     set_parameter,
 )
-from emlab.widgets.spreadsheet import FIGURES, TABLES, Spreadsheet, sheet_tables_html
+from emlab.widgets.spreadsheet import FIGURES, TABLES, Spreadsheet, sheet_tables_html, spreadsheet_widget
 
 
 def joint(m, x, y):
@@ -302,3 +303,51 @@ def test_spreadsheet_redraws_every_figure_and_the_same_edit_gives_the_same_pictu
     assert all(edited[n] != start[n] for n in FIGURES)
     assert all(b.png(n) == edited[n] for n in FIGURES)
     assert a.tables() == b.tables() and a.tables() != Spreadsheet(n_iter=3).tables()
+
+
+def test_em_step_makes_the_reestimated_parameters_current_as_em_fit_does():
+    sheet = Spreadsheet(n_iter=3)
+    assert sheet.em_step() and sheet.em_step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        two = em.fit(data.eisner_initial(), [data.eisner_data()], max_iter=2, tol=0).model
+    for name, p in two.params().items():
+        assert np.allclose(sheet.model.params()[name], p, atol=1e-12), name
+    sheet.reset()
+    assert np.array_equal(sheet.model.trans, data.eisner_initial().trans)
+
+
+def test_the_baum_welch_stepper_titles_its_figure_with_the_posterior_it_shows():
+    stepper = BaumWelchStepper(data.eisner_initial(), data.eisner_data(), state_names=data.EISNER_STATE_NAMES,
+                               symbol_names=data.SYMBOL_NAMES)
+    stepper.step()
+    fig = stepper.render()
+    assert fig.axes[0].get_title() == "iteration 1: p(Hot | diary)"
+    assert fig.get_size_inches()[0] * fig.dpi <= 900
+    line = fig.axes[0].get_lines()[0]
+    assert np.allclose(line.get_ydata(), hmm.posteriors(stepper.model, data.eisner_data())[0][:, 1])
+    plt.close(fig)
+
+
+def _leaves(widget):
+    children = getattr(widget, "children", ())
+    return [widget] + [leaf for child in children for leaf in _leaves(child)]
+
+
+def test_widget_boxes_edit_the_sheet_and_a_refused_value_springs_back():
+    ui, sheet = spreadsheet_widget(n_iter=2)
+    leaves = _leaves(ui)
+    box = next(w for w in leaves if getattr(w, "description", None) == "q(C|C)")
+    rest = next(w for w in leaves if getattr(w, "description", None) == "q(H|C)")
+    status = next(w for w in leaves if "emlab-sheet-status" in getattr(w, "_dom_classes", ()))
+    box.value = 0.6
+    assert sheet.model.trans[0, 0] == 0.6 and rest.value == 0.2          # the rest of the row, shown rescaled
+    before = sheet.sheet
+    box.value = 1.7
+    assert box.value == 0.6 and sheet.sheet is before and "refused" in status.value
+    diary = next(w for w in leaves if getattr(w, "description", None) == "diary")
+    diary.value = "3331"
+    day = next(w for w in leaves if getattr(w, "description", None) == "day")
+    assert len(sheet.diary) == 4 and day.max == 4
+    diary.value = "33x"
+    assert diary.value == "3331" and "refused" in status.value

@@ -9,8 +9,9 @@ The numbers come from :class:`emlab.widgets.chart_sheet.ChartSheet`.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 __all__ = ["plot_inside_chart"]
 
@@ -22,7 +23,7 @@ def plot_inside_chart(sheet, ax=None, max_labels: int = 4):
     n = len(words)
     if ax is None:
         width = min(8.8, 1.3 + 1.25 * n)
-        _, ax = plt.subplots(figsize=(width, min(6.5, 0.9 + 0.85 * n)))
+        ax = Figure(figsize=(width, min(6.5, 0.9 + 0.85 * n))).subplots()   # not tracked by pyplot
     fig = ax.figure
     shade = np.full((n, n), np.nan)
     for i in range(n):
@@ -43,7 +44,7 @@ def plot_inside_chart(sheet, ax=None, max_labels: int = 4):
             ax.text(j - 1, i, "\n".join(lines) if lines else "·", ha="center", va="center", fontsize=8,
                     color="0.5" if not lines else "black")
             if best:
-                ax.add_patch(plt.Rectangle((j - 1.5, i - 0.5), 1, 1, fill=False, ec="black", lw=2.2))
+                ax.add_patch(Rectangle((j - 1.5, i - 0.5), 1, 1, fill=False, ec="black", lw=2.2))
     ax.set_xticks(range(n), [f"…{w}" for w in words], rotation=25, fontsize=9)
     ax.set_yticks(range(n), [f"{w}…" for w in words], fontsize=9)
     ax.set_xlabel("span ends with")

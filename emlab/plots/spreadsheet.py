@@ -1,7 +1,10 @@
 """The figures of the forward-backward spreadsheet (notebook 03_hmm_spreadsheet).
 
 Each function draws one :class:`emlab.widgets.sheet.Sheet` (the numbers come from there) and
-returns its figure, at most 8.8 inches = 880 px wide at matplotlib's default 100 dpi:
+returns its figure, at most 8.8 inches = 880 px wide at matplotlib's default 100 dpi. The figures are
+``matplotlib.figure.Figure`` objects that pyplot does not track, so a widget callback can draw
+them at any moment without the inline backend also showing them; display one with IPython's
+``display(fig)`` (or as a cell's value), save it with ``fig.savefig``:
 
 - :func:`plot_alpha_beta_trellis`: ``log10 α_i(y)`` and ``log10 β_i(y)`` per day, over the trellis
   with node shade and size = ``γ_i(y) = α β / p(x)`` and edge width = ``ξ_i(y', y)``;
@@ -17,10 +20,12 @@ and are written as letters, iterations also differ in line width and opacity.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 __all__ = ["STATE_COLORS", "STATE_MARKERS", "plot_alpha_beta_trellis", "plot_iterations", "plot_decodings"]
 
@@ -60,8 +65,8 @@ def plot_alpha_beta_trellis(sheet, state_names=None, symbol_names=None, day=None
     T, K = sheet.alpha.shape
     states = _names(state_names, K, "s")
     symbols = _names(symbol_names, sheet.model.V)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, 5.0), sharex=True,
-                                      gridspec_kw={"height_ratios": [1.25, 1]})
+    fig = Figure(figsize=(WIDTH, 5.0))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.25, 1]})
     fig.subplots_adjust(left=0.08, right=0.99, top=0.94, bottom=0.15, hspace=0.28)
     t = np.arange(1, T + 1)
     with np.errstate(divide="ignore"):
@@ -108,7 +113,8 @@ def plot_iterations(sheet, state: int = 1, state_names=None, symbol_names=None):
     states = _names(state_names, K, "s")
     symbols = _names(symbol_names, sheet.model.V)
     N = sheet.n_iter
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 3.4), gridspec_kw={"width_ratios": [1, 2.7]})
+    fig = Figure(figsize=(WIDTH, 3.4))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.7]})
     fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.22, wspace=0.25)
     lls = sheet.log_likelihoods
     left.plot(np.arange(N + 1), lls, color="0.2", marker="o", ms=3.5, lw=1.2)
@@ -116,7 +122,7 @@ def plot_iterations(sheet, state: int = 1, state_names=None, symbol_names=None):
     left.set_ylabel("log p(x)", fontsize=9)
     left.set_title(f"p(x): {np.exp(lls[0]):.3g} → {np.exp(lls[-1]):.3g}", fontsize=10)
     left.grid(color="0.9")
-    cmap = plt.get_cmap("cividis_r")
+    cmap = mpl.colormaps["cividis_r"]
     t = np.arange(1, len(sheet.diary) + 1)
     for it in range(N + 1):
         f = it / N
@@ -139,7 +145,8 @@ def plot_decodings(sheet, state_names=None, symbol_names=None):
     T, K = sheet.gamma.shape
     states = _names(state_names, K, "s")
     symbols = _names(symbol_names, sheet.model.V)
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.1))
+    fig = Figure(figsize=(WIDTH, 2.1))
+    ax = fig.subplots()
     fig.subplots_adjust(left=0.14, right=0.99, top=0.84, bottom=0.33)
     rows = [("Viterbi", sheet.viterbi_path), ("posterior max", sheet.posterior_path)]
     cells = np.array([[to_rgb(STATE_COLORS[k % 4]) for k in path] for _, path in rows])
@@ -153,7 +160,7 @@ def plot_decodings(sheet, state_names=None, symbol_names=None):
                     weight="bold")
     differ = sheet.decodings_differ
     for i in differ:
-        ax.add_patch(plt.Rectangle((i + 0.5, -0.5), 1.0, 2.0, fill=False, ec="black", lw=1.6, zorder=3))
+        ax.add_patch(Rectangle((i + 0.5, -0.5), 1.0, 2.0, fill=False, ec="black", lw=1.6, zorder=3))
         ax.text(i + 1, 1.75, "≠", ha="center", va="center", fontsize=11, weight="bold")
     ax.set_yticks([1, 0], [name for name, _ in rows], fontsize=9)
     ax.set_ylim(-0.55, 2.0)

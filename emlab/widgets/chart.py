@@ -13,7 +13,7 @@ import html
 import io
 import math
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from .. import pcfg
 from ..data.grammars import MANNING_SCHUTZE_SENTENCE, manning_schutze_grammar
@@ -109,17 +109,18 @@ class ChartExplorer:
                 "<tr><th>rule</th><th>q</th><th>E[count]</th></tr>" + rows + "</table></div>")
 
     def figure(self, name: str):
+        """One of :data:`CHART_FIGURES` (a ``matplotlib.figure.Figure`` pyplot does not track)."""
         s = self.sheet
         if name == "chart":
             return plot_inside_chart(s)
         if name == "spans":
             n = len(s.words)
-            _, ax = plt.subplots(figsize=(min(8.8, 1.8 + 0.8 * n), min(6.0, 1.2 + 0.65 * n)))
+            ax = Figure(figsize=(min(8.8, 1.8 + 0.8 * n), min(6.0, 1.2 + 0.65 * n))).subplots()
             plot_span_posteriors(s.constituent, s.words, ax=ax)
             return ax.figure
         if name == "tree":
             n = len(s.words)
-            _, ax = plt.subplots(figsize=(min(8.8, max(4.0, 1.1 * n)), 3.2))
+            ax = Figure(figsize=(min(8.8, max(4.0, 1.1 * n)), 3.2)).subplots()
             draw_tree(s.tree, ax=ax, title=f"CKY tree: p(x, t*) = {math.exp(s.tree_log_prob):.6g}")
             return ax.figure
         raise ValueError(f"name must be one of {CHART_FIGURES}, got {name!r}")
@@ -128,7 +129,6 @@ class ChartExplorer:
         fig = self.figure(name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", bbox_inches="tight")
-        plt.close(fig)
         return buf.getvalue()
 
 
@@ -138,8 +138,7 @@ def draw_chart_explorer(grammar=None, words=None) -> ChartExplorer:
 
     explorer = ChartExplorer(grammar, words)
     for name in CHART_FIGURES:
-        explorer.figure(name)
-        plt.show()
+        display(explorer.figure(name))
     display(HTML(explorer.counts_html()))
     return explorer
 
@@ -166,22 +165,21 @@ def chart_widget(grammar=None, words=None):
     for name in CHART_FIGURES:
         figs[name].add_class(f"emlab-chart-figure-{name}")
 
-    def redraw(kind):
+    def redraw(kind):                      # the status line last: when it changes, the redraw is done
         syncing[0] = True
         try:
             sentence.value = " ".join(explorer.words)
             rules.value = format_rules(explorer.grammar)       # a refused edit is taken back
         finally:
             syncing[0] = False
+        if kind != "refused":
+            counts.value = explorer.counts_html()
+            for name in CHART_FIGURES:
+                data = explorer.png(name)
+                figs[name].clear_output(wait=True)
+                with figs[name]:
+                    display(Image(data=data, format="png"))
         status.value = explorer.status_html()
-        if kind == "refused":
-            return
-        counts.value = explorer.counts_html()
-        for name in CHART_FIGURES:
-            data = explorer.png(name)
-            figs[name].clear_output(wait=True)
-            with figs[name]:
-                display(Image(data=data, format="png"))
 
     sentence.observe(lambda c: None if syncing[0] else explorer.set_sentence(c["new"]), names="value")
     rules.observe(lambda c: None if syncing[0] else explorer.set_grammar(c["new"]), names="value")

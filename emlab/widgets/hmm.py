@@ -14,6 +14,9 @@ from ..plots.trellis import plot_posteriors
 
 __all__ = ["BaumWelchStepper", "baum_welch_stepper"]
 
+#: The ice-cream weather states spelled out in titles ("p(Hot | diary)").
+_LONG_NAMES = {"H": "Hot", "C": "Cold"}
+
 
 class BaumWelchStepper:
     """Step-by-step Baum-Welch on one sequence: ``step()`` runs one E-step + M-step.
@@ -47,11 +50,15 @@ class BaumWelchStepper:
             listener()
 
     def render(self):
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3), gridspec_kw=dict(width_ratios=[3, 1]))
+        """The posterior of the last state (Hot, in the ice-cream data) and ``log p(x)`` so far, in a
+        figure 880 px wide at 100 dpi."""
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.8, 3), gridspec_kw=dict(width_ratios=[3, 1]))
         gamma, _ = hmm.posteriors(self.model, self.seq)
+        last = len(gamma[0]) - 1
+        name = self.state_names[last] if self.state_names is not None else f"s{last}"
         plot_posteriors(gamma, ax1, self.state_names, observations=self.seq, symbol_names=self.symbol_names,
-                        state=len(gamma[0]) - 1,
-                        title=f"iteration {len(self.history) - 1}: posterior of the last state")
+                        state=last,
+                        title=f"iteration {len(self.history) - 1}: p({_LONG_NAMES.get(name, name)} | diary)")
         plot_log_likelihoods(self.history, ax=ax2, title=f"log p(x) = {self.history[-1]:.4f}")
         fig.tight_layout()
         return fig

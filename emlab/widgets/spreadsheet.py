@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import io
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..data.icecream import EISNER_STATE_NAMES, SYMBOL_NAMES, eisner_data, eisner_initial
@@ -200,6 +199,12 @@ class Spreadsheet:
             return self._refuse(what, exc)
         return self._apply(f"new diary of {len(diary)} days", diary=diary)
 
+    def em_step(self) -> bool:
+        """Make the re-estimated parameters the current ones (iteration 1 becomes iteration 0), as in
+        Eisner's sheet, where one copies the new parameters over the old to run the next iteration."""
+        return self._apply("one EM step: the re-estimated parameters are now the current ones",
+                           model=self.sheet.reestimated)
+
     def set_iterations(self, n: int) -> bool:
         return self._apply(f"{n} iterations", "iterations", n_iter=n)
 
@@ -251,11 +256,10 @@ class Spreadsheet:
         raise ValueError(f"name must be one of {FIGURES}, got {name!r}")
 
     def png(self, name: str) -> bytes:
-        """One figure as PNG bytes (the figure is closed)."""
+        """One figure as PNG bytes."""
         fig = self.figure(name)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
-        plt.close(fig)
         return buf.getvalue()
 
     def tables(self) -> dict[str, str]:
@@ -271,8 +275,7 @@ def draw_spreadsheet(model=None, diary=None, n_iter: int = 10, state_names=EISNE
     sheet = Spreadsheet(model, diary, n_iter, state_names, symbol_names)
     html_tables = sheet.tables()
     for name in FIGURES:
-        sheet.figure(name)
-        plt.show()
+        display(sheet.figure(name))
         if name == "trellis":
             for t in ("days", "counts"):
                 if t in tables:
@@ -288,7 +291,8 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
 
     Controls: a box per probability (type a value and press Enter; the rest of its row is
     rescaled), the diary as text, a day slider with buttons for that day's count, the number of
-    Baum-Welch iterations and "reset". An invalid entry shows a "refused" message and changes
+    Baum-Welch iterations, "EM step" (the re-estimated parameters become the current ones) and
+    "reset". An invalid entry shows a "refused" message and changes
     nothing (its box returns to the current value).
     """
     import ipywidgets as widgets
@@ -328,6 +332,8 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
                                   style={"button_width": "36px"})
     iters = widgets.IntSlider(min=1, max=min(30, MAX_ITER), description="iterations", continuous_update=False)
     reset = widgets.Button(description="reset", icon="undo")
+    step = widgets.Button(description="EM step", icon="play",
+                          tooltip="replace the parameters by the re-estimated ones (row 1 of the table)")
     status = widgets.HTML()
     figs = {name: widgets.Output() for name in FIGURES}
     tables = {name: widgets.HTML() for name in TABLES}
@@ -358,12 +364,9 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
         finally:
             syncing[0] = False
 
-    def redraw(kind):
+    def redraw(kind):                      # the status line last: when it changes, the redraw is done
         sync_controls()
-        status.value = sheet.status_html()
-        if kind == "refused":
-            return
-        fig_names, table_names = _AFFECTS[kind]
+        fig_names, table_names = _AFFECTS.get(kind, ((), ()))
         if table_names:
             html_tables = sheet.tables()
             for name in table_names:
@@ -373,6 +376,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
             figs[name].clear_output(wait=True)
             with figs[name]:
                 display(Image(data=data, format="png"))
+        status.value = sheet.status_html()
 
     def on(widget, action):
         widget.observe(lambda change: None if syncing[0] else action(change["new"]), names="value")
@@ -382,6 +386,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
     on(count, lambda c: sheet.edit_day(sheet.day, symbols.index(c) + 1))
     on(iters, sheet.set_iterations)
     reset.on_click(lambda _: sheet.reset())
+    step.on_click(lambda _: sheet.em_step())
     sheet.listeners.append(redraw)
     redraw("all")
 
@@ -392,7 +397,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
         [section("parameters: type a probability, press Enter (the rest of its row is rescaled)"),
          start_row, *trans_rows, *emit_rows,
          section("diary: type it, or pick a day and click its count"),
-         diary_box, widgets.HBox([day, count]), widgets.HBox([iters, reset])])
+         diary_box, widgets.HBox([day, count]), widgets.HBox([iters, step, reset])])
     ui = widgets.VBox([controls, status, figs["trellis"], tables["days"], tables["counts"],
                        figs["iterations"], tables["iterations"], figs["decodings"]])
     ui.add_class("emlab-spreadsheet")

@@ -792,3 +792,69 @@ class NotebookSession:
             self.page.close()
         except Exception:  # noqa: BLE001 - the browser may be gone already at teardown
             pass
+
+
+# -- named parts of a widget (used by test_spreadsheet.py) -----------------------------------------
+_PARTS_JS = r"""
+([panel, classes]) => {
+  // For each CSS class: a digest of the element's text and of its images' data, and the widest image.
+  const fnv = (str) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < str.length; i++) { h ^= str.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    return (h >>> 0).toString(16) + ':' + str.length;
+  };
+  const out = {};
+  for (const cls of classes) {
+    const el = panel.querySelector('.' + cls);
+    if (!el) { out[cls] = null; continue; }
+    const imgs = [...el.querySelectorAll('img')];
+    out[cls] = {
+      text: fnv(el.innerText || ''),
+      raw: (el.innerText || '').slice(0, 600),
+      images: imgs.map(i => fnv(i.src)),
+      widest: Math.max(0, ...imgs.map(i => i.naturalWidth)),
+      loaded: imgs.every(i => i.complete && i.naturalWidth > 0),
+    };
+  }
+  return out;
+}
+"""
+
+
+def widget_parts(session: NotebookSession, classes: list[str]) -> dict[str, dict | None]:
+    """What each part of a widget (found by its CSS class) shows: ``{class: {text, raw, images,
+    widest, loaded}}``, digests of its text and image data; None for a part not on the page."""
+    return session.page.evaluate(_PARTS_JS, [session.panel, list(classes)])
+
+
+def same_picture(a: dict | None, b: dict | None) -> bool:
+    """Two parts show the same text and the same images."""
+    return a is not None and b is not None and a["text"] == b["text"] and a["images"] == b["images"]
+
+
+def wait_parts_settled(session: NotebookSession, classes: list[str], before: dict, timeout: float = 90.0,
+                       quiet: float = 4.0, last: str | None = None) -> dict:
+    """Poll the parts until they differ from ``before`` and stay the same for about a second with the
+    kernel idle (images loaded); returns them. With ``last`` (the part a widget redraws last), only a
+    change of that part counts, so a redraw half done is never taken for the result. Raises
+    TimeoutError if nothing changed within ``quiet`` seconds of an idle kernel, or nothing settled
+    within ``timeout``."""
+    start = time.monotonic()
+    previous, stable, idle_since = None, 0, None
+    while time.monotonic() - start < timeout:
+        now = widget_parts(session, classes)
+        idle = session.kernel_status() == "idle"
+        watched = [last] if last else classes
+        changed = any(not same_picture(now[c], before.get(c)) for c in watched)
+        if changed:
+            done = now == previous and idle and all(p is None or p["loaded"] for p in now.values())
+            stable = stable + 1 if done else 0
+            if stable >= 4:
+                return now
+        else:
+            idle_since = (idle_since or time.monotonic()) if idle else None
+            if idle_since is not None and time.monotonic() - idle_since > quiet:
+                raise TimeoutError(f"{session.name}: nothing changed in {watched}")
+        previous = now
+        session.page.wait_for_timeout(250)
+    raise TimeoutError(f"{session.name}: the parts {classes} did not settle in {timeout:.0f}s")
