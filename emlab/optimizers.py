@@ -23,11 +23,13 @@ from scipy.optimize import minimize
 from .bound import frozen_arrays, with_params
 from .em import EMModel, EMResult, param_change
 from .gradient import log_likelihood_and_gradient, logits, softmax
+from .threads import one_blas_thread
 from .validation import as_generator, check_positive_int
 
 __all__ = ["lbfgs"]
 
 
+@one_blas_thread          # scipy's L-BFGS-B calls BLAS on tiny vectors: threads only add contention
 def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, ftol: float = 1e-14,
           memory: int = 10, rng=None, keep_models: bool = False) -> EMResult:
     """Maximize ``log p(x)`` from ``model`` with L-BFGS over the softmax logits.

@@ -83,3 +83,17 @@ def test_plot_assignments_marks_each_cluster_with_its_own_marker():
     assert np.allclose(centres.get_offsets(), [[0.05, 0.0], [5.0, 5.0]])
     with pytest.raises(ValueError, match="assignments"):
         plot_assignments(X, [("bad", np.array([0, 1]), X)])
+
+
+def test_plot_restart_outcomes_separates_converged_from_cut_off_runs():
+    from emlab.plots.restarts import plot_restart_outcomes
+
+    final = np.array([-10.0, -10.0, -12.0, -11.0])
+    ax = plot_restart_outcomes(final, [True, True, False, True], bins=3, reference=-9.0)
+    solid, hatched = ax.containers
+    assert [p.get_height() for p in solid] == [0, 1, 2]             # converged: -11 and twice -10
+    assert [p.get_height() for p in hatched] == [1, 0, 0]           # cut off: the run at -12
+    assert all(p.get_hatch() == "///" for p in hatched)
+    assert ax.get_lines()[0].get_xdata()[0] == -9.0
+    with pytest.raises(ValueError, match="converged"):
+        plot_restart_outcomes(final, [True])

@@ -22,8 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cycler
 
-#: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency.
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency
+#: (their yellow, too pale on a white page, is replaced by grey).
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#999999", "#000000")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1)), (0, (1, 3)), (0, (6, 2, 1, 2, 1, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
