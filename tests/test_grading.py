@@ -1,235 +1,1607 @@
-"""`make grade`: one batch of hostile submissions, graded for real with nbgrader.
+"""`make grade` (tools/grade.py) against a class of hostile and honest students (issue #11).
 
-The batch uses the tiny assignment tests/grading_fixtures/solutions/toy.ipynb (two functions worth
-2 + 1 points and a 1-point written answer) so it stays fast; each student folder below is one kind of
-broken submission, built from the generated student version. Everything is graded in ONE run of
-tools/grade.py (short cell timeout for the looping cases), then re-run to check that re-grading
-neither duplicates nor loses rows.
+Every submission is built from the released exercise (``exercises/<ex>.ipynb``) with the answer cell
+(nbgrader grade id ``ex03a_forward_solution`` / ``ex03a_loglik_solution`` ...) replaced by an attack or
+by the correct answer taken from the master (``solutions/``, between BEGIN/END SOLUTION). The whole
+class is graded in ONE run of the real grader (bubblewrap sandbox, short time limits so the sleeping
+and looping attacks end fast); a second, small class of honest students is graded alone, re-graded
+into the same OUT, and graded in two shards that are merged.
+
+Many attacks use an *oracle*: the attacker's ``forward`` returns the correct alpha only if the attack
+worked (a forbidden file could be read or written, a classmate's process could be seen ...) and zeros
+otherwise, so "the item scores 0" proves the attack failed, and a positive twin (a probe of something the
+sandbox is meant to show, e.g. its own runner) proves the oracle itself works.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
+import json
+import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import textwrap
+import time
 from pathlib import Path
 
-import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "grading_fixtures" / "solutions"
-sys.path.insert(0, str(ROOT / "tools"))
+EXERCISES = ROOT / "exercises"
+SOLUTIONS = ROOT / "solutions"
+GRADE = ROOT / "tools" / "grade.py"
+PY = sys.executable
+SANDBOX_UID = 2_000_000
+MARKER = "emlab-attack-marker-5e1f"  # every file an attacker manages to create carries this name
+CELL_S, NOTEBOOK_S, MEMORY_MB = 5, 20, 1024
+EX = "03a_forward"
+F_ID, L_ID = "ex03a_forward_test", "ex03a_loglik_test"
+F_MAX, L_MAX = 3.0, 2.0
+ALL_EXERCISES = sorted(p.stem for p in SOLUTIONS.glob("*.ipynb"))
 
-import grade  # noqa: E402
-
-import exercises  # noqa: E402
-
-GOOD_NORMALIZE = ("def normalize_rows(counts):\n    counts = np.asarray(counts, dtype=float)\n"
-                  "    return counts / counts.sum(axis=1, keepdims=True)\n")
-GOOD_TOTAL = "def total(xs):\n    return float(sum(xs))\n"
-
-#: student -> expected (toy_normalize_test, toy_total_test, toy_explain)
-EXPECTED = {
-    "solution": (2, 1, None),         # the instructor's notebook: full marks, written answer pending
-    "unmodified": (0, 0, 0),          # the released exercise as is
-    "correct": (2, 1, 0),             # both functions right, answer left blank
-    "wrong": (0, 1, 0),               # normalizes by the grand total instead of per row
-    "raising": (0, 1, 0),             # normalize_rows raises ValueError
-    "looping": (0, 1, 0),             # infinite loop: interrupted after the cell timeout
-    "nointerrupt": (0, 1, 0),         # ignores SIGINT then loops: kernel killed and restarted
-    "exits": (2, 0, 0),               # total() calls sys.exit
-    "osexit": (0, 1, 0),              # normalize_rows kills the kernel with os._exit
-    "library": (0, 1, 0),             # calls emlab.categorical.normalize instead of writing it
-    "writer": (2, 1, 0),              # correct, but writes files outside its folder
-    "deleter": (2, 0, 0),             # deleted the normalize test cell and the total solution cell
-    "editor": (0, 1, 0),              # wrong normalize, test cell replaced by `pass`, points set to 100
-    "corrupt": (0, 0, 0),             # invalid JSON
-    "answered": (2, 1, None),         # correct and wrote an answer: awaiting manual grading
-}
-ITEMS = ("toy_normalize_test", "toy_total_test", "toy_explain")
+if shutil.which("bwrap") is None:  # CI installs it; a missing sandbox must not look like a pass
+    pytest.fail("bubblewrap (bwrap) is missing: apt-get install -y bubblewrap", pytrace=False)
 
 
-def _cell(nb, gid):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+# --------------------------------------------------------------------------------------- notebooks
 
 
-def _make_submissions(folder: Path, release: Path) -> None:
-    rel = nbformat.read(str(release / "toy.ipynb"), as_version=4)
-    sol = nbformat.read(str(FIXTURE / "toy.ipynb"), as_version=4)
+def _source(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
 
-    def write(student, nb=None, raw=None):
-        d = folder / student
-        d.mkdir(parents=True)
-        if raw is not None:
-            (d / "toy.ipynb").write_text(raw)
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _cell(nb: dict, grade_id: str) -> dict:
+    (cell,) = [
+        c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    return cell
+
+
+def solution_source(exercise: str, grade_id: str) -> str:
+    """The master's answer cell without the BEGIN/END SOLUTION marker lines: the correct answer."""
+    src = _source(_cell(_load(SOLUTIONS / f"{exercise}.ipynb"), grade_id))
+    return (
+        "\n".join(
+            line
+            for line in src.splitlines()
+            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+        )
+        + "\n"
+    )
+
+
+FORWARD = solution_source(EX, "ex03a_forward_solution")
+LOGLIK = solution_source(EX, "ex03a_loglik_solution")
+REAL_FORWARD = FORWARD.replace("def forward(", "def _real_forward(")
+
+
+def release(exercise: str = EX, **answers: str) -> dict:
+    """The released notebook with answer cells replaced: ``forward=...`` sets ``ex03a_forward_solution``."""
+    nb = _load(EXERCISES / f"{exercise}.ipynb")
+    for key, src in answers.items():
+        gid = key if key.startswith("ex") else f"ex03a_{key}_solution"
+        _cell(nb, gid)["source"] = src
+    return nb
+
+
+def correct(**override: str) -> dict:
+    return release(**{"forward": FORWARD, "loglik": LOGLIK, **override})
+
+
+def oracle(probe: str) -> str:
+    """A ``forward`` that is right only if ``probe`` (the body of a function returning a bool) is true."""
+    return (
+        "import numpy as np\n"
+        + REAL_FORWARD
+        + "\n\ndef _probe():\n"
+        + textwrap.indent(textwrap.dedent(probe), "    ")
+        + (
+            "\n\ntry:\n    _PROBE = bool(_probe())\nexcept BaseException:\n    _PROBE = False\n\n\n"
+            "def forward(start, trans, emit, seq):\n"
+            "    if _PROBE:\n        return _real_forward(start, trans, emit, seq)\n"
+            "    return np.zeros((len(seq), len(start)))\n"
+        )
+    )
+
+
+def zeros_forward(before: str = "", inside: str = "") -> str:
+    """A wrong ``forward`` (zeros) with attack code at cell level (``before``) and in the call
+    (``inside``)."""
+    body = textwrap.indent(textwrap.dedent(inside), "    ") if inside.strip() else ""
+    return (
+        "import numpy as np\n"
+        + textwrap.dedent(before)
+        + "\n\ndef forward(start, trans, emit, seq):\n"
+        + body
+        + "\n    return np.zeros((len(seq), len(start)))\n"
+    )
+
+
+def write_nb(folder: Path, nb: dict, exercise: str = EX) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{exercise}.ipynb").write_text(json.dumps(nb))
+
+
+# ------------------------------------------------------------------------------------------- attacks
+# Filled in by the class fixture (paths of this run): SUBMISSIONS, OUT, the repo.
+PATHS: dict[str, str] = {}
+
+
+def forbidden_reads() -> list[str]:
+    sub, out = PATHS["submissions"], PATHS["out"]
+    return [
+        str(SOLUTIONS / "03a_forward.ipynb"),
+        str(SOLUTIONS),
+        str(ROOT),
+        str(ROOT / "emlab" / "checks" / "references.py"),
+        str(ROOT / "emlab" / "hmm.py"),
+        str(GRADE),
+        str(ROOT / "gradebook.db"),
+        str(ROOT / "tests"),
+        "../../source",
+        "../../../source",
+        "../solutions",
+        "/work/main/solutions",
+        sub,
+        f"{sub}/aaa_control",
+        f"{sub}/aaa_control/03a_forward.ipynb",
+        out,
+        f"{out}/grades.csv",
+        "/root",
+        "/root/.ipython",
+        os.path.expanduser("~/.jupyter"),
+        "/etc/shadow",
+        PATHS["tmpdir"],
+        "/proc/1/environ",
+        "/proc/1/root/work/main/solutions",
+        "/proc/1/cwd",
+    ]
+
+
+def attack_sources() -> dict[str, dict]:
+    """student id -> {"nb": notebook, "expect": (forward points, loglik points) or None per item}."""
+    sub, out = PATHS["submissions"], PATHS["out"]
+    site = [p for p in sys.path if p.endswith("site-packages")][0]
+    reads = forbidden_reads()
+    writes = [
+        str(ROOT / "emlab" / "checks" / "grading.py"),
+        str(ROOT / "emlab" / "checks" / "__init__.py"),
+        str(ROOT / "emlab" / "__init__.py"),
+        str(ROOT / "solutions" / f"{MARKER}.py"),
+        f"{site}/sitecustomize.py",
+        f"{site}/{MARKER}.pth",
+        f"{sys.prefix}/{MARKER}",
+        os.path.expanduser(f"~/.ipython/profile_default/startup/00-{MARKER}.py"),
+        os.path.expanduser(f"~/.jupyter/{MARKER}.py"),
+        "/opt/emlab-view/emlab/checks.py",
+        f"/opt/emlab-view/{MARKER}.py",
+        f"/opt/grader/{MARKER}.py",
+        "/opt/grader/judge.py",
+        f"{out}/grades.csv",
+        f"{out}/{MARKER}",
+        f"{sub}/aaa_control/03a_forward.ipynb",
+        f"{sub}/{MARKER}",
+        f"/usr/lib/{MARKER}",
+        f"/etc/{MARKER}",
+        f"/dev/shm/{MARKER}",
+        f"/var/tmp/{MARKER}",
+        f"/run/{MARKER}",
+        f"{PATHS['tmpdir']}/{MARKER}",
+    ]
+    forged = (
+        'EMLAB-GRADE-RESULT {"score": 220, "max": 48}\n'
+        'forge_everything,3,2,220,5\n{"id": 3, "ok": true, "value": 1e300}\n'
+    )
+    spray = f"""
+        import os, sys
+        FORGED = {forged!r}.encode()
+        def _spray():
+            targets = [f"/proc/{{os.getppid()}}/fd/1", "/proc/1/fd/1", "/proc/1/fd/2", "/dev/tty"]
+            targets += [f"/proc/self/fd/{{n}}" for n in os.listdir("/proc/self/fd")]
+            for t in targets:
+                try:
+                    with open(t, "wb", buffering=0) as fh:
+                        fh.write(FORGED)
+                except OSError:
+                    pass
+            for n in range(3, 64):
+                try:
+                    os.write(n, FORGED)
+                except OSError:
+                    pass
+        _spray()
+        """
+    forge_answer = """
+        import json, os, sys
+        sys.path.insert(0, "/opt/grader")
+        import codec
+        frame = sys._getframe(1)
+        runner = frame.f_locals.get("self")
+        while frame is not None and not hasattr(runner, "ans_fd"):
+            frame = frame.f_back
+            runner = frame.f_locals.get("self") if frame else None
+        rid = None
+        f = sys._getframe(1)
+        while f is not None:
+            if isinstance(f.f_locals.get("request"), dict):
+                rid = f.f_locals["request"].get("id")
+            f = f.f_back
+        fake = codec.encode(np.ones((len(seq), len(start))) * 1e300)
+        if runner is not None and rid is not None:
+            for k in range(rid, rid + 20):   # answers to this call and to every later request, all "ok"
+                os.write(runner.ans_fd, codec.dumps({"id": k, "ok": True, "value": fake, "kinds": {}}))
+            deep = "[" * 100000 + "]" * 100000
+            os.write(runner.ans_fd, len(deep).to_bytes(8, "big") + deep.encode())
+            os.write(runner.ans_fd, (2**62).to_bytes(8, "big"))
+        """
+    background = f"""
+        import os, time, subprocess
+        def _daemon():
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    for _ in range(120):
+                        for target in ({out!r} + "/grades.csv", {out!r} + "/manual_grades.csv",
+                                       {out!r} + "/{MARKER}"):
+                            try:
+                                with open(target, "w") as fh:
+                                    fh.write("hacked,999\\n")
+                            except OSError:
+                                pass
+                        time.sleep(0.5)
+                os._exit(0)
+        _daemon()
+        subprocess.Popen(["sh", "-c", "sleep 60; echo hacked > {out}/grades.csv"], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """
+    hooks = f"""
+        import atexit, os, sys
+        class _Haunt:
+            def __del__(self):
+                for t in ({out!r} + "/grades.csv", "/proc/self/fd/1", "/proc/self/fd/4"):
+                    try:
+                        with open(t, "a") as fh:
+                            fh.write("EMLAB-GRADE-RESULT 999\\n")
+                    except OSError:
+                        pass
+        _haunt = _Haunt()
+        atexit.register(_Haunt().__del__)
+        sys.excepthook = lambda *a: None
+        ip = get_ipython()
+        def _clear(result):
+            result.error_in_exec = None
+            result.error_before_exec = None
+        ip.events.register("post_run_cell", _clear)
+        ip.events.register("post_execute", lambda: None)
+        def _trace(frame, event, arg):
+            if event == "return" and isinstance(arg, np.ndarray):
+                frame.f_locals.update(want=arg)
+            return _trace
+        sys.settrace(_trace)
+        sys.setprofile(lambda *a: None)
+        """
+    patches = """
+        import math, numpy, numpy.testing, builtins, operator
+        numpy.allclose = lambda *a, **k: True
+        numpy.isclose = lambda a, b, *x, **k: numpy.ones(numpy.shape(b), bool)
+        numpy.array_equal = lambda *a, **k: True
+        numpy.testing.assert_allclose = lambda *a, **k: None
+        numpy.testing.assert_array_almost_equal = lambda *a, **k: None
+        math.isclose = lambda *a, **k: True
+        builtins.abs = lambda x: 0
+        operator.eq = lambda a, b: True
+        """
+    liar = """
+        class Liar(np.ndarray):
+            def __array_function__(self, func, types, args, kwargs):
+                return True
+            def __array_ufunc__(self, *a, **k):
+                return np.True_
+            def __eq__(self, other):
+                return True
+            __ne__ = lambda self, other: False
+            def __float__(self):
+                return 0.028562
+        class LiarFloat(float):
+            def __eq__(self, other):
+                return True
+            def __sub__(self, other):
+                return 0.0
+            __rsub__ = __sub__
+            def __abs__(self):
+                return 0.0
+        class ArrayLike:
+            shape = (6, 4)
+            dtype = "float64"
+            def __array__(self, dtype=None, copy=None):
+                return REF
+            def __len__(self):
+                return 6
+        REF = None
+        """
+    students: dict[str, dict] = {}
+
+    def add(name, nb, expect, **extra):
+        students[name] = {"nb": nb, "expect": expect, **extra}
+
+    # ---- controls and honest students
+    add("aaa_control", correct(), (3, 2))
+    add("zzz_control", correct(), (3, 2))
+    add(
+        "honest_stderr",
+        correct(
+            forward="import sys\nprint('debug: starting', file=sys.stderr)\n"
+            + FORWARD.replace(
+                "    return alpha", "    print('alpha is', alpha, file=sys.stderr)\n    return alpha"
+            )
+        ),
+        (3, 2),
+    )
+    add(
+        "honest_float32",
+        correct(
+            forward=FORWARD.replace("return alpha", "return alpha.astype(np.float32)"),
+            loglik=LOGLIK.replace("return float(total)", "return np.float32(total)"),
+        ),
+        (3, 2),
+    )
+    add("honest_lists", correct(forward=FORWARD.replace("return alpha", "return alpha.tolist()")), (3, 2))
+    add("honest_helper", _with_helper_cell(), (3, 2))
+    add(
+        "honest_magics",
+        correct(
+            forward="%time _unused = sum(range(10))\n!echo hello from a shell\n%matplotlib inline\n" + FORWARD
+        ),
+        (3, 2),
+    )
+    add("honest_duplicate", _duplicated(), (3, 2), note="appears 2 times")
+    add("honest_nometa", _stripped(keep_ids=True), (3, 2))
+    add("honest_noids", _stripped(keep_ids=False), (3, 2))
+    add('=HYPERLINK("x")', correct(), (3, 2))
+    add("extra_files", correct(), (3, 2), files={"notes.txt": "my notes", "evil.py": "import os"})
+    add(
+        "oracle_positive",
+        correct(forward=oracle("return open('/opt/grader/runner.py').read(10) != ''")),
+        (3, 2),
+    )
+    add("oracle_positive_walk", correct(forward=oracle(_walk_probe("/grader/runner.py"))), (3, 2))
+    add(
+        "honest_wrong",
+        correct(forward=FORWARD.replace("alpha[t - 1] @ trans", "alpha[t - 1] @ trans.T")),
+        (0, 2),
+    )
+
+    # ---- reading what must not be readable
+    add(
+        "read_forbidden",
+        correct(
+            forward=oracle(f"""
+        import os
+        for p in {reads!r}:
+            try:
+                if os.path.isdir(p):
+                    # the sandbox makes /root and the repo folder only to hold the python and venv mounts
+                    if set(os.listdir(p)) - {".pyenv", ".venv"}:
+                        return True
+                else:
+                    with open(p, "rb") as fh:
+                        if fh.read(1):
+                            return True
+            except OSError:
+                pass
+        return False""")
+        ),
+        (0, 2),
+    )
+    add(
+        "read_walk",
+        correct(
+            forward=oracle(
+                _walk_probe(
+                    "03a_forward.ipynb",
+                    "emlab/checks/references.py",
+                    "tools/grade.py",
+                    "site-packages/emlab",
+                    "emlab/hmm.py",
+                    "emlab/checks/grading.py",
+                    "/job.json",
+                    MARKER,
+                )
+            )
+        ),
+        (0, 2),
+    )
+    add(
+        "read_proc",
+        correct(
+            forward=oracle(f"""
+        import os
+        words = (b"grade.py", b"worker.py", b"job.json", b"solutions", {sub.encode()!r}, {out.encode()!r})
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            if int(pid) not in (1, os.getpid(), os.getppid()):
+                return True       # a process outside this sandbox is visible
+            for what in ("cmdline", "environ"):
+                try:
+                    text = open(f"/proc/{{pid}}/{{what}}", "rb").read()
+                except OSError:
+                    continue
+                if any(w in text for w in words):
+                    return True
+        return False""")
+        ),
+        (0, 2),
+    )
+    add(
+        "read_length",
+        correct(
+            forward=zeros_forward(
+                inside=f"""
+        n = 0
+        for p in {reads!r}:
+            try:
+                n += len(open(p, "rb").read())
+            except OSError:
+                pass
+        print("read", n, "bytes")
+        return np.full((len(seq), len(start)), float(n))"""
+            )
+        ),
+        (0, 2),
+    )
+
+    # ---- reference values, the checks, the library
+    add(
+        "return_want",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        import gc, sys
+        for name in ("want", "want_g", "w_lls", "ref", "expected"):
+            for scope in (globals(), sys.modules["__main__"].__dict__):
+                if name in scope:
+                    return scope[name]
+        f = sys._getframe(1)
+        while f is not None:
+            for name in ("want", "expected", "ref"):
+                if name in f.f_locals:
+                    return f.f_locals[name]
+            f = f.f_back
+        for obj in gc.get_objects():
+            if isinstance(obj, np.ndarray) and obj.shape == (len(seq), len(start)) and obj.any():
+                return obj"""
+            )
+        ),
+        (0, 2),
+    )
+    add(
+        "use_checks",
+        correct(
+            forward=oracle("""
+        from emlab import checks
+        s, t, e = checks.random_hmm(4, 3, 11)
+        return checks.brute_force_hmm(s, t, e, [0, 1]) is not None""")
+        ),
+        (0, 2),
+    )
+    add(
+        "use_references",
+        correct(
+            forward=oracle("""
+        import importlib
+        for mod in ("emlab.checks.references", "emlab.hmm", "emlab.checks.grading", "hmmlearn.hmm",
+                    "emlab.em"):
+            try:
+                importlib.import_module(mod)
+                return True
+            except Exception:
+                pass
+        return False""")
+        ),
+        (0, 2),
+    )
+    add(
+        "use_library",
+        correct(
+            forward="""
+import numpy as np
+def forward(start, trans, emit, seq):
+    from emlab import hmm
+    return hmm.forward_table(hmm.HMM(start, trans, emit), seq)
+"""
+        ),
+        (0, 2),
+    )
+
+    # ---- fooling the comparison
+    add("patch_numpy", correct(forward=zeros_forward(before=patches)), (0, 2))
+    add(
+        "ndarray_liar",
+        correct(
+            forward=zeros_forward(before=liar, inside="return np.zeros((len(seq), len(start))).view(Liar)")
+        ),
+        (0, 2),
+    )
+    add(
+        "float_liar",
+        correct(
+            forward=zeros_forward(before=liar, inside="return [[LiarFloat(0.0)] * len(start) for _ in seq]")
+        ),
+        (0, 2),
+    )
+    add("arraylike_liar", correct(forward=zeros_forward(before=liar, inside="return ArrayLike()")), (0, 2))
+    add(
+        "hooks_trace",
+        correct(forward=zeros_forward(before=hooks, inside="raise RuntimeError('nope')")),
+        (0, 2),
+    )
+    add("edit_tests", _edited_tests(), (0, 2))
+
+    # ---- talking to the grader through its channels
+    add("forge_stdout", correct(forward=zeros_forward(before=spray, inside="_spray()")), (0, None))
+    add("forge_answer", correct(forward=zeros_forward(inside=forge_answer)), (0, None))
+    add(
+        "forge_loglik_cell",
+        correct(loglik=textwrap.dedent(spray) + "\n" + LOGLIK, forward=zeros_forward(inside="_spray()")),
+        (0, None),
+    )
+
+    # ---- writing where later students or the grader would be hurt
+    add(
+        "write_everywhere",
+        correct(
+            forward=oracle(f"""
+        import os
+        ok = False
+        for t in {writes!r}:
+            try:
+                os.makedirs(os.path.dirname(t), exist_ok=True)
+            except OSError:
+                pass
+            try:
+                with open(t, "a") as fh:
+                    fh.write("# {MARKER}\\n")
+                ok = True
+            except OSError:
+                pass
+        return ok""")
+        ),
+        (0, 2),
+    )
+    add(
+        "persist_writer",
+        correct(
+            forward=zeros_forward(
+                before=f"""
+        import os
+        for d in ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm", "/var/tmp", "/run/user", "/dev/mqueue"):
+            try:
+                with open(os.path.join(d, "{MARKER}"), "w") as fh:
+                    fh.write("hidden inputs were here")
+            except OSError:
+                pass
+        """
+            )
+        ),
+        (0, 2),
+    )
+    add(
+        "zz_persist_reader",
+        correct(
+            forward=oracle(f"""
+        import os
+        for d in ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm", "/var/tmp", "/run/user", "/dev/mqueue"):
+            if os.path.exists(os.path.join(d, "{MARKER}")):
+                return True
+        return False""")
+        ),
+        (0, 2),
+    )
+    add("background", correct(forward=zeros_forward(before=background)), (0, 2))
+    add(
+        "hooks_exit",
+        correct(
+            forward=zeros_forward(
+                before=hooks.replace("ip = get_ipython()", "ip = get_ipython()  # noqa"),
+                inside="import os; os._exit(0)",
+            )
+        ),
+        (0, None),
+    )
+
+    # ---- killing the grader
+    add(
+        "kill_parent",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        import os, signal
+        for pid in (os.getppid(), 1):
+            for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass"""
+            )
+        ),
+        (0, None),
+    )
+    add(
+        "kill_all",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        import os, signal
+        try:
+            os.killpg(0, signal.SIGKILL)
+        except OSError:
+            pass
+        os.kill(-1, signal.SIGKILL)"""
+            )
+        ),
+        (0, None),
+    )
+    add(
+        "kill_every_pid",
+        correct(
+            forward=zeros_forward(
+                before="""
+        import os, signal
+        def _kill_all():
+            for pid in sorted(os.listdir("/proc")):
+                if pid.isdigit() and int(pid) != os.getpid():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+        _kill_all()""",
+                inside="_kill_all()\nos.kill(os.getpid(), signal.SIGKILL)",
+            )
+        ),
+        (0, None),
+    )
+
+    # ---- resources
+    add(
+        "fork_bomb",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        import os, time
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(30)"""
+            )
+        ),
+        (0, None),
+    )
+    add(
+        "memory_6g",
+        correct(
+            forward=oracle("""
+        blocks = [bytearray(1 << 30) for _ in range(6)]
+        return len(blocks) == 6""")
+        ),
+        (0, 2),
+    )
+    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
+    # the children allocate while the cell runs, forward() (its own time budget) counts who made it
+    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
+    # the children allocate while the cell runs (which waits up to 4.5 s for them), forward() waits more
+    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
+    # the children allocate while the cell runs (which waits up to 4.5 s for them), forward() waits more
+    add(
+        "memory_forked",
+        correct(
+            forward="import numpy as np\n"
+            + REAL_FORWARD
+            + textwrap.dedent("""
+        import os, select, time
+        _r, _w = os.pipe()
+        _got = [b""]
+        for _ in range(4):
+            if os.fork() == 0:
+                try:
+                    block = b"\\1" * (300 << 20)
+                    os.write(_w, b"k")
+                    time.sleep(30)
+                finally:
+                    os._exit(0)
+        os.close(_w)
+
+
+        def _wait(seconds):
+            deadline = time.time() + seconds
+            while _got[0].count(b"k") < 4 and time.time() < deadline:
+                if select.select([_r], [], [], 0.1)[0]:
+                    chunk = os.read(_r, 4)
+                    if not chunk:
+                        break
+                    _got[0] += chunk
+            return _got[0].count(b"k") == 4
+
+
+        _wait(4.5)
+
+
+        def forward(start, trans, emit, seq):
+            if _wait(4):
+                return _real_forward(start, trans, emit, seq)
+            return np.zeros((len(seq), len(start)))
+        """)
+        ),
+        (0, 2),
+    )
+    add(
+        "output_100mb",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        import sys
+        chunk = "x" * (1 << 20)
+        for _ in range(100):
+            sys.stdout.write(chunk)
+            sys.stderr.write(chunk)"""
+            )
+        ),
+        (0, 2),
+        limit="output",
+    )
+    add(
+        "disk_1g",
+        correct(
+            forward=oracle("""
+        import os
+        total = 0
+        for d in ("/tmp/work", "/tmp", "/tmp/home", "/dev", "/dev/shm", "/var/tmp", "/opt"):
+            for i in range(64):
+                try:
+                    with open(f"{d}/big{i}", "wb") as fh:
+                        for _ in range(16):
+                            fh.write(b"\\0" * (4 << 20))
+                            total += 4 << 20
+                except OSError:
+                    break
+        return total >= 1 << 30""")
+        ),
+        (0, 2),
+    )
+    add("sleep_every_cell", _sleepy(), (0, 0), limit="time limit")
+    add(
+        "infinite_loop",
+        correct(forward=zeros_forward(inside="while True:\n    pass")),
+        (0, 2),
+        limit="time limit",
+    )
+    add(
+        "ignore_sigint",
+        correct(
+            forward=zeros_forward(
+                before="""
+        import signal
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGHUP, signal.SIGXCPU):
+            signal.signal(s, signal.SIG_IGN)""",
+                inside="while True:\n    pass",
+            )
+        ),
+        (0, 2),
+        limit="time limit",
+    )
+    add("os_exit", correct(forward=zeros_forward(inside="import os\nos._exit(0)")), (0, 2))
+    add(
+        "sys_exit",
+        correct(
+            forward=zeros_forward(
+                before="import sys\ntry:\n    sys.exit(3)\nfinally:\n    pass", inside="raise SystemExit(0)"
+            )
+        ),
+        (0, 2),
+    )
+    add("huge_return", correct(forward=zeros_forward(inside="return np.ones(50 * 2**20 // 8)")), (0, 2))
+    add("huge_string", correct(forward=zeros_forward(inside="return 'x' * (60 * 2**20)")), (0, 2))
+    add(
+        "deep_nesting",
+        correct(
+            forward=zeros_forward(
+                inside="""
+        x = []
+        for _ in range(100000):
+            x = [x]
+        return x"""
+            )
+        ),
+        (0, 2),
+    )
+    add(
+        "wide_dict",
+        correct(forward=zeros_forward(inside="return {i: [i] * 10 for i in range(300_000)}")),
+        (0, 2),
+    )
+
+    # ---- input hygiene (folders and files)
+    add("twin a", correct(), (3, 2))
+    add("twin_a", correct(forward=zeros_forward()), (0, 2))
+    add(
+        "<img src=x onerror=alert(1)>",
+        correct(forward=zeros_forward(inside="raise type('<script>alert(1)</script>', (Exception,), {})()")),
+        (0, 2),
+    )
+    add("new\nline,=1+1", correct(), (3, 2))
+    add("nested_json", None, (0, 0), raw=b"[" * 200_000 + b"]" * 200_000)
+    add("symlink_nb", None, (0, 0), symlink="/etc/passwd")
+    add("symlink_classmate", None, (0, 0), symlink=f"{sub}/aaa_control/03a_forward.ipynb")
+    add("fifo_nb", None, (0, 0), fifo=True)
+    add("invalid_json", None, (0, 0), raw=b'{"cells": [ this is not json', extra_exercise="02_two_coins_em")
+    add("huge_notebook", _huge_notebook(), (0, 0))
+    return students
+
+
+def _walk_probe(*suffixes: str) -> str:
+    """Does any path outside /proc, /sys, /dev and /usr end with one of ``suffixes``?"""
+    return f"""
+        import os
+        wanted = {tuple(suffixes)!r}
+        for top in os.listdir("/"):
+            if top in ("proc", "sys", "dev", "usr"):
+                continue
+            for folder, dirs, files in os.walk("/" + top):
+                if folder.endswith("site-packages"):   # the environment's packages: their names suffice
+                    dirs[:] = [d for d in dirs if d in ("emlab", "solutions", "tests", "tools")]
+                for name in files + dirs:
+                    if os.path.join(folder, name).endswith(wanted):
+                        return True
+        return False"""
+
+
+def _with_helper_cell() -> dict:
+    nb = correct(
+        forward="""
+def forward(start, trans, emit, seq):
+    start, trans, emit = (np.asarray(a, float) for a in (start, trans, emit))
+    alpha = [start * emit[:, seq[0]]]
+    for v in seq[1:]:
+        alpha.append(step(alpha[-1], trans, emit[:, v]))
+    return np.array(alpha)
+"""
+    )
+    i = nb["cells"].index(_cell(nb, "ex03a_forward_solution"))
+    nb["cells"].insert(
+        i,
+        {
+            "cell_type": "code",
+            "id": "helper01",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "def step(prev, trans, e):\n    return (prev @ trans) * e\n",
+        },
+    )
+    return nb
+
+
+def _duplicated() -> dict:
+    nb = correct()
+    cell = _cell(nb, "ex03a_forward_solution")
+    i = nb["cells"].index(cell)
+    first = json.loads(json.dumps(cell))
+    first["source"] = "def forward(start, trans, emit, seq):\n    return None  # first try\n"
+    first["id"] = "dupl0001"
+    nb["cells"].insert(i, first)
+    return nb
+
+
+def _stripped(keep_ids: bool) -> dict:
+    nb = correct()
+    for c in nb["cells"]:
+        c["metadata"] = {}
+        if not keep_ids:
+            c.pop("id", None)
+    if not keep_ids:
+        nb["nbformat_minor"] = 4
+    nb["metadata"] = {}
+    return nb
+
+
+def _edited_tests() -> dict:
+    nb = correct(forward=zeros_forward())
+    for c in nb["cells"]:
+        meta = c.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            meta["points"] = 1000
+            c["source"] = "pass\n"
+        if meta.get("grade_id") == "ex03a_setup":
+            c["source"] = "import numpy as np\nstart = trans = emit = seq = None\n"
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "fakegrade",
+            "execution_count": None,
+            "outputs": [],
+            "source": "pass\n",
+            "metadata": {
+                "nbgrader": {
+                    "grade": True,
+                    "grade_id": "ex03a_bonus_test",
+                    "points": 500,
+                    "locked": True,
+                    "solution": False,
+                    "schema_version": 3,
+                }
+            },
+        }
+    )
+    return nb
+
+
+def _sleepy() -> dict:
+    nap = "import time\ntime.sleep(30)\n"
+    nb = correct(forward=nap + FORWARD, loglik=nap + LOGLIK)
+    nb["cells"].insert(
+        1,
+        {
+            "cell_type": "code",
+            "id": "sleepy01",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": nap,
+        },
+    )
+    return nb
+
+
+def _huge_notebook() -> dict:
+    nb = correct()
+    nb["cells"].append(
+        {"cell_type": "markdown", "id": "huge0001", "metadata": {}, "source": "x" * (17 * 2**20)}
+    )
+    return nb
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def run_grader(*args, tmpdir: Path, timeout=600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    proc = subprocess.run(
+        [PY, str(GRADE), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
+    assert proc.returncode == 0, f"grade.py {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def grader_args(sub: Path, out: Path, *extra) -> list:
+    return [
+        sub,
+        out,
+        "--jobs",
+        2,
+        "--cell-seconds",
+        CELL_S,
+        "--notebook-seconds",
+        NOTEBOOK_S,
+        "--memory-mb",
+        MEMORY_MB,
+        *extra,
+    ]
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as fh:
+        return {row["student"]: row for row in csv.DictReader(fh)}
+
+
+def sandbox_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "uid=,pid=,cmd="], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if line.split() and int(line.split()[0]) >= SANDBOX_UID]
+
+
+def git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--ignored=no"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def build_class(sub: Path, students: dict[str, dict]) -> None:
+    for sid, spec in students.items():
+        folder = sub / sid
+        folder.mkdir(parents=True, exist_ok=True)
+        if spec.get("symlink"):
+            os.symlink(spec["symlink"], folder / f"{EX}.ipynb")
+        elif spec.get("fifo"):
+            os.mkfifo(folder / f"{EX}.ipynb")
+        elif spec.get("raw") is not None:
+            (folder / f"{EX}.ipynb").write_bytes(spec["raw"])
         else:
-            nbformat.write(nb, str(d / "toy.ipynb"))
-
-    def answered(normalize=GOOD_NORMALIZE, total=GOOD_TOTAL):
-        nb = copy.deepcopy(rel)
-        _cell(nb, "toy_normalize_solution").source = normalize
-        _cell(nb, "toy_total_solution").source = total
-        return nb
-
-    write("solution", sol)
-    write("unmodified", rel)
-    write("correct", answered())
-    write("wrong", answered(normalize="def normalize_rows(counts):\n"
-                                      "    return np.asarray(counts, float) / np.sum(counts)\n"))
-    write("raising", answered(normalize="def normalize_rows(counts):\n    raise ValueError('nope')\n"))
-    write("looping", answered(normalize="def normalize_rows(counts):\n    while True:\n        pass\n"))
-    write("nointerrupt", answered(normalize="import signal\ndef normalize_rows(counts):\n"
-                                            "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                            "    while True:\n        pass\n"))
-    write("exits", answered(total="import sys\ndef total(xs):\n    sys.exit(0)\n"))
-    write("osexit", answered(normalize="import os\ndef normalize_rows(counts):\n    os._exit(3)\n"))
-    write("library", answered(normalize="import emlab.categorical\nfrom emlab.categorical import normalize\n"
-                                        "def normalize_rows(counts):\n    return normalize(counts)\n"))
-    write("writer", answered(total=GOOD_TOTAL + "for up in range(5):\n"
-                                                "    open('../' * up + 'escape.txt', 'w').write('x')\n"))
-    nb = answered()
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                not in ("toy_normalize_test", "toy_total_solution")]
-    write("deleter", nb)
-    nb = answered(normalize="def normalize_rows(counts):\n    return counts\n")
-    _cell(nb, "toy_normalize_test").source = "pass"
-    _cell(nb, "toy_normalize_test").metadata.nbgrader["points"] = 100
-    write("editor", nb)
-    write("corrupt", raw='{"cells": [ this is not json')
-    nb = answered()
-    _cell(nb, "toy_explain").source = "Each row is its own distribution."
-    write("answered", nb)
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _run(subs: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), str(out),
-                           "--source", str(FIXTURE), "--timeout", "4", "--interrupt-grace", "2"],
-                          capture_output=True, text=True, timeout=900)
+            write_nb(folder, spec["nb"])
+        if spec.get("extra_exercise"):
+            shutil.copy(
+                SOLUTIONS / f"{spec['extra_exercise']}.ipynb", folder / f"{spec['extra_exercise']}.ipynb"
+            )
+        for name, text in spec.get("files", {}).items():
+            (folder / name).write_text(text)
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    base = tmp_path_factory.mktemp("grading")
-    release = base / "release"
-    exercises.build(release, FIXTURE)
-    subs, out = base / "submissions", base / "out"
-    _make_submissions(subs, release)
-    before = _digest(subs)
-    proc = _run(subs, out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    with open(out / "grades.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {"subs": subs, "out": out, "before": before, "rows": rows, "proc": proc, "base": base}
+def workspace():
+    """A private folder for the whole module (not pytest's tmp_path: parallel pytest sessions of the same
+    user prune each other's old basetemp folders, which removed submissions in the middle of a run)."""
+    # not under /tmp either: the sandbox has a /tmp of its own, so a path there would exist for an
+    # attacker without being the grader's
+    base = Path(
+        tempfile.mkdtemp(prefix="emlab-test-grading-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None)
+    )
+    yield base
+    if not os.environ.get("EMLAB_KEEP_GRADING_TEST"):  # set it to look at the class and OUT afterwards
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def test_one_row_per_student_with_the_documented_columns(batch):
-    rows = batch["rows"]
-    assert [r["student"] for r in rows] == sorted(EXPECTED)
-    assert list(rows[0]) == ["student", *ITEMS, "total", "max"]
-    assert all(r["max"] == "4" for r in rows)
+@pytest.fixture
+def tmp_path(workspace, request):
+    path = workspace / re.sub(r"\W", "_", request.node.name)[:60]
+    path.mkdir()
+    return path
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_each_submission_gets_its_own_right_score(batch, student):
-    row = next(r for r in batch["rows"] if r["student"] == student)
-    got = tuple(None if row[i] == "" else float(row[i]) for i in ITEMS)
-    assert got == EXPECTED[student], (row, (batch["out"] / "feedback" / student / "summary.txt").read_text())
-    assert float(row["total"]) == sum(x or 0 for x in EXPECTED[student])
+@pytest.fixture(scope="module")
+def graded(workspace):
+    """ONE run of the grader over the whole hostile class (plus the full course for two students)."""
+    base = workspace / "grading"
+    base.mkdir()
+    sub, out, tmpdir = base / "submissions", base / "out", base / "tmp"
+    sub.mkdir()
+    tmpdir.mkdir()
+    PATHS.update(submissions=str(sub), out=str(out), tmpdir=str(tmpdir))
+    students = attack_sources()
+    build_class(sub, students)
+    # the whole course: the released exercises score 0, the masters full marks; a SymPy trick on 01
+    for name, source in (("course_unmodified", EXERCISES), ("course_solutions", SOLUTIONS)):
+        shutil.copytree(source, sub / name)
+    write_nb(
+        sub / "sympy_trick",
+        release("01_lagrangian_sympy", ex01_solve_solution=SYMPY_TRICK, ex01_hessian_solution=SYMPY_TRICK_H),
+        "01_lagrangian_sympy",
+    )
+    # folders that are not graded, each with a line in skipped.txt
+    (sub / "linked_folder").symlink_to(sub / "aaa_control", target_is_directory=True)
+    for hidden in ("...", ".hidden"):
+        write_nb(sub / hidden, correct())
+    (sub / "stray_file.ipynb").write_text("{}")
+    before = {
+        "git": git_status(),
+        "startup": startup_state(),
+        "procs": sandbox_processes(),
+        "tmp": set(Path("/tmp").glob("emlab-grade-*")),
+    }
+    t0, wall0 = time.monotonic(), time.time()
+    proc = run_grader(*grader_args(sub, out), tmpdir=tmpdir)
+    seconds = time.monotonic() - t0
+    grades_bytes = (out / "grades.csv").read_bytes()
+    manual_bytes = (out / "manual_grades.csv").read_bytes()
+    time.sleep(3)  # anything left running would now rewrite OUT
+    return {
+        "t0": wall0,
+        "sub": sub,
+        "out": out,
+        "tmpdir": tmpdir,
+        "students": students,
+        "rows": read_csv(out / "grades.csv"),
+        "before": before,
+        "proc": proc,
+        "seconds": seconds,
+        "grades_bytes": grades_bytes,
+        "manual_bytes": manual_bytes,
+    }
 
 
-def test_feedback_for_every_student(batch):
-    fb = batch["out"] / "feedback"
-    for student in EXPECTED:
-        assert (fb / student / "summary.txt").exists()
-        if student != "corrupt":
-            assert (fb / student / "toy.html").exists(), student
-    assert "could not be read" in (fb / "corrupt" / "summary.txt").read_text()
-    assert "put back" in (fb / "deleter" / "summary.txt").read_text()
-    html = (fb / "library" / "toy.html").read_text()
-    assert "switched off while your own implementation is graded" in html
+SYMPY_TRICK = """
+import sympy as sp
+
+class Evil(sp.Symbol):
+    def _sympyrepr(self, printer):
+        return "__import__('os').system('touch /tmp/MARKER_HERE') or Symbol('theta_1')"
+
+class Evil2(sp.Symbol):
+    def _sympyrepr(self, printer):
+        return "Symbol.__init__.__globals__['__builtins__']['exec']('import os')"
+
+def solve_lagrangian(K):
+    out = {sp.Symbol(f"theta_{k}"): Evil(f"t{k}") for k in range(1, K + 1)}
+    out[sp.Symbol("lambda")] = Evil2("lam")
+    return out
+""".replace("MARKER_HERE", MARKER)
+
+SYMPY_TRICK_H = """
+def hessian(K):
+    return sp.Matrix(K, K, lambda i, j: Evil("h"))
+"""
 
 
-def test_submissions_are_not_modified_and_nothing_escapes_into_out(batch):
-    assert _digest(batch["subs"]) == batch["before"]
-    assert not list(batch["base"].rglob("escape.txt"))
-    assert sorted(p.name for p in batch["out"].iterdir()) == ["feedback", "grades.csv", "manual_grades.csv"]
+def score(graded, sid: str, item: str) -> float | None:
+    row = graded["rows"][_csv_id(sid)]
+    return None if row[item] == "" else float(row[item])
 
 
-def test_manual_grades_file_lists_pending_answers_and_is_merged_on_rerun(batch):
-    subs, out = batch["subs"], batch["out"]
-    with open(out / "manual_grades.csv", newline="") as f:
-        manual = list(csv.DictReader(f))
-    assert {(r["student"], r["item"]) for r in manual} == {(s, "toy_explain") for s in EXPECTED}
-    # the instructor scores one answer, then re-grades a single student into the same OUT
-    for r in manual:
-        if r["student"] == "answered":
-            r["score"] = "1"
-    grade.write_csv_atomic(out / "manual_grades.csv", ["student", "item", "max", "score"], manual)
-    only = batch["base"] / "late"
-    (only / "correct").mkdir(parents=True)
-    (only / "correct" / "toy.ipynb").write_bytes((subs / "correct" / "toy.ipynb").read_bytes())
-    proc = _run(only, out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    with open(out / "grades.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["student"] for r in rows] == sorted(EXPECTED)      # no duplicate, no lost row
-    by = {r["student"]: r for r in rows}
-    assert by["correct"]["total"] == "3"
-    assert by["wrong"]["total"] == "1"                             # kept from the first run
-    assert by["answered"]["toy_explain"] == "1" and by["answered"]["total"] == "4"   # manual score applied
-    with open(out / "manual_grades.csv", newline="") as f:
-        kept = {(r["student"], r["item"]): r["score"] for r in csv.DictReader(f)}
-    assert kept[("answered", "toy_explain")] == "1"                 # the manual score survived
+def _csv_id(sid: str) -> str:
+    return "'" + sid if sid[:1] in "=+-@" else sid
 
 
-def test_write_outputs_merges_manual_scores_into_totals(tmp_path):
-    items = [{"id": "a", "assignment": "x", "max": 2.0, "manual": False},
-             {"id": "m", "assignment": "x", "max": 1.0, "manual": True}]
-    res = {"s1": {"x": {"grades": {"a": {"score": 2.0}, "m": {"score": None}}}}}
-    rows = grade.write_outputs(tmp_path, items, res)
-    assert rows == [{"student": "s1", "a": "2", "m": "", "total": "2", "max": "3"}]
-    grade.write_csv_atomic(tmp_path / "manual_grades.csv", ["student", "item", "max", "score"],
-                           [{"student": "s1", "item": "m", "max": "1", "score": "0.5"}])
-    rows = grade.write_outputs(tmp_path, items, res)
-    assert rows == [{"student": "s1", "a": "2", "m": "0.5", "total": "2.5", "max": "3"}]
+def feedback_folder(graded, sid: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in sid).lstrip(".") or "_"
+    return graded["out"] / "feedback" / safe
 
 
-def test_restore_missing_cells_puts_deleted_cells_back_in_place():
-    rel = nbformat.read(str(FIXTURE / "toy.ipynb"), as_version=4)
-    sub = copy.deepcopy(rel)
-    names = [c.metadata.get("nbgrader", {}).get("grade_id") for c in rel.cells]
-    sub.cells = [c for c in sub.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                 not in ("toy_setup", "toy_normalize_test")]
-    assert grade.restore_missing_cells(sub, rel) == ["toy_setup", "toy_normalize_test"]
-    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in sub.cells] == names
+def summary(graded, sid: str) -> str:
+    return (feedback_folder(graded, sid) / "summary.txt").read_text()
 
 
-def test_real_exercises_solutions_get_full_marks_and_unmodified_exercises_get_zero(tmp_path):
-    """Two real exercises (SymPy and forward algorithm), graded as shipped and as solved."""
-    names = ["01_lagrangian_sympy", "03a_forward"]
-    source, subs, out = tmp_path / "source", tmp_path / "subs", tmp_path / "out"
-    source.mkdir()
-    for who, folder in (("solved", ROOT / "solutions"), ("unmodified", ROOT / "exercises")):
-        (subs / who).mkdir(parents=True)
-        for n in names:
-            (subs / who / f"{n}.ipynb").write_bytes((folder / f"{n}.ipynb").read_bytes())
-    for n in names:
-        (source / f"{n}.ipynb").write_bytes((ROOT / "solutions" / f"{n}.ipynb").read_bytes())
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), str(out),
-                           "--source", str(source), "--timeout", "60"],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    with open(out / "grades.csv", newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
-    items = [c for c in rows["solved"] if c not in ("student", "total", "max")]
-    assert len(items) == 4 and all(i.startswith(("ex01_", "ex03a_")) for i in items)
-    assert rows["solved"]["total"] == rows["solved"]["max"] == "9", rows["solved"]
-    assert rows["unmodified"]["total"] == "0" and rows["unmodified"]["max"] == "9", rows["unmodified"]
+def test_the_batch_completes_with_a_row_for_every_graded_student(graded):
+    expected = set(graded["students"]) | {"course_unmodified", "course_solutions", "sympy_trick"}
+    assert set(graded["rows"]) == {_csv_id(s) for s in expected}
+    assert "done:" in graded["proc"].stdout
+
+
+def test_controls_before_and_after_the_attackers_keep_full_marks(graded):
+    for sid in ("aaa_control", "zzz_control"):
+        assert (score(graded, sid, F_ID), score(graded, sid, L_ID)) == (F_MAX, L_MAX), summary(graded, sid)
+
+
+def test_no_total_exceeds_the_maximum_and_no_item_its_points(graded):
+    maxima = {}
+    for ex in ALL_EXERCISES:
+        nb = _load(SOLUTIONS / f"{ex}.ipynb")
+        for c in nb["cells"]:
+            meta = c.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade"):
+                maxima[meta["grade_id"]] = float(meta["points"])
+    full = sum(maxima.values())
+    for sid, row in graded["rows"].items():
+        assert set(row) == {"student", "total", "max", *maxima}, sid
+        assert float(row["max"]) == full
+        assert 0 <= float(row["total"]) <= float(row["max"]), (sid, row)
+        for gid, mx in maxima.items():
+            if row[gid] != "":
+                assert 0 <= float(row[gid]) <= mx, (sid, gid, row[gid])
+        assert float(row["total"]) == sum(float(row[g]) for g in maxima if row[g] != "")
+
+
+def _students_with(expectation):
+    return [pytest.param(sid, id=sid) for sid, spec in attack_sources_cached().items() if expectation(spec)]
+
+
+_CACHE: dict = {}
+
+
+def attack_sources_cached() -> dict:
+    """The list of students (for parametrizing; built with placeholder paths, notebooks unused)."""
+    if not _CACHE:
+        saved = dict(PATHS)
+        PATHS.update(submissions="/nonexistent/sub", out="/nonexistent/out", tmpdir="/nonexistent/tmp")
+        _CACHE.update(attack_sources())
+        PATHS.clear()
+        PATHS.update(saved)
+    return _CACHE
+
+
+# Known grader bugs (reported to the lead): a strict xfail turns into a failure once fixed.
+XFAIL: dict[str, str] = {
+    "new\nline,=1+1": "a student folder whose name holds a newline (or a tab) breaks the line protocol "
+    "between grade.py and its persistent worker (`folder\\tdest\\n` on stdin; worker.py: `ValueError: not "
+    "enough values to unpack`): the worker dies and a correct notebook scores 0 with the misleading "
+    "message 'grading of this notebook was stopped (the grader's time limit)'",
+    "memory_forked": "the memory limit is RLIMIT_AS per process, not per notebook: 4 forked children "
+    "of a sandbox with --memory-mb 1024 each fill 300 MB (1.2 GB resident) and all succeed; with "
+    "--processes 64 a notebook can hold ~64 x memory_mb (a cgroup memory limit, or a systemd-run "
+    "scope/bwrap --cgroup, would bound the whole sandbox)",
+    "honest_lists": "the visible test of ex03a_forward_test calls `.sum()` on forward's result, so a correct "
+    "list-of-lists answer fails with AttributeError (master's visible test, or the grader, should "
+    "accept array-likes: np.asarray(forward(...))[-1].sum())",
+}
+
+
+def _maybe_xfail(sid):
+    return (
+        pytest.param(sid, id=sid, marks=pytest.mark.xfail(reason=XFAIL[sid], strict=True))
+        if sid in XFAIL
+        else sid
+    )
+
+
+@pytest.mark.parametrize("sid", [_maybe_xfail(s) for s in attack_sources_cached()])
+def test_each_student_scores_what_the_answer_deserves(graded, sid):
+    spec = graded["students"][sid]
+    want_f, want_l = spec["expect"]
+    got = (score(graded, sid, F_ID), score(graded, sid, L_ID))
+    text = summary(graded, sid)
+    assert got[0] == want_f, text
+    if want_l is not None:
+        assert got[1] == want_l, text
+    if spec.get("note"):
+        assert spec["note"] in text
+    if spec.get("limit"):
+        assert spec["limit"] in text, text
+
+
+def test_the_sandbox_oracle_works(graded):
+    # the attacks below prove a path unreadable by scoring 0; the same probe of a readable path scores
+    for sid in ("oracle_positive", "oracle_positive_walk"):
+        assert score(graded, sid, F_ID) == F_MAX, summary(graded, sid)
+
+
+HONEST = ("aaa_control", "honest_duplicate", "honest_stderr", '=HYPERLINK("x")', "zzz_control")
+
+
+@pytest.fixture(scope="module")
+def honest(graded, workspace):
+    """The honest students graded alone (one exercise); then, at the same time, re-graded into the same
+    OUT and graded in two shards (as GNU parallel would on one machine)."""
+    base = workspace / "honest"
+    sub, tmpdir, out = base / "sub", base / "tmp", base / "out"
+    tmpdir.mkdir(parents=True)
+    build_class(sub, {s: graded["students"][s] for s in HONEST})
+    write_nb(sub / ".hidden", correct())
+    run_grader(*grader_args(sub, out, "--assignment", EX), tmpdir=tmpdir)
+    first = {
+        "rows": read_csv(out / "grades.csv"),
+        "csv": (out / "grades.csv").read_bytes(),
+        "skipped": (out / "skipped.txt").read_text(),
+        "results": sorted(os.listdir(out / "results")),
+    }
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    parts = [base / "shard1", base / "shard2"]
+    runs = [grader_args(sub, out, "--assignment", EX)]
+    runs += [
+        grader_args(sub, part, "--assignment", EX, "--shard", f"{i}/2") for i, part in enumerate(parts, 1)
+    ]
+    # meanwhile, a run of its own for an answer that is slow to *decode* in the grader (tight limits)
+    slow_sub, slow_out = base / "slow_sub", base / "slow_out"
+    write_nb(slow_sub / "slow_decode", correct(forward=SLOW_DECODE))
+    runs.append(
+        [
+            slow_sub,
+            slow_out,
+            "--jobs",
+            1,
+            "--assignment",
+            EX,
+            "--cell-seconds",
+            2,
+            "--notebook-seconds",
+            SLOW_NOTEBOOK_S,
+        ]
+    )
+    procs = [
+        subprocess.Popen(
+            [PY, str(GRADE), *map(str, args)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for args in runs
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stdout.read()
+    merged = base / "merged"
+    subprocess.run([PY, str(GRADE), "merge", merged, *parts], check=True, capture_output=True)
+    return {"first": first, "out": out, "parts": parts, "merged": merged, "slow_out": slow_out}
+
+
+#: A notebook whose `forward` is *data* (so the grader fetches it with a "get" request) and whose
+#: sandbox-side encoder is swapped for one that returns 60 000 tiny SymPy nodes at once: the message is
+#: small (1.6 MB) and quick to send, but each node is rebuilt by codec.sympy_from_srepr in the grader.
+SLOW_DECODE = """
+import sys
+_codec = sys.modules["codec"]
+_real_encode = _codec.encode
+_ITEMS = [{"$sympy": "Symbol('x')"}] * 60000
+
+
+def _encode(value, *args, **kwargs):
+    if value is _DATA:
+        return {"$ndobj": [len(_ITEMS)], "items": _ITEMS}
+    return _real_encode(value, *args, **kwargs)
+
+
+_codec.encode = _encode
+_DATA = forward = [0.0]
+"""
+SLOW_NOTEBOOK_S = 2
+
+
+@pytest.mark.xfail(
+    reason="judge.grade_notebook decodes a data answer (the 'get' request) outside any time limit: 60 000 "
+    "SymPy nodes (1.6 MB) take the grader ~16 s of CPU on a 2 s notebook limit; codec allows 2 000 000 "
+    "items (64 MB), i.e. ~10 minutes, beyond the worker's budget (the student's later notebooks are lost "
+    "and the job slot is held)",
+    strict=True,
+)
+def test_an_answer_slow_to_decode_is_stopped_by_the_notebook_limit(honest):
+    (result,) = (honest["slow_out"] / "results").glob("slow_decode-*/03a_forward.json")
+    assert json.loads(result.read_text())["seconds"] <= SLOW_NOTEBOOK_S + 3
+
+
+def test_honest_students_lose_nothing_next_to_the_attackers(graded, honest):
+    """Their 03a scores equal those of a run of the honest students alone."""
+    alone = honest["first"]["rows"]
+    assert set(alone) == {_csv_id(s) for s in HONEST}
+    for sid, row in alone.items():
+        assert (
+            (graded["rows"][sid][F_ID], graded["rows"][sid][L_ID]) == (row[F_ID], row[L_ID]) == ("3", "2")
+        ), sid
+
+
+def test_a_rerun_into_the_same_out_gives_the_same_files(honest):
+    out = honest["out"]
+    assert (out / "grades.csv").read_bytes() == honest["first"]["csv"]
+    assert sorted(os.listdir(out / "results")) == honest["first"]["results"]
+    assert (out / "skipped.txt").read_text() == honest["first"]["skipped"]
+
+
+def test_shards_merged_equal_the_unsharded_run(honest):
+    rows = [read_csv(part / "grades.csv") for part in honest["parts"]]
+    assert rows[0] and rows[1] and not set(rows[0]) & set(rows[1])
+    assert set(rows[0]) | set(rows[1]) == set(honest["first"]["rows"])
+    assert (honest["merged"] / "grades.csv").read_bytes() == honest["first"]["csv"]
+    assert (honest["merged"] / "skipped.txt").read_text() == honest["first"]["skipped"]
+
+
+# -------------------------------------------------------------------- what the grader's OUT holds
+
+
+def test_out_is_untampered_after_the_run(graded):
+    out = graded["out"]
+    assert (out / "grades.csv").read_bytes() == graded["grades_bytes"]
+    assert (out / "manual_grades.csv").read_bytes() == graded["manual_bytes"]
+    assert b"hacked" not in graded["grades_bytes"] and b"999" not in graded["grades_bytes"]
+    assert not list(out.rglob(f"*{MARKER}*"))
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert size < 20 * 2**20, f"OUT holds {size} bytes (100 MB of output must not reach it)"
+    for p in (out / "feedback").rglob("*"):
+        if p.is_file():
+            assert p.stat().st_size <= 300 * 1024, p
+
+
+def hidden_strings() -> list[str]:
+    """Distinctive text of every hidden test and every solution region, and hidden reference values."""
+    found = {
+        "BEGIN HIDDEN",
+        "END HIDDEN",
+        "BEGIN SOLUTION",
+        "brute_force_hmm",
+        "random_hmm(4, 3",
+        "random_hmm(3, 4, 21)",
+        "default_rng(11)",
+    }
+    for ex in ALL_EXERCISES:
+        for c in _load(SOLUTIONS / f"{ex}.ipynb")["cells"]:
+            src = _source(c)
+            for region in re.findall(r"### BEGIN (?:HIDDEN TESTS|SOLUTION)\n(.*?)### END", src, flags=re.S):
+                found |= {line.strip() for line in region.splitlines() if len(line.strip()) >= 16}
+    from emlab import hmm
+    from emlab.checks import brute_force_hmm, random_hmm
+
+    for seed, T in [(11, 6), (12, 5), (13, 1)]:
+        s, t, e = random_hmm(4, 3, seed)
+        x = np.random.default_rng(seed).integers(0, 3, size=T)
+        found |= {f"{v:.5g}" for v in brute_force_hmm(s, t, e, x)[1].ravel() if len(f"{v:.5g}") >= 6}
+    s, t, e = random_hmm(3, 4, 21)
+    ll = hmm.log_likelihood(hmm.HMM(s, t, e), [np.random.default_rng(21).integers(0, 4, size=5000)])
+    found |= {f"{ll:.6g}", f"{ll:.2f}"}
+    return sorted(found)
+
+
+def test_no_feedback_reveals_hidden_tests_solutions_or_files(graded):
+    secrets = hidden_strings() + [
+        "root:x:0:0",
+        "EMLAB-GRADE-RESULT",
+        MARKER,
+        "hacked",
+        "/opt/grader",
+        str(ROOT),
+        "Traceback",
+        "#!/",
+    ]
+    files = [p for p in (graded["out"] / "feedback").rglob("*") if p.is_file()]
+    assert len(files) >= len(graded["rows"])
+    for p in files:
+        text = p.read_text(errors="replace")
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{p.relative_to(graded['out'])} shows {leaked[:5]}"
+
+
+def test_the_repo_home_and_venv_are_unchanged(graded):
+    """Other sessions on this machine (the lead, nbval, JupyterLab) write the repo, ~/.ipython and
+    ~/.jupyter meanwhile, so a change counts as tampering only if an attacker's marker is in it; the
+    places that would run code at start-up (IPython startup files, sitecustomize, .pth) must not change."""
+    before = graded["before"]
+    new = set(git_status().splitlines()) - set(before["git"].splitlines())
+    touched = [ROOT / line[3:] for line in new]
+    for top in (ROOT, Path.home() / ".ipython", Path.home() / ".jupyter", Path(_site_packages())):
+        touched += list(_written_since(top, graded["t0"], deep=top != Path(_site_packages())))
+    assert not [p for p in touched if p.is_file() and MARKER.encode() in p.read_bytes()]
+    assert startup_state() == before["startup"]
+    hits = [
+        p
+        for top in (ROOT, Path.home(), Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"))
+        for p in _names_under(top)
+        if MARKER in p.name
+    ]
+    assert not hits
+
+
+def _site_packages() -> str:
+    return [p for p in sys.path if p.endswith("site-packages")][0]
+
+
+def startup_state() -> dict:
+    """What Python and IPython run at start-up: IPython startup files, sitecustomize, .pth files."""
+    site = Path(_site_packages())
+    files = [*Path.home().glob(".ipython/profile_*/startup/*"), *Path.home().glob(".jupyter/*.py")]
+    files += [p for p in site.iterdir() if p.suffix == ".pth" or p.stem in ("sitecustomize", "usercustomize")]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+def _written_since(top: Path, t0: float, deep: bool = True):
+    for p in _names_under(top) if deep else top.iterdir():
+        try:
+            if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= t0 - 1:
+                yield p
+        except OSError:
+            continue
+
+
+def _names_under(top: Path):
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in (".git", "node_modules", "pytest-of-root") and not d.startswith("emlab-test-grading-")
+        ]
+        for name in files + dirs:
+            yield Path(folder) / name
+
+
+def test_no_process_and_no_temporary_folder_is_left_behind(graded):
+    for _ in range(20):
+        left = sandbox_processes()
+        if not left:
+            break
+        time.sleep(0.25)
+    assert not left, left
+    assert not list(graded["tmpdir"].iterdir()), list(graded["tmpdir"].iterdir())
+    assert set(Path("/tmp").glob("emlab-grade-*")) <= graded["before"]["tmp"]
+
+
+# -------------------------------------------------------------------------------- input hygiene
+
+
+def test_skipped_folders_each_get_a_line(graded):
+    lines = (graded["out"] / "skipped.txt").read_text().splitlines()
+    for name in ("linked_folder", "...", ".hidden", "stray_file.ipynb"):
+        assert any(line.startswith(repr(name)) for line in lines), (name, lines)
+    assert "linked_folder" not in graded["rows"] and "..." not in graded["rows"]
+
+
+def test_a_symlinked_notebook_is_not_graded_and_not_echoed(graded):
+    for sid in ("symlink_nb", "symlink_classmate", "fifo_nb"):
+        text = summary(graded, sid)
+        assert "not a regular file" in text, text
+        assert "root:" not in text and "def forward" not in text
+
+
+def test_student_ids_are_escaped_for_spreadsheets(graded):
+    raw = (graded["out"] / "grades.csv").read_text()
+    assert '\n\'=HYPERLINK(""x""),' in raw or '\n"\'=HYPERLINK(""x"")",' in raw, raw[:500]
+    manual = (graded["out"] / "manual_grades.csv").read_text()
+    assert "\n=HYPERLINK" not in manual and '\n"=HYPERLINK' not in manual
+
+
+def test_feedback_html_escapes_what_the_student_controls(graded):
+    (page,) = (graded["out"] / "feedback").glob("_img*/03a_forward.html")
+    html = page.read_text()
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html  # the exception's class name, escaped
+
+
+@pytest.mark.xfail(
+    reason="grade.py records unknown files in results/<id>/id.json but report.py never shows "
+    "them in summary.txt or the HTML",
+    strict=True,
+)
+def test_unknown_files_are_listed_in_the_summary(graded):
+    text = summary(graded, "extra_files")
+    assert "notes.txt" in text and "evil.py" in text, text
+
+
+def test_invalid_json_costs_only_that_notebook(graded):
+    assert score(graded, "invalid_json", F_ID) == 0 and score(graded, "invalid_json", L_ID) == 0
+    assert (
+        score(graded, "invalid_json", "ex02_e_step_test") == 2
+        and score(graded, "invalid_json", "ex02_m_step_test") == 2
+    )
+    text = summary(graded, "invalid_json")
+    assert "not valid notebook JSON" in text and "this is not json" not in text
+
+
+def test_limits_are_reported_and_bounded(graded):
+    res = json.loads(
+        next((graded["out"] / "results").glob("sleep_every_cell-*/03a_forward.json")).read_text()
+    )
+    assert res["seconds"] <= NOTEBOOK_S + 5, res["seconds"]
+    assert "the time limit" in summary(graded, "infinite_loop")
+
+
+# ----------------------------------------------------------------------- the course as released
+
+
+def test_unmodified_exercises_score_zero_and_solutions_full_marks(graded):
+    zero, full = graded["rows"]["course_unmodified"], graded["rows"]["course_solutions"]
+    assert float(zero["total"]) == 0
+    manual = [g for g in full if g.endswith("_interpretation")]
+    assert manual == ["ex06_interpretation"]
+    assert full["ex06_interpretation"] == "" and zero["ex06_interpretation"] == ""  # pending: graded by hand
+    assert float(full["total"]) == float(full["max"]) - 3
+    assert "pending" in summary(graded, "course_solutions")
+
+
+def test_sympy_srepr_tricks_are_refused(graded):
+    assert score(graded, "sympy_trick", "ex01_solve_test") == 0
+    assert score(graded, "sympy_trick", "ex01_hessian_test") == 0
+
+
+def test_manual_scores_reach_csv_html_and_summary(graded, tmp_path):
+    out = tmp_path / "manual_out"
+    shutil.copytree(graded["out"], out)
+    path = out / "manual_grades.csv"
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["student"], r["item"]) for r in rows} >= {
+        ("course_solutions", "ex06_interpretation"),
+        ("course_unmodified", "ex06_interpretation"),
+    }
+    for r in rows:
+        if r["student"] == "course_solutions":
+            r["score"] = "2"
+        elif r["student"] == "course_unmodified":
+            r["score"] = "99"  # more than the item's points: capped
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    subprocess.run([PY, str(GRADE), "report", out], check=True, capture_output=True)
+    grades = read_csv(out / "grades.csv")
+    sol, unmod = grades["course_solutions"], grades["course_unmodified"]
+    assert sol["ex06_interpretation"] == "2" and float(sol["total"]) == float(sol["max"]) - 1
+    assert unmod["ex06_interpretation"] == "3" and float(unmod["total"]) == 3
+    html = (out / "feedback" / "course_solutions" / "06_restarts.html").read_text()
+    assert "5 / 6" in html and "pending (graded by hand)" not in html and "2 / 3" in html
+    text = (out / "feedback" / "course_solutions" / "summary.txt").read_text()
+    assert "ex06_interpretation: 2/3" in text and "06_restarts: 5 / 6" in text
+    lines = (out / "manual_grades.csv").read_text().splitlines()
+    assert sum(line.startswith("course_solutions,") for line in lines) == 1
+
+
+@pytest.mark.xfail(
+    reason="report._safe_name maps 'twin a' and 'twin_a' to the same feedback/ (and manual/) folder, "
+    "so one student's feedback overwrites the other's (results/ adds a hash, feedback/ does not)",
+    strict=True,
+)
+def test_feedback_of_different_students_never_shares_a_folder(graded):
+    texts = [p.read_text() for p in (graded["out"] / "feedback").rglob("summary.txt")]
+    assert len(texts) == len(graded["rows"])
+    assert sum("Feedback for 'twin a'" in t for t in texts) == 1
+    assert sum("Feedback for 'twin_a'" in t for t in texts) == 1
