@@ -5,8 +5,8 @@ everything else fixed), notebook 02 draws ``L(θ)`` and the bound
 ``B_t(θ) = L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)`` (:func:`emlab.bound.bound_on_path`). Two facts
 about them at ``θ = θ_t`` are theorems, and this module measures them:
 
-* **Tangency** (Fisher's identity; Dempster, Laird & Rubin 1977, eq. 3.10 ff.; McLachlan &
-  Krishnan, *The EM Algorithm and Extensions*, §3.8): ``L'(θ_t) = B_t'(θ_t)`` — the gradient of the
+* **Tangency** (Fisher's identity; see McLachlan & Krishnan, *The EM Algorithm and Extensions*,
+  ch. 3): ``L'(θ_t) = B_t'(θ_t)`` — the gradient of the
   observed log-likelihood equals the expected complete-data gradient. Not true by construction:
   the gap ``L − B_t = KL(p(y|x,θ_t) ‖ p(y|x,θ))`` has its minimum 0 at ``θ_t``, so its slope is 0.
 * **Curvature**: the same gap has a non-negative second derivative at its minimum, so
