@@ -832,6 +832,25 @@ def forward(start, trans, emit, seq):
     )
 
     # ---- input hygiene (folders and files)
+    # ---- answers written for the visible example only
+    add(
+        "hardcode_visible",
+        correct(
+            forward="import numpy as np\n"
+            + REAL_FORWARD
+            + textwrap.dedent("""
+            def forward(start, trans, emit, seq):
+                if list(np.asarray(seq)) == [2, 0, 2] and len(start) == 2:
+                    return _real_forward(start, trans, emit, seq)
+                return np.full((len(seq), len(start)), np.nan)
+            """),
+            loglik="import numpy as np\n\ndef log_likelihood(start, trans, emit, seq):\n"
+            "    return float(np.log(0.028562))\n",
+        ),
+        (0, 0),
+    )
+    add("weird_cells", _weird_cells(), (3, 2))
+    add("many_cells", _many_cells(), (0, 0))
     add("twin a", correct(), (3, 2))
     add("twin_a", correct(forward=zeros_forward()), (0, 2))
     add(
@@ -963,6 +982,29 @@ def _sleepy() -> dict:
     return nb
 
 
+def _weird_cells() -> dict:
+    """A correct notebook with junk cells around (what a broken editor or a merge tool may leave)."""
+    nb = correct()
+    nb["cells"] += [
+        "not a cell",
+        {"cell_type": 5, "source": "raise SystemExit"},
+        {"cell_type": "code", "source": 42, "metadata": []},
+        {"cell_type": "code", "source": ["x = 1\n", None, 3], "metadata": {"nbgrader": "broken"}},
+        {
+            "cell_type": "markdown",
+            "source": "# notes",
+            "metadata": {"nbgrader": {"grade_id": 7, "points": "lots"}},
+        },
+    ]
+    return nb
+
+
+def _many_cells() -> dict:
+    nb = correct()
+    nb["cells"] += [{"cell_type": "code", "metadata": {}, "source": "pass", "outputs": []}] * 2100
+    return nb
+
+
 def _huge_notebook() -> dict:
     nb = correct()
     nb["cells"].append(
@@ -1084,7 +1126,6 @@ def graded(workspace):
         "git": git_status(),
         "startup": startup_state(),
         "procs": sandbox_processes(),
-        "tmp": set(Path("/tmp").glob("emlab-grade-*")),
     }
     t0, wall0 = time.monotonic(), time.time()
     proc = run_grader(*grader_args(sub, out), tmpdir=tmpdir)
@@ -1301,13 +1342,13 @@ def honest(graded, workspace):
 
 
 #: A notebook whose `forward` is *data* (so the grader fetches it with a "get" request) and whose
-#: sandbox-side encoder is swapped for one that returns 60 000 tiny SymPy nodes at once: the message is
-#: small (1.6 MB) and quick to send, but each node is rebuilt by codec.sympy_from_srepr in the grader.
+#: sandbox-side encoder is swapped for one that returns 120 000 tiny SymPy nodes at once: the message is
+#: small (3.2 MB) and quick to send, but each node is rebuilt by codec.sympy_from_srepr in the grader.
 SLOW_DECODE = """
 import sys
 _codec = sys.modules["codec"]
 _real_encode = _codec.encode
-_ITEMS = [{"$sympy": "Symbol('x')"}] * 60000
+_ITEMS = [{"$sympy": "Symbol('x')"}] * 120000
 
 
 def _encode(value, *args, **kwargs):
@@ -1323,8 +1364,8 @@ SLOW_NOTEBOOK_S = 2
 
 
 @pytest.mark.xfail(
-    reason="judge.grade_notebook decodes a data answer (the 'get' request) outside any time limit: 60 000 "
-    "SymPy nodes (1.6 MB) take the grader ~16 s of CPU on a 2 s notebook limit; codec allows 2 000 000 "
+    reason="judge.grade_notebook decodes a data answer (the 'get' request) outside any time limit: 120 000 "
+    "SymPy nodes (3.2 MB) take the grader 10-30 s of CPU on a 2 s notebook limit; codec allows 2 000 000 "
     "items (64 MB), i.e. ~10 minutes, beyond the worker's budget (the student's later notebooks are lost "
     "and the job slot is held)",
     strict=True,
@@ -1476,6 +1517,9 @@ def _names_under(top: Path):
 
 
 def test_no_process_and_no_temporary_folder_is_left_behind(graded):
+    """No process of a sandbox user is alive (another grader running on this machine at the same time
+    would show here too), and the grader's work folders are gone from the TMPDIR this module gives it
+    (/tmp itself is shared with other sessions)."""
     for _ in range(20):
         left = sandbox_processes()
         if not left:
@@ -1483,7 +1527,6 @@ def test_no_process_and_no_temporary_folder_is_left_behind(graded):
         time.sleep(0.25)
     assert not left, left
     assert not list(graded["tmpdir"].iterdir()), list(graded["tmpdir"].iterdir())
-    assert set(Path("/tmp").glob("emlab-grade-*")) <= graded["before"]["tmp"]
 
 
 # -------------------------------------------------------------------------------- input hygiene
