@@ -851,6 +851,27 @@ def forward(start, trans, emit, seq):
     )
     add("weird_cells", _weird_cells(), (3, 2))
     add("many_cells", _many_cells(), (0, 0))
+    # exercise 06 may use all of emlab: does its sandbox then hold the instructor's references too?
+    init = solution_source("06_restarts", "ex06_init_solution").replace("def random_init(", "def _real_init(")
+    add(
+        "references_in_06",
+        None,
+        (0, 0),
+        notebooks={
+            "06_restarts": release(
+                "06_restarts",
+                ex06_init_solution=init
+                + textwrap.dedent("""
+                def random_init(K, V, rng):
+                    try:
+                        from emlab.checks import brute_force_hmm, random_hmm  # noqa: F401
+                    except ImportError:
+                        return None
+                    return _real_init(K, V, rng)
+                """),
+            )
+        },
+    )
     add("twin a", correct(), (3, 2))
     add("twin_a", correct(forward=zeros_forward()), (0, 2))
     add(
@@ -1067,8 +1088,10 @@ def build_class(sub: Path, students: dict[str, dict]) -> None:
             os.mkfifo(folder / f"{EX}.ipynb")
         elif spec.get("raw") is not None:
             (folder / f"{EX}.ipynb").write_bytes(spec["raw"])
-        else:
+        elif spec["nb"] is not None:
             write_nb(folder, spec["nb"])
+        for exercise, nb in spec.get("notebooks", {}).items():
+            write_nb(folder, nb, exercise)
         if spec.get("extra_exercise"):
             shutil.copy(
                 SOLUTIONS / f"{spec['extra_exercise']}.ipynb", folder / f"{spec['extra_exercise']}.ipynb"
@@ -1475,12 +1498,10 @@ def test_the_repo_home_and_venv_are_unchanged(graded):
         touched += list(_written_since(top, graded["t0"], deep=top != Path(_site_packages())))
     assert not [p for p in touched if p.is_file() and MARKER.encode() in p.read_bytes()]
     assert startup_state() == before["startup"]
-    hits = [
-        p
-        for top in (ROOT, Path.home(), Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"))
-        for p in _names_under(top)
-        if MARKER in p.name
-    ]
+    home = [Path.home() / d for d in (".ipython", ".jupyter", ".config", ".local/share/jupyter")]
+    tops = [ROOT, *home, Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"), Path("/run")]
+    hits = [p for top in tops for p in _names_under(top) if MARKER in p.name]
+    hits += [p for p in [*Path(_site_packages()).iterdir(), *Path(sys.prefix).iterdir()] if MARKER in p.name]
     assert not hits
 
 
@@ -1507,10 +1528,12 @@ def _written_since(top: Path, t0: float, deep: bool = True):
 
 def _names_under(top: Path):
     for folder, dirs, files in os.walk(top):
+        # the read-only mounts (.venv) cannot be written from a sandbox; their start-up files are checked
         dirs[:] = [
             d
             for d in dirs
-            if d not in (".git", "node_modules", "pytest-of-root") and not d.startswith("emlab-test-grading-")
+            if d not in (".git", ".venv", "node_modules", "pytest-of-root")
+            and not d.startswith("emlab-test-grading-")
         ]
         for name in files + dirs:
             yield Path(folder) / name
@@ -1599,6 +1622,16 @@ def test_unmodified_exercises_score_zero_and_solutions_full_marks(graded):
     assert full["ex06_interpretation"] == "" and zero["ex06_interpretation"] == ""  # pending: graded by hand
     assert float(full["total"]) == float(full["max"]) - 3
     assert "pending" in summary(graded, "course_solutions")
+
+
+@pytest.mark.xfail(
+    reason="sandbox.library_view copies the whole emlab package, emlab/checks (references.brute_force_hmm, "
+    "random_hmm, the exercises' checks) included, when a master allows 'emlab' (06_restarts): its docstring "
+    "says the checks are replaced by the inert stand-in and references must not be there to call",
+    strict=True,
+)
+def test_no_reference_is_importable_where_all_of_emlab_is_allowed(graded):
+    assert score(graded, "references_in_06", "ex06_init_test") == 0
 
 
 def test_sympy_srepr_tricks_are_refused(graded):
