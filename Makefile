@@ -23,7 +23,7 @@ $(BIN)/python:
 # in the students' JupyterLab, inside .venv only. Its "Validate" button stays.
 NBGRADER_INSTRUCTOR_PLUGINS := menu create-assignment formgrader course-list assignment-list
 
-$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.installed: pyproject.toml Makefile tools/lab_setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python tools/lab_setup.py settings
 	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do \
