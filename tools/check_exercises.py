@@ -22,11 +22,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+
+
+def execute_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: int, **options) -> None:
+    """Run ``nb`` in place in a fresh ``python3`` kernel whose working directory is ``folder``.
+
+    The kernel talks over local IPC sockets in a temporary folder (no TCP port, no "running over TCP
+    without encryption" warning) and is always shut down. ``options`` go to ``nbclient.NotebookClient``
+    (``allow_errors``, ``store_widget_state``); its ``CellExecutionError`` propagates.
+    """
+    with tempfile.TemporaryDirectory(prefix="emlab-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(folder)}}, **options)
+        try:
+            client.execute()
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
 
 
 @dataclass
@@ -60,9 +80,7 @@ def _stdout(cell) -> str:
 def run_exercise(path: Path, timeout: int = 300) -> Report:
     """Execute ``path`` (not saved) and collect its checks and graded cells."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    execute_notebook(nb, path.parent, timeout, allow_errors=True)
     report = Report(path.stem, path)
     seen_solution = False
     for i, cell in enumerate(nb.cells):
