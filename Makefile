@@ -11,7 +11,7 @@ WORK   ?= work
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_NB := --nbval-lax --nbval-current-env
 
-.PHONY: lab test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks strip clean
+.PHONY: lab lab-instructor test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks strip clean
 
 # The environment is rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -23,7 +23,7 @@ $(BIN)/python:
 # in the students' JupyterLab, inside .venv only. Its "Validate" button stays.
 NBGRADER_INSTRUCTOR_PLUGINS := menu create-assignment formgrader course-list assignment-list
 
-$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
+$(VENV)/.installed: pyproject.toml Makefile tools/lab_setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python tools/lab_setup.py settings
 	for p in $(NBGRADER_INSTRUCTOR_PLUGINS); do \
@@ -35,6 +35,12 @@ lab: $(VENV)/.installed
 	$(BIN)/python tools/lab_setup.py workcopy $(WORK)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(abspath $(WORK)) --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+
+# Instructors: JupyterLab on the repository itself (solutions/, notebooks/ as tracked). What you save here
+# is what you commit: run `make strip` first (tests/test_repository_hygiene.py checks it).
+lab-instructor: $(VENV)/.installed
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/solutions $(LAB_ARGS)
 
 # Every test: lint, unit/reference/property tests, and nbval over every notebook.
 test: $(VENV)/.installed

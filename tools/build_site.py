@@ -34,10 +34,12 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from check_exercises import execute_notebook  # noqa: E402  (one way to run a notebook, shared)
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 SNAPSHOT_NOTE = "*Static snapshot of an interactive widget: open the notebook in JupyterLab to move it.*"
@@ -83,10 +85,8 @@ def execute(path: Path, timeout: int) -> nbformat.NotebookNode:
     """Run ``path`` in its own folder with the ``python3`` kernel; widget state is kept."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(ALT_TEXT_HOOK))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        execute_notebook(nb, path.parent, timeout, store_widget_state=True)
     except CellExecutionError as exc:
         raise RuntimeError(f"{path.name} failed to execute:\n{exc}") from None
     nb.cells.pop(0)
