@@ -17,7 +17,6 @@ any job runner can grade a large class in pieces that ``merge`` combines.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import queue
@@ -66,8 +65,7 @@ def student_folders(submissions: Path) -> tuple[list[tuple[str, Path]], list[str
 
 
 def result_folder(out: Path, sid: str) -> Path:
-    digest = hashlib.sha256(sid.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return out / "results" / f"{report._safe_name(sid)[:60]}-{digest}"
+    return out / "results" / report.student_folder(sid)
 
 
 def prepare_views(masters: dict[str, notebooks.Master], work: Path) -> tuple[dict, dict, Path | None]:
@@ -137,7 +135,7 @@ class Slot:
         timer = threading.Timer(budget, lambda: done.is_set() or self.proc.kill())
         timer.start()
         try:
-            self.proc.stdin.write(f"{folder}\t{dest}\n")
+            self.proc.stdin.write(json.dumps([str(folder), str(dest)]) + "\n")
             self.proc.stdin.flush()
             answer = self.proc.stdout.readline()
         except (BrokenPipeError, OSError):

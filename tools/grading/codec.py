@@ -53,6 +53,7 @@ class Limits:
     max_attrs: int = 64
     max_sympy_chars: int = 200_000
     max_sympy_nodes: int = 20_000
+    max_sympy_total_chars: int = 400_000  # all SymPy expressions of one message together
 
 
 DEFAULT = Limits()
@@ -309,7 +310,11 @@ def _dec(node, limits, depth, budget, resolve_global):
     if tag == "$rng":
         return _dec_rng(node, limits, depth, budget)
     if tag == "$sympy":
-        return sympy_from_srepr(_str(node[tag]), limits)
+        text = _str(node[tag])
+        budget.append(len(text))  # running total of SymPy text in this message
+        if sum(budget[1:]) > limits.max_sympy_total_chars:
+            raise CodecError(f"more than {limits.max_sympy_total_chars} characters of SymPy in one answer")
+        return sympy_from_srepr(text, limits)
     if tag == "$obj":
         attrs = node.get("attrs")
         if not isinstance(attrs, dict) or len(attrs) > limits.max_attrs:

@@ -189,8 +189,14 @@ class Answer:
                 raise StudentRaised(f"`{self.__name__}` returned something the grader cannot read ({kind})")
             raise StudentRaised(f"`{self.__name__}` raised {kind}{_where(err)}")
         try:
-            return codec.decode(answer.get("value"))
-        except codec.CodecError:
+            with _time_limit(
+                max(
+                    0.01,
+                    min(self._session.spec.limits.cell_seconds, self._session.deadline - time.monotonic()),
+                )
+            ):
+                return codec.decode(answer.get("value"))
+        except (codec.CodecError, JudgeTimeout):
             raise StudentRaised(f"`{self.__name__}` returned something the grader cannot read") from None
 
     def __repr__(self) -> str:
@@ -199,18 +205,24 @@ class Answer:
 
 @contextmanager
 def _time_limit(seconds: float):
-    """Bound the grader's own work on one item (a pathological SymPy answer, say)."""
+    """Bound the grader's own work (a pathological SymPy answer, say); nests inside an outer limit,
+    which keeps running and is restored afterwards."""
 
     def expire(signum, frame):
         raise JudgeTimeout()
 
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    start = time.monotonic()
     old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+    budget = min(seconds, outer_left) if outer_left > 0 else seconds
+    signal.setitimer(signal.ITIMER_REAL, max(budget, 0.01))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if outer_left > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - start), 0.001))
 
 
 def _line(source: str, lineno: int) -> str:
@@ -321,8 +333,11 @@ def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.Sa
             if kinds.get(name) == "data":
                 try:
                     got = session.request({"op": "get", "name": name})
-                    answers[name] = codec.decode(got["value"]) if got.get("ok") else None
-                except (SandboxStopped, codec.CodecError, KeyError):
+                    with _time_limit(
+                        max(0.01, min(limits.cell_seconds, session.deadline - time.monotonic()))
+                    ):
+                        answers[name] = codec.decode(got["value"]) if got.get("ok") else None
+                except (SandboxStopped, codec.CodecError, KeyError, JudgeTimeout):
                     answers[name] = None
             else:
                 answers[name] = Answer(name, session, setup_ns)

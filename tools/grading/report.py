@@ -30,8 +30,31 @@ MAX_MESSAGE = 600
 
 
 def csv_safe(text: str) -> str:
+    """``text`` for a CSV cell: a leading ``= + - @``, tab or CR (which a spreadsheet would evaluate)
+    and a leading ``'`` (so the escaping stays one-to-one) get a ``'`` in front."""
     text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
+
+
+def csv_unsafe(text: str) -> str:
+    """The inverse of :func:`csv_safe`."""
+    return text[1:] if text.startswith("'") else text
+
+
+def student_folder(sid: str) -> str:
+    """A folder name for a student id: readable, and distinct for distinct ids (a hash of the id)."""
+    import hashlib
+
+    digest = hashlib.sha256(sid.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{_safe_name(sid)[:60]}-{digest}"
+
+
+def _unknown_files(out: Path, sid: str) -> list[str]:
+    path = out / "results" / student_folder(sid) / "id.json"
+    try:
+        return [str(n)[:200] for n in json.loads(path.read_text()).get("unknown_files", [])][:100]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def load_results(out: Path) -> dict[str, dict[str, NotebookResult]]:
@@ -62,9 +85,7 @@ def read_manual(out: Path) -> dict[tuple[str, str], float]:
         return scores
     with path.open(newline="") as fh:
         for row in csv.DictReader(fh):
-            sid = row.get("student", "")
-            if sid.startswith("'") and sid[1:2] in ("=", "+", "-", "@", "\t", "\r"):
-                sid = sid[1:]
+            sid = csv_unsafe(row.get("student", ""))
             text = (row.get("score") or "").strip()
             if text:
                 try:
@@ -122,7 +143,7 @@ def _write_manual(out: Path, results, manual) -> None:
             for item in res.items:
                 if item.status != "manual":
                     continue
-                folder = out / "manual" / _safe_name(sid)
+                folder = out / "manual" / student_folder(sid)
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / f"{item.grade_id}.md").write_text(res.manual_answers.get(item.grade_id, ""))
                 given = manual.get((sid, item.grade_id))
@@ -134,7 +155,7 @@ def _write_manual(out: Path, results, manual) -> None:
                         f"{item.max:g}",
                         "" if given is None else f"{given:g}",
                         res.manual_flags.get(item.grade_id, ""),
-                        f"manual/{_safe_name(sid)}/{item.grade_id}.md",
+                        f"manual/{student_folder(sid)}/{item.grade_id}.md",
                     ]
                 )
     with (out / "manual_grades.csv").open("w", newline="") as fh:
@@ -148,9 +169,12 @@ def _safe_name(sid: str) -> str:
 
 
 def _write_feedback(out: Path, sid: str, per: dict[str, NotebookResult], manual, order: list[str]) -> None:
-    folder = out / "feedback" / _safe_name(sid)
+    folder = out / "feedback" / student_folder(sid)
     folder.mkdir(parents=True, exist_ok=True)
     lines = [f"Feedback for {sid!r}", ""]
+    extra = _unknown_files(out, sid)
+    if extra:
+        lines += ["Files in your folder that are not exercises (not graded): " + ", ".join(extra)[:2000], ""]
     grand, grand_max = 0.0, 0.0
     for ex in order:
         res = per[ex]

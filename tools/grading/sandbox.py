@@ -105,7 +105,8 @@ def library_view(policy: Policy, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     target_root = dest / "emlab"
     if "emlab" in policy.emlab_modules:
-        shutil.copytree(package, target_root, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(package, target_root, ignore=shutil.ignore_patterns("__pycache__", "checks"))
+        (target_root / "checks.py").write_text(INERT_CHECKS)
         return dest
 
     def files_of(name: str) -> list[Path]:

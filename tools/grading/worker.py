@@ -1,6 +1,6 @@
 """Grade one student: every exercise notebook in its own sandbox, judged in this (trusted) process.
 
-    python worker.py JOB.json     # then one "<student folder>\t<result folder>" per line on stdin
+    python worker.py JOB.json     # then one JSON [student folder, result folder] per line on stdin
 
 ``JOB.json`` (written by the orchestrator, in its private folder) names the masters, the exercises
 to grade, the library view of each exercise, the limits and the sandbox user. For each student the
@@ -48,14 +48,14 @@ MASTERS: dict = {}
 
 
 def main(job_path: str) -> int:
-    """Serve students one per line of stdin (``<student folder>\t<result folder>``), answering
+    """Serve students one per line of stdin (a JSON pair ``[student folder, result folder]``), answering
     ``done`` on stdout after each, so one worker's imports and caches serve many students."""
     job = json.loads(Path(job_path).read_text())
     channel = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the instructor's tests print goes to the log, not into the channel
     sys.stdout = sys.stderr
     for line in sys.stdin:
-        student_dir, out = line.rstrip("\n").split("\t")
+        student_dir, out = json.loads(line)
         grade_student(job, student_dir, out)
         channel.write("done\n")
         channel.flush()
