@@ -319,6 +319,76 @@ class SandboxSpec:
         return args + [sys.executable, "-I", "/opt/grader/runner.py"]
 
 
+class Cgroup:
+    """A memory and a process limit for the whole sandbox (all of its processes together), when the
+    grader may create control groups (root with cgroup v1 or v2). Without it only the per-process
+    limits apply (address space per process, processes per sandbox user), which the feedback of a
+    forking notebook cannot tell apart; ``available`` says which one is in force."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str, memory_bytes: int, pids: int):
+        self.dirs: list[Path] = []
+        wanted = {
+            "memory": {"memory.limit_in_bytes": memory_bytes, "memory.memsw.limit_in_bytes": memory_bytes},
+            "pids": {"pids.max": pids},
+        }
+        if (self.ROOT / "cgroup.controllers").exists():  # v2: one tree
+            self._make(self.ROOT / name, {"memory.max": memory_bytes, "memory.swap.max": 0, "pids.max": pids})
+        else:  # v1: one tree per controller
+            for controller, files in wanted.items():
+                self._make(self.ROOT / controller / name, files)
+
+    def _make(self, folder: Path, files: dict) -> None:
+        try:
+            folder.mkdir()
+        except OSError:
+            return
+        self.dirs.append(folder)
+        for key, value in files.items():
+            try:
+                (folder / key).write_text(str(value))
+            except OSError:
+                pass  # e.g. memsw without swap accounting
+
+    @property
+    def available(self) -> bool:
+        return bool(self.dirs)
+
+    def join(self) -> None:
+        """Put the calling process in every group (called in the child before exec)."""
+        for folder in self.dirs:
+            with open(folder / "cgroup.procs", "w") as fh:
+                fh.write(str(os.getpid()))
+
+    def ran_out_of_memory(self) -> bool:
+        for folder in self.dirs:
+            for key in ("memory.failcnt", "memory.events"):
+                try:
+                    text = (folder / key).read_text()
+                except OSError:
+                    continue
+                if key == "memory.failcnt" and int(text.strip() or 0) > 0:
+                    return True
+                if key == "memory.events" and any(
+                    line.split()[0] in ("oom", "oom_kill") and int(line.split()[1]) > 0
+                    for line in text.splitlines()
+                    if line.split()
+                ):
+                    return True
+        return False
+
+    def remove(self) -> None:
+        for folder in self.dirs:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        self.dirs = []
+
+
 class Sandbox:
     """A running sandbox and its channel. Use as a context manager; always stopped on exit."""
 
@@ -351,6 +421,15 @@ class Sandbox:
                 (resource.RLIMIT_NPROC, limits.processes),
             ):
                 resource.setrlimit(res, (value, value))
+            if cgroup is not None:
+                cgroup.join()
+
+        self.cgroup = (
+            Cgroup(f"emlab-{os.getpid()}-{id(self)}", limits.memory_mb * 2**20, limits.processes + 8)
+            if os.geteuid() == 0
+            else None
+        )
+        cgroup = self.cgroup
 
         kwargs = {}
         if uid is not None and os.geteuid() != 0:
@@ -385,6 +464,8 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        if getattr(self, "cgroup", None) is not None:
+            self.cgroup.remove()
         for fd in (self.req_w, self.ans_r, self.out_r):
             try:
                 os.close(fd)
@@ -471,4 +552,6 @@ class Sandbox:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             pass
+        if self.cgroup is not None and self.cgroup.ran_out_of_memory():
+            return "memory"
         return "died"
