@@ -77,6 +77,8 @@ def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = S
             dead = np.logical_or.accumulate(dead, axis=0)
             table.transpose(0, 2, 1)[dead] = 0.0
             c[dead] = 0.0
+            if messages is not None:             # the message after a dead step is M ⊗ 0 = 0
+                messages[1:].transpose(0, 2, 1)[dead[:-1]] = 0.0
     return table, c
 
 
