@@ -263,13 +263,17 @@ class Batch:
         self.index, self.X, self.V = index, X, V
         self.workspace: dict = {}
 
-    def emit_index(self, K: int) -> np.ndarray:
-        """The flat index ``k·V + x[n, t]`` of every (t, k, n), laid out like a (T, K, N) array
-        (cached: it does not depend on the parameters)."""
-        key = ("emit_index", K)
-        if key not in self.workspace:
-            self.workspace[key] = (np.arange(K)[:, None] * self.V + self.X.T[:, None, :]).ravel()
-        return self.workspace[key]
+
+def _emit_index(X: np.ndarray, K: int, V: int, ws: dict | None) -> np.ndarray:
+    """The flat index ``k·V + x[n, t]`` into ``emit`` of every (t, k, n) of a batch ``X`` (N, T),
+    laid out like a (T, K, N) array; cached in the workspace (it does not depend on the parameters)."""
+    key = ("emit_index", K)
+    if ws is None or key not in ws:
+        index = (np.arange(K)[:, None] * V + X.T[:, None, :]).ravel()
+        if ws is None:
+            return index
+        ws[key] = index
+    return ws[key]
 
 
 class Corpus:
@@ -349,13 +353,13 @@ def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
 
 def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``B[t, k, n] = e(x_{n,t} | k)`` for a batch ``X`` (N, T): shape (T, K, N), sequences on the
-    last (contiguous) axis so a step is one (K, K) @ (K, N) product. A step whose emissions are all
+    last (contiguous) axis so a step is one (K, K) @ (K, N) product; one gather from the flat
+    ``emit`` through the cached index of :func:`_emit_index`. A step whose emissions are all
     below :data:`TINY` is divided by its largest one; ``log_b`` (T, N) holds those logs (else 0)."""
     N, T = X.shape
     B = _buffer(ws, "B", (T, m.K, N))
-    XT = np.ascontiguousarray(X.T)
-    for k in range(m.K):                         # symbols are validated, so "clip" never clips
-        np.take(m.emit[k], XT, out=B[:, k, :], mode="clip")
+    # symbols are validated, so "clip" never clips (and it is the fast mode of take)
+    np.take(m.emit.ravel(), _emit_index(X, m.K, m.V, ws), out=B.reshape(-1), mode="clip")
     log_b = np.zeros((T, N))
     if m.emit.max(axis=0).min() < TINY:          # some symbol is that unlikely in every state
         top = B.max(axis=1)
@@ -400,7 +404,7 @@ def _posterior_counts(m: HMM, batch: Batch, chart: ChainChart) -> dict[str, np.n
     counts = {"start": gamma[0].sum(axis=1)}
     # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) u_{t+1}(j): a (K, N) @ (N, K) product per step, summed.
     counts["trans"] = m.trans * np.matmul(chart.alpha[:-1], u[1:].transpose(0, 2, 1)).sum(axis=0)
-    index = batch.emit_index(K)                       # cell (k, x_t) of emit for every (t, k, n)
+    index = _emit_index(batch.X, K, m.V, batch.workspace)   # cell (k, x_t) of emit for every (t, k, n)
     counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
         counts["stop"] = gamma[-1].sum(axis=1)

@@ -29,6 +29,7 @@ axis, and the choice the backward sweep makes over a row of weights. The sweep i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -64,6 +65,13 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.
     return np.count_nonzero(cum <= ut, axis=axis)
 
 
+@cache
+def _ones(k: int) -> np.ndarray:
+    ones = np.ones((1, k))
+    ones.flags.writeable = False
+    return ones
+
+
 @dataclass(frozen=True)
 class Semiring:
     """``⊕`` of a dynamic program over non-negative scaled probabilities (``⊗`` is ``×``)."""
@@ -90,6 +98,8 @@ class Semiring:
 
     def total(self, a: np.ndarray, axis: int = -1, keepdims: bool = False, out=None) -> np.ndarray:
         """``⊕`` of ``a`` along ``axis``: the sum or the maximum."""
+        if self.plus is np.add and a.ndim == 2 and axis == 0 and keepdims:
+            return np.dot(_ones(a.shape[0]), a, out=out)    # column sums: 2x faster as BLAS
         return self.plus.reduce(a, axis=axis, keepdims=keepdims, out=out)
 
     def choose(self, weights: np.ndarray, rng: np.random.Generator | None, axis: int = -1,
