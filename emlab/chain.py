@@ -106,10 +106,10 @@ def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, sem
     """
     T, K, N = table.shape
     path = np.empty((N, T), dtype=np.intp)
+    u = semiring.uniforms(rng, (T, N))          # row i is used by the i-th choice, y_T first
     weights = table[-1] * (1.0 if last is None else np.asarray(last)[:, None])
-    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True)
-    into = np.ascontiguousarray(trans.T)         # into[j] = q(j | ·): a row gather per step
-    for t in range(T - 2, -1, -1):
-        np.multiply(table[t], into[path[:, t + 1]].T, out=weights)
-        path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True)
+    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[0])
+    for i, t in enumerate(range(T - 2, -1, -1), start=1):
+        np.multiply(table[t], trans[:, path[:, t + 1]], out=weights)
+        path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[i])
     return path

@@ -54,15 +54,17 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.
     """
     weights = np.asarray(weights)
     axis = axis % weights.ndim
-    if axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many: K vector additions
-        cum = weights if overwrite and weights.dtype == float else np.array(weights, dtype=float)
-        for k in range(1, cum.shape[0]):
+    if axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many (a chain's states):
+        cum = weights if overwrite and weights.dtype == float else weights.astype(float)
+        for k in range(1, cum.shape[0]):        # K vector additions, then one comparison
             cum[k] += cum[k - 1]
-    else:
-        cum = np.cumsum(weights, axis=axis, dtype=float)
+        total = cum[-1]
+        ut = np.minimum(np.multiply(u, total), np.nextafter(total, 0.0))
+        return np.add.reduce(cum <= ut, axis=0, dtype=np.intp)
+    cum = np.cumsum(weights, axis=axis, dtype=float)
     total = np.take(cum, [-1], axis=axis)
     ut = np.minimum(np.expand_dims(np.asarray(u, dtype=float), axis) * total, np.nextafter(total, 0.0))
-    return np.count_nonzero(cum <= ut, axis=axis)
+    return np.add.reduce(cum <= ut, axis=axis, dtype=np.intp)
 
 
 @cache
@@ -103,16 +105,24 @@ class Semiring:
         return self.plus.reduce(a, axis=axis, keepdims=keepdims, out=out)
 
     def choose(self, weights: np.ndarray, rng: np.random.Generator | None, axis: int = -1,
-               overwrite: bool = False) -> np.ndarray:
+               overwrite: bool = False, u: np.ndarray | None = None) -> np.ndarray:
         """The backward sweep's choice along ``axis`` of ``weights``: a draw ∝ weight (``SUM``,
-        with ``rng``; ``overwrite`` lets it reuse ``weights``) or the argmax (``MAX``). Ties up to
-        rounding (within :data:`TIE_RTOL` of the maximum) go to the first index, so the choice does
-        not depend on the order in which a kernel happened to multiply."""
+        with the uniforms ``u`` or fresh ones from ``rng``; ``overwrite`` lets it reuse
+        ``weights``) or the argmax (``MAX``). Ties up to rounding (within :data:`TIE_RTOL` of the
+        maximum) go to the first index, so the choice does not depend on the order in which a
+        kernel happened to multiply."""
         if self.plus is np.add:
-            u = rng.random(tuple(np.delete(weights.shape, axis % weights.ndim)))
+            if u is None:
+                axis = axis % weights.ndim
+                u = rng.random(weights.shape[:axis] + weights.shape[axis + 1:])
             return draw(weights, u, axis=axis, overwrite=overwrite)
         top = np.max(weights, axis=axis, keepdims=True)
         return np.argmax(weights >= top * (1.0 - TIE_RTOL), axis=axis)
+
+    def uniforms(self, rng: np.random.Generator | None, shape: tuple) -> np.ndarray | None:
+        """The random numbers a sweep of :meth:`choose` calls needs, drawn at once: uniforms of
+        ``shape`` for ``SUM`` (the same stream as one call per row), none for ``MAX``."""
+        return rng.random(shape) if self.plus is np.add else None
 
     def __repr__(self) -> str:
         return self.name
