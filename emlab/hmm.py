@@ -203,8 +203,8 @@ class HMM:
 
     # ----------------------------------------------------- hooks of em.e_step
     def batches(self, corpus: Corpus):
-        """The equal-length groups of the corpus, each ``(index, X (N, T), workspace)``."""
-        return corpus.batches()
+        """The equal-length groups of the corpus (:class:`Batch`: ``index``, ``X`` (N, T), ``workspace``)."""
+        return corpus.batches
 
     def chart(self, batch) -> ChainChart:
         """The scaled forward pass of a batch (sum-product), with ``log p(x_n)`` per sequence."""
@@ -279,20 +279,22 @@ def _emit_index(X: np.ndarray, K: int, V: int, ws: dict | None) -> np.ndarray:
 class Corpus:
     """``Corpus(model, seqs)``: a validated corpus of integer sequences, grouped by length.
 
-    ``seqs`` is the list of sequences (a single 1-D sequence is one sequence); ``groups`` a list of
-    ``(index, X)`` with ``X`` an ``(N, T)`` array of the ``N`` sequences of length ``T`` whose corpus
-    positions are ``index``. Raises ``ValueError`` naming the sequence (and position) at fault.
+    ``seqs`` is the list of sequences (a single 1-D sequence is one sequence); ``batches`` one
+    :class:`Batch` per length and ``groups`` the same as ``(index, X)`` pairs, ``X`` an ``(N, T)``
+    array of the ``N`` sequences of length ``T`` whose corpus positions are ``index`` (as in
+    :class:`emlab.pcfg.Corpus`). Raises ``ValueError`` naming the sequence (and position) at fault.
     """
 
     def __init__(self, model: HMM, seqs):
         self.V = model.V
         self.seqs = self.check(seqs, self.V)
         lengths = np.array([len(s) for s in self.seqs])
-        self._batches = []
+        #: one :class:`Batch` per sequence length
+        self.batches: list[Batch] = []
         for T in np.unique(lengths):
             index = np.flatnonzero(lengths == T)
-            self._batches.append(Batch(index, np.stack([self.seqs[i] for i in index]), self.V))
-        self.groups = [(b.index, b.X) for b in self._batches]
+            self.batches.append(Batch(index, np.stack([self.seqs[i] for i in index]), self.V))
+        self.groups = [(b.index, b.X) for b in self.batches]
         self.n_tokens = int(lengths.sum())
 
     @staticmethod
@@ -313,9 +315,6 @@ class Corpus:
                     raise ValueError(f"sequence {n} must be a 1-D sequence of integer symbols; it is "
                                      "ragged (nested lists of different lengths)") from None
         return as_corpus(seqs, V)
-
-    def batches(self) -> list[Batch]:
-        return self._batches
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -449,7 +448,7 @@ def log_likelihood(m: HMM, seqs) -> float:
 
 @one_blas_thread
 def _corpus_log_likelihood(m: HMM, corpus: Corpus) -> float:
-    return float(sum(m.chart(b).log_evidence.sum() for b in corpus.batches()))
+    return float(sum(m.chart(b).log_evidence.sum() for b in corpus.batches))
 
 
 def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
