@@ -557,7 +557,8 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
         _check_reaches_stop(m)
     cap = int(length) if length is not None else np.iinfo(np.int64).max
     rows = np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans
-    y = draw(np.broadcast_to(m.start, (N, m.K)), rng.random(N))
+    nxt = np.cumsum(rows, axis=1)                # cumulative rows, computed once for every draw
+    y = draw(np.broadcast_to(np.cumsum(m.start), (N, m.K)), rng.random(N), cumulative=True)
     alive = np.ones(N, dtype=bool)
     lengths = np.zeros(N, dtype=np.intp)
     states = []
@@ -568,14 +569,14 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
             states.append(y)
             lengths += alive
             t += 1
-            y = draw(rows[y], u_t)
+            y = draw(nxt[y], u_t, cumulative=True)
             if m.stop is not None:
                 alive &= y < m.K
                 y = np.minimum(y, m.K - 1)
                 if not alive.any():
                     break
     Y = np.array(states).T                       # (N, T); then every emission in one draw
-    X = draw(m.emit[Y], rng.random(Y.shape))
+    X = draw(np.cumsum(m.emit, axis=1)[Y], rng.random(Y.shape), cumulative=True)
     return [X[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]
 
 

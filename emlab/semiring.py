@@ -39,7 +39,8 @@ __all__ = ["Semiring", "SUM", "MAX", "draw", "TIE_RTOL"]
 TIE_RTOL = 1e-12
 
 
-def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.ndarray:
+def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False,
+         cumulative: bool = False) -> np.ndarray:
     """Inverse-CDF draws along ``axis`` of the non-negative ``weights``: for every row the index
     ``k`` with ``cum[k-1] <= u · total < cum[k]``, where ``u`` (one uniform in [0, 1) per row, the
     shape of ``weights`` without ``axis``) are the random numbers.
@@ -47,21 +48,26 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False) -> np.
     An outcome of weight zero is never drawn: ``cum`` is non-decreasing, so ``cum[k] > cum[k-1]``
     means ``weights[k] > 0``, and ``u · total`` is kept strictly below ``total``. Every sampler of
     emlab draws through here (rows must have a positive total). With ``overwrite`` the cumulative
-    sums may be accumulated in ``weights`` itself (a temporary of the caller).
+    sums may be accumulated in ``weights`` itself (a temporary of the caller); with ``cumulative``
+    the ``weights`` already are cumulative sums along ``axis`` (a sampler that draws from the same
+    rows many times computes them once).
 
     >>> draw(np.array([[0.0, 1.0, 0.0, 3.0]]), np.array([0.2]))
     array([1])
     """
     weights = np.asarray(weights)
     axis = axis % weights.ndim
-    if axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many (a chain's states):
+    if cumulative:
+        cum = weights
+    elif axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many (a chain's states):
         cum = weights if overwrite and weights.dtype == float else weights.astype(float)
         for k in range(1, cum.shape[0]):        # K vector additions, then one comparison
             cum[k] += cum[k - 1]
         total = cum[-1]
         ut = np.minimum(np.multiply(u, total), np.nextafter(total, 0.0))
         return np.add.reduce(cum <= ut, axis=0, dtype=np.intp)
-    cum = np.cumsum(weights, axis=axis, dtype=float)
+    else:
+        cum = np.cumsum(weights, axis=axis, dtype=float)
     total = np.take(cum, [-1], axis=axis)
     ut = np.minimum(np.expand_dims(np.asarray(u, dtype=float), axis) * total, np.nextafter(total, 0.0))
     return np.add.reduce(cum <= ut, axis=axis, dtype=np.intp)
