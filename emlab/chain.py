@@ -54,22 +54,35 @@ def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = S
     own = scale is None
     c = np.empty((T, 1, N)) if own else scale[:, None, :]
     work = None if semiring is SUM else np.empty((K, K, N))
+    M = np.ascontiguousarray(M)
     init = np.asarray(init, dtype=float)
     init = init[:, None] if init.ndim == 1 else init
     with np.errstate(invalid="ignore", divide="ignore"):
-        for t in range(T):
-            v = table[t]
-            if t == 0:
-                step = init
-            else:
-                step = semiring.matmul(M, table[t - 1], out=None if messages is None else messages[t],
-                                       work=work)
-            if messages is not None and t == 0:
-                messages[0] = init
-            np.multiply(step, B[t], out=v)
-            if own:
+        if not own:                              # given scales: B_t / c_t for all steps at once,
+            np.divide(B, c, out=table)           # in the table, then each step multiplies in place
+            step = np.empty((K, N)) if messages is None else None
+            for t in range(T):
+                if t == 0:
+                    table[0] *= init
+                    if messages is not None:
+                        messages[0] = init
+                    continue
+                out = messages[t] if messages is not None else step
+                table[t] *= semiring.matmul(M, table[t - 1], out=out, work=work)
+        else:
+            for t in range(T):
+                v = table[t]
+                if t == 0:
+                    np.multiply(init, B[0], out=v)
+                    if messages is not None:
+                        messages[0] = init
+                elif messages is not None:
+                    np.multiply(semiring.matmul(M, table[t - 1], out=messages[t], work=work), B[t], out=v)
+                else:
+                    semiring.matmul(M, table[t - 1], out=v, work=work)
+                    v *= B[t]
                 semiring.total(v, axis=0, keepdims=True, out=c[t])
-            v /= c[t]
+                v /= c[t]
     c = c[:, 0, :]
     if own:
         dead = ~(c > 0)
@@ -77,6 +90,8 @@ def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = S
             dead = np.logical_or.accumulate(dead, axis=0)
             table.transpose(0, 2, 1)[dead] = 0.0
             c[dead] = 0.0
+            if messages is not None:             # the message after a dead step is M ⊗ 0 = 0
+                messages[1:].transpose(0, 2, 1)[dead[:-1]] = 0.0
     return table, c
 
 
@@ -91,10 +106,10 @@ def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, sem
     """
     T, K, N = table.shape
     path = np.empty((N, T), dtype=np.intp)
+    u = semiring.uniforms(rng, (T, N))          # row i is used by the i-th choice, y_T first
     weights = table[-1] * (1.0 if last is None else np.asarray(last)[:, None])
-    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True)
-    into = np.ascontiguousarray(trans.T)         # into[j] = q(j | ·): a row gather per step
-    for t in range(T - 2, -1, -1):
-        np.multiply(table[t], into[path[:, t + 1]].T, out=weights)
-        path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True)
+    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[0])
+    for i, t in enumerate(range(T - 2, -1, -1), start=1):
+        np.multiply(table[t], trans[:, path[:, t + 1]], out=weights)
+        path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[i])
     return path

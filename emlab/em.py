@@ -134,7 +134,8 @@ def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep
     probability zero refused by name; then the counts ``method`` collects (see the module
     docstring), summed over the batches."""
     collect = _COLLECT[check_method(method)]
-    rng = as_generator(rng)
+    if rng is not None or collect is _stochastic:   # (a fresh generator costs an OS entropy read)
+        rng = as_generator(rng)
     total: dict[str, np.ndarray] | None = None
     ll = objective = 0.0
     for batch in model.batches(prepared):

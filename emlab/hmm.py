@@ -203,8 +203,8 @@ class HMM:
 
     # ----------------------------------------------------- hooks of em.e_step
     def batches(self, corpus: Corpus):
-        """The equal-length groups of the corpus, each ``(index, X (N, T), workspace)``."""
-        return corpus.batches()
+        """The equal-length groups of the corpus (:class:`Batch`: ``index``, ``X`` (N, T), ``workspace``)."""
+        return corpus.batches
 
     def chart(self, batch) -> ChainChart:
         """The scaled forward pass of a batch (sum-product), with ``log p(x_n)`` per sequence."""
@@ -263,32 +263,38 @@ class Batch:
         self.index, self.X, self.V = index, X, V
         self.workspace: dict = {}
 
-    def emit_index(self, K: int) -> np.ndarray:
-        """The flat index ``k·V + x[n, t]`` of every (t, k, n), laid out like a (T, K, N) array
-        (cached: it does not depend on the parameters)."""
-        key = ("emit_index", K)
-        if key not in self.workspace:
-            self.workspace[key] = (np.arange(K)[:, None] * self.V + self.X.T[:, None, :]).ravel()
-        return self.workspace[key]
+
+def _emit_index(X: np.ndarray, K: int, V: int, ws: dict | None) -> np.ndarray:
+    """The flat index ``k·V + x[n, t]`` into ``emit`` of every (t, k, n) of a batch ``X`` (N, T),
+    laid out like a (T, K, N) array; cached in the workspace (it does not depend on the parameters)."""
+    key = ("emit_index", K)
+    if ws is None or key not in ws:
+        index = (np.arange(K)[:, None] * V + X.T[:, None, :]).ravel()
+        if ws is None:
+            return index
+        ws[key] = index
+    return ws[key]
 
 
 class Corpus:
     """``Corpus(model, seqs)``: a validated corpus of integer sequences, grouped by length.
 
-    ``seqs`` is the list of sequences (a single 1-D sequence is one sequence); ``groups`` a list of
-    ``(index, X)`` with ``X`` an ``(N, T)`` array of the ``N`` sequences of length ``T`` whose corpus
-    positions are ``index``. Raises ``ValueError`` naming the sequence (and position) at fault.
+    ``seqs`` is the list of sequences (a single 1-D sequence is one sequence); ``batches`` one
+    :class:`Batch` per length and ``groups`` the same as ``(index, X)`` pairs, ``X`` an ``(N, T)``
+    array of the ``N`` sequences of length ``T`` whose corpus positions are ``index`` (as in
+    :class:`emlab.pcfg.Corpus`). Raises ``ValueError`` naming the sequence (and position) at fault.
     """
 
     def __init__(self, model: HMM, seqs):
         self.V = model.V
         self.seqs = self.check(seqs, self.V)
         lengths = np.array([len(s) for s in self.seqs])
-        self._batches = []
+        #: one :class:`Batch` per sequence length
+        self.batches: list[Batch] = []
         for T in np.unique(lengths):
             index = np.flatnonzero(lengths == T)
-            self._batches.append(Batch(index, np.stack([self.seqs[i] for i in index]), self.V))
-        self.groups = [(b.index, b.X) for b in self._batches]
+            self.batches.append(Batch(index, np.stack([self.seqs[i] for i in index]), self.V))
+        self.groups = [(b.index, b.X) for b in self.batches]
         self.n_tokens = int(lengths.sum())
 
     @staticmethod
@@ -309,9 +315,6 @@ class Corpus:
                     raise ValueError(f"sequence {n} must be a 1-D sequence of integer symbols; it is "
                                      "ragged (nested lists of different lengths)") from None
         return as_corpus(seqs, V)
-
-    def batches(self) -> list[Batch]:
-        return self._batches
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -349,13 +352,13 @@ def _buffer(ws: dict | None, name: str, shape: tuple) -> np.ndarray:
 
 def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``B[t, k, n] = e(x_{n,t} | k)`` for a batch ``X`` (N, T): shape (T, K, N), sequences on the
-    last (contiguous) axis so a step is one (K, K) @ (K, N) product. A step whose emissions are all
+    last (contiguous) axis so a step is one (K, K) @ (K, N) product; one gather from the flat
+    ``emit`` through the cached index of :func:`_emit_index`. A step whose emissions are all
     below :data:`TINY` is divided by its largest one; ``log_b`` (T, N) holds those logs (else 0)."""
     N, T = X.shape
     B = _buffer(ws, "B", (T, m.K, N))
-    XT = np.ascontiguousarray(X.T)
-    for k in range(m.K):                         # symbols are validated, so "clip" never clips
-        np.take(m.emit[k], XT, out=B[:, k, :], mode="clip")
+    # symbols are validated, so "clip" never clips (and it is the fast mode of take)
+    np.take(m.emit.ravel(), _emit_index(X, m.K, m.V, ws), out=B.reshape(-1), mode="clip")
     log_b = np.zeros((T, N))
     if m.emit.max(axis=0).min() < TINY:          # some symbol is that unlikely in every state
         top = B.max(axis=1)
@@ -400,7 +403,7 @@ def _posterior_counts(m: HMM, batch: Batch, chart: ChainChart) -> dict[str, np.n
     counts = {"start": gamma[0].sum(axis=1)}
     # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) u_{t+1}(j): a (K, N) @ (N, K) product per step, summed.
     counts["trans"] = m.trans * np.matmul(chart.alpha[:-1], u[1:].transpose(0, 2, 1)).sum(axis=0)
-    index = batch.emit_index(K)                       # cell (k, x_t) of emit for every (t, k, n)
+    index = _emit_index(batch.X, K, m.V, batch.workspace)   # cell (k, x_t) of emit for every (t, k, n)
     counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
         counts["stop"] = gamma[-1].sum(axis=1)
@@ -445,7 +448,7 @@ def log_likelihood(m: HMM, seqs) -> float:
 
 @one_blas_thread
 def _corpus_log_likelihood(m: HMM, corpus: Corpus) -> float:
-    return float(sum(m.chart(b).log_evidence.sum() for b in corpus.batches()))
+    return float(sum(m.chart(b).log_evidence.sum() for b in corpus.batches))
 
 
 def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
@@ -554,7 +557,8 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
         _check_reaches_stop(m)
     cap = int(length) if length is not None else np.iinfo(np.int64).max
     rows = np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans
-    y = draw(np.broadcast_to(m.start, (N, m.K)), rng.random(N))
+    nxt = np.cumsum(rows, axis=1)                # cumulative rows, computed once for every draw
+    y = draw(np.broadcast_to(np.cumsum(m.start), (N, m.K)), rng.random(N), cumulative=True)
     alive = np.ones(N, dtype=bool)
     lengths = np.zeros(N, dtype=np.intp)
     states = []
@@ -565,14 +569,14 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
             states.append(y)
             lengths += alive
             t += 1
-            y = draw(rows[y], u_t)
+            y = draw(nxt[y], u_t, cumulative=True)
             if m.stop is not None:
                 alive &= y < m.K
                 y = np.minimum(y, m.K - 1)
                 if not alive.any():
                     break
     Y = np.array(states).T                       # (N, T); then every emission in one draw
-    X = draw(m.emit[Y], rng.random(Y.shape))
+    X = draw(np.cumsum(m.emit, axis=1)[Y], rng.random(Y.shape), cumulative=True)
     return [X[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]
 
 

@@ -558,6 +558,7 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
             raise ValueError(f"the grammar generates no sentence of length {length}")
         return [_sample_of_length(g, A0, int(length), table, scale, rng) for _ in range(n)]
     check_positive_int("max_length", max_length)
+    check_positive_int("max_tries", max_tries)
     rows = np.concatenate([g.binary.reshape(g.N, g.N * g.N), g.lexical], axis=1)
     trees, tries = [], 0
     while len(trees) < n:

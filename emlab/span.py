@@ -64,7 +64,7 @@ class Chart:
     Kept per width ``w ≥ 2`` for the outside pass and the counts (``S = n - w + 1`` spans):
     ``left[w]`` (B, S, w-1, N) the left children, ``right[w]`` (B, S, w-1, N) the right
     children times the split weights, ``weights[w]`` (B, S, w-1), ``pairs[w]`` (B, S, N, N) the
-    split-summed products of the children, transposed (``pairs[w][b, s, C, B]``), and ``top[w]``
+    ``⊕`` over splits of the products of the children, transposed (``pairs[w][b, s, C, B]``), and ``top[w]``
     (B, S) the factor each cell was divided by (1 for an empty cell).
     """
 

@@ -179,3 +179,23 @@ def test_restarts_rejects_bad_n(problem):
     X, _ = problem
     with pytest.raises(ValueError, match="n must be a positive integer"):
         em.restarts(init, X, n=0, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(tol=None), TypeError, "tol must be a number"),
+    (dict(tol="1e-6"), TypeError, "tol must be a number"),
+    (dict(max_iter=True), ValueError, "max_iter must be a non-negative integer"),
+    (dict(method=None), ValueError, "method must be one of"),
+])
+def test_fit_names_arguments_of_the_wrong_type(problem, kwargs, error, message):
+    X, start = problem
+    with pytest.raises(error, match=message):
+        em.fit(start, X, **kwargs)
+
+
+def test_e_step_refuses_an_impossible_item_once_naming_it():
+    # component 0 never shows symbol 1, component 1 never symbol 0: item 1 has both
+    model = CategoricalMixture([0.5, 0.5], [[1.0, 0.0], [0.0, 1.0]])
+    for method in em.METHODS:
+        with pytest.raises(ValueError, match="item 1 has probability zero .* expected counts are undefined"):
+            em.e_step(model, model.prepare([[2, 0], [1, 1]]), method, rng=0)

@@ -372,3 +372,60 @@ def test_all_zero_count_rows_keep_previous_parameters():
     np.testing.assert_array_equal(new.trans[1], [0.3, 0.7])
     np.testing.assert_array_equal(new.emit[1], [0.2, 0.8])
     np.testing.assert_allclose(new.emit[0], [1 / 3, 2 / 3])
+
+
+# ---------------------------------------------------------------- bad input, found by trying
+
+
+def test_sample_refuses_a_reachable_state_that_cannot_reach_stop():
+    # state 1 is reachable from state 0 but only loops on itself: a draw without a cap never ends
+    m = hmm.HMM([1.0, 0.0], [[0.5, 0.4], [0.0, 1.0]], [[0.5, 0.5], [0.5, 0.5]], stop=[0.1, 0.0])
+    with pytest.raises(ValueError, match="state 1 can be reached from start but can never reach STOP"):
+        hmm.sample(m, 3, rng=0)
+    xs, ys = hmm.sample(m, 3, length=5, rng=0)                  # with a cap it is fine
+    assert all(len(x) <= 5 for x in xs)
+    # an unreachable stuck state does not matter
+    ok = hmm.HMM([1.0, 0.0], [[0.5, 0.0], [0.0, 1.0]], [[0.5, 0.5], [0.5, 0.5]], stop=[0.5, 0.0])
+    assert all(set(y.tolist()) == {0} for y in hmm.sample(ok, 20, rng=1)[1])
+
+
+def test_backward_of_an_impossible_sequence_is_refused_like_posteriors_and_the_tables_stay_exact():
+    m = hmm.HMM([1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                          # no RuntimeWarning either
+        with pytest.raises(ValueError, match="probability zero"):
+            hmm.backward(m, [0, 1])
+        # β_1 = 1; β_0(i) = Σ_j q(j|i) e(1|j): 0 for state 0 (it stays and emits 0), 1 for state 1
+        np.testing.assert_array_equal(hmm.backward_table(m, [0, 1]), [[0.0, 1.0], [1.0, 1.0]])
+        np.testing.assert_array_equal(hmm.forward_table(m, [0, 1]), [[1.0, 0.0], [0.0, 0.0]])
+        # x = 0 1 0: β_1 = [1, 0] (only state 0 emits the last 0), then nothing explains "1 then 0"
+        np.testing.assert_array_equal(hmm.backward_table(m, [0, 1, 0]), [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+@pytest.mark.parametrize("value, error", [(0, ValueError), (-1, ValueError), (np.nan, ValueError),
+                                          (None, TypeError), ("1", TypeError)])
+def test_random_names_a_bad_concentration(value, error):
+    with pytest.raises(error, match="concentration must be"):
+        hmm.HMM.random(2, 2, rng=0, concentration=value)
+
+
+def test_informed_names_a_negative_smoothing():
+    with pytest.raises(ValueError, match=r"smoothing must be in \[0, inf\]"):
+        hmm.HMM.informed([[0]], [[0]], 2, 2, smoothing=-1)
+
+
+def test_denormal_emissions_give_the_true_finite_log_likelihood():
+    tiny = 5e-324                                               # the smallest positive double
+    m = hmm.HMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[1 - tiny, tiny], [1 - tiny, tiny]])
+    # every path emits symbol 1 twice with probability tiny each: p(x) = tiny² · 1, by hand
+    expected = 2 * np.log(tiny)
+    assert hmm.log_likelihood(m, [1, 1, 0]) == pytest.approx(expected, rel=1e-12)
+    gamma, _ = hmm.posteriors(m, [1, 1, 0])
+    np.testing.assert_allclose(gamma, 0.5, rtol=1e-12)
+    assert hmm.viterbi(m, [1, 1, 0])[1] == pytest.approx(expected + 3 * np.log(0.5), rel=1e-12)
+
+
+def test_a_ragged_item_is_named():
+    m = hmm.HMM.uniform(2, 2)
+    with pytest.raises(ValueError, match="sequence 1 must be a 1-D sequence .* ragged"):
+        hmm.log_likelihood(m, [[0, 1], [[0, 1], [1]]])

@@ -453,3 +453,31 @@ def test_gaussian_component_collapsing_onto_one_point_stays_finite():
     res = fit_quiet(model, X, method="hard", max_iter=5)
     assert res.model.variance[1] == 1e-4  # the singleton's variance is held at the floor
     assert np.all(np.isfinite(res.log_likelihoods)) and nondecreasing(res.objectives)
+
+
+@pytest.mark.parametrize("max_iter, message", [(2.5, "max_iter must be a whole number"),
+                                               (-1, r"max_iter must be in \[0, inf\]")])
+def test_kmeans_names_a_bad_max_iter(max_iter, message):
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.1, 0.0]])
+    with pytest.raises(ValueError, match=message):
+        mixture.kmeans(X, X[:2], max_iter=max_iter)
+
+
+def test_mixture_parameters_are_copied_and_read_only():
+    weights, probs = np.array([0.5, 0.5]), np.array([[0.6, 0.4], [0.5, 0.5]])
+    model = CategoricalMixture(weights, probs)
+    weights[0], probs[0, 0] = 0.9, 0.9                        # the caller's arrays stay the caller's
+    assert model.weights[0] == 0.5 and model.probs[0, 0] == 0.6
+    g = GaussianMixture([1.0], [[0.0, 1.0]], 2.0)
+    for a in (model.weights, model.probs, g.weights, g.means, g.variance):
+        with pytest.raises(ValueError, match="read-only"):
+            a[...] = 0
+
+
+def test_the_two_coins_come_from_the_shipped_data():
+    from emlab.data import coins
+    X, start = mixture.two_coins_example()
+    np.testing.assert_array_equal(X[:, 0], coins.COINS_HEADS)
+    np.testing.assert_array_equal(X.sum(axis=1), coins.COINS_FLIPS)
+    np.testing.assert_array_equal(start.probs[:, 0], coins.COINS_START)
+    assert mixture.TWO_COINS_REPORTED == coins.COINS_REPORTED
