@@ -90,7 +90,8 @@ student-dist: $(VENV)/.installed
 	$(BIN)/python tools/student_dist.py
 
 # Speed as ratios against peers measured in the same run (BLAS pinned to one thread in each).
-BENCHMARKS := benchmarks/hmm_vs_hmmlearn.py benchmarks/pcfg_inside_outside.py benchmarks/em_methods.py
+BENCHMARKS := benchmarks/hmm_vs_hmmlearn.py benchmarks/pcfg_inside_outside.py benchmarks/em_methods.py \
+	benchmarks/spreadsheet_redraw.py benchmarks/grading_throughput.py
 benchmarks: $(VENV)/.installed
 	for b in $(BENCHMARKS); do $(BIN)/python $$b || exit 1; done
 
