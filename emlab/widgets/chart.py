@@ -20,6 +20,7 @@ from ..data.grammars import MANNING_SCHUTZE_SENTENCE, manning_schutze_grammar
 from ..plots.chart import plot_inside_chart
 from ..plots.trees import draw_tree, plot_span_posteriors
 from .chart_sheet import format_rules, inside_chart_sheet, parse_rules, parse_sentence
+from .status import status_line
 
 __all__ = ["ChartExplorer", "CHART_FIGURES", "draw_chart_explorer", "chart_widget"]
 
@@ -88,12 +89,7 @@ class ChartExplorer:
         s = self.sheet
         state = (f"p(x) = {s.p_x:.6g}; CKY tree p(x, t*) = {math.exp(s.tree_log_prob):.6g} "
                  f"= {math.exp(s.tree_log_prob - s.log_p):.3f} of p(x)")
-        if self.ok:
-            return (f'<div style="padding:3px 6px;border-left:4px solid #009E73">'
-                    f"✓ {html.escape(self.message)}. {state}</div>")
-        return (f'<div class="emlab-refused" style="padding:3px 6px;border-left:4px solid #D55E00;'
-                f'background:#fff3e8"><b>⚠ refused.</b> {html.escape(self.message.removeprefix("refused "))}'
-                f"</div>")
+        return status_line(self.ok, self.message, state)
 
     def counts_html(self) -> str:
         """The rules with their probabilities and expected counts in this sentence."""

@@ -25,6 +25,7 @@ import numpy as np
 from ..data.icecream import EISNER_STATE_NAMES, SYMBOL_NAMES, eisner_data, eisner_initial
 from ..plots.spreadsheet import plot_alpha_beta_trellis, plot_decodings, plot_iterations
 from .sheet import MAX_ITER, format_diary, forward_backward_sheet, parse_diary, set_day, set_parameter
+from .status import status_line
 
 __all__ = ["Spreadsheet", "sheet_tables_html", "draw_spreadsheet", "spreadsheet_widget", "FIGURES", "TABLES"]
 
@@ -237,12 +238,7 @@ class Spreadsheet:
         sh = self.sheet
         state = (f"p(x) = {sh.p_x:.4e}; Σ_y α_i(y) β_i(y) = p(x) on all {len(sh.diary)} days; "
                  f"{sh.n_iter} iterations: p(x) → {np.exp(sh.log_likelihoods[-1]):.4e}")
-        if self.ok:
-            return (f'<div style="padding:3px 6px;border-left:4px solid #009E73">'
-                    f"✓ {html.escape(self.message)}. {state}</div>")
-        return (f'<div class="emlab-refused" style="padding:3px 6px;border-left:4px solid #D55E00;'
-                f'background:#fff3e8"><b>⚠ refused.</b> {html.escape(self.message.removeprefix("refused "))}'
-                f"</div>")
+        return status_line(self.ok, self.message, state)
 
     def figure(self, name: str):
         """Draw one of :data:`FIGURES` for the current sheet; returns the matplotlib figure."""

@@ -100,12 +100,17 @@ def encode(value, limits: Limits = DEFAULT, *, globals_of=None):
     return _enc(value, limits, 0, budget, globals_of)
 
 
-def _enc(x, limits, depth, budget, globals_of):
+def _spend(limits, depth, budget) -> None:
+    """One more item at ``depth``: refuse a message past the item or depth limit."""
     budget[0] -= 1
     if budget[0] < 0:
         raise CodecError(f"more than {limits.max_items} items")
     if depth > limits.max_depth:
         raise CodecError(f"nested deeper than {limits.max_depth} levels")
+
+
+def _enc(x, limits, depth, budget, globals_of):
+    _spend(limits, depth, budget)
     if x is None or isinstance(x, (bool, str)):
         return x
     if isinstance(x, int):
@@ -244,11 +249,7 @@ def decode(node, limits: Limits = DEFAULT, *, resolve_global=None):
 
 
 def _dec(node, limits, depth, budget, resolve_global):
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise CodecError(f"more than {limits.max_items} items")
-    if depth > limits.max_depth:
-        raise CodecError(f"nested deeper than {limits.max_depth} levels")
+    _spend(limits, depth, budget)
     if node is None or isinstance(node, (bool, str)):
         return node
     if isinstance(node, int):

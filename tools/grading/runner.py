@@ -2,8 +2,8 @@
 functions on inputs the grader sends, and returns what they produced as plain data.
 
 It judges nothing and holds nothing secret: no reference value, no hidden test and no score ever
-reaches this process. Requests arrive on file descriptor 0 and answers leave on the descriptor named by ``EMLAB_ANSWER_FD``
-(both moved to private numbers before any student code runs; the student's ``print`` output goes to
+reaches this process. Requests arrive on file descriptor 0 and answers leave on the descriptor
+named by ``EMLAB_ANSWER_FD`` (both moved to private numbers before any student code runs; the student's ``print`` output goes to
 descriptors 1 and 2, which the grader drains and never parses). Student code can of course find
 those descriptors: whatever it writes there is at most a forged *answer of its own function*, which
 is exactly what the student controls anyway, so the grader only ever treats these messages as

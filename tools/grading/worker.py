@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import judge  # noqa: E402
-import notebooks  # noqa: E402
 import sandbox  # noqa: E402
+
+import notebooks  # noqa: E402
 
 
 def grade_student(job: dict, student_dir: str, out: str) -> None:

@@ -1,0 +1,16 @@
+"""The one-line status both editable views show under their controls (lectures 03 and 04): what the
+last edit did, or, with a "refused" badge, why it changed nothing."""
+
+from __future__ import annotations
+
+import html
+
+
+def status_line(ok: bool, message: str, state: str) -> str:
+    """HTML for a kept edit (``✓ message. state``) or a refused one (``⚠ refused. message``)."""
+    if ok:
+        return (f'<div style="padding:3px 6px;border-left:4px solid #009E73">'
+                f"✓ {html.escape(message)}. {state}</div>")
+    return (f'<div class="emlab-refused" style="padding:3px 6px;border-left:4px solid #D55E00;'
+            f'background:#fff3e8"><b>⚠ refused.</b> {html.escape(message.removeprefix("refused "))}'
+            f"</div>")
