@@ -697,12 +697,9 @@ def forward(start, trans, emit, seq):
         ),
         (0, 2),
     )
-    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
-    # the children allocate while the cell runs, forward() (its own time budget) counts who made it
-    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
-    # the children allocate while the cell runs (which waits up to 4.5 s for them), forward() waits more
-    # 4 processes of 300 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB:
-    # the children allocate while the cell runs (which waits up to 4.5 s for them), forward() waits more
+    # 4 processes of 450 MB each (written, so really resident) in a sandbox whose memory limit is 1 GB
+    # (per process, RLIMIT_AS, each would fit): the children allocate while the cell runs (which waits
+    # up to 4.5 s for them), forward() waits 4 s more and is right only if all four made it
     add(
         "memory_forked",
         correct(
@@ -715,7 +712,7 @@ def forward(start, trans, emit, seq):
         for _ in range(4):
             if os.fork() == 0:
                 try:
-                    block = b"\\1" * (300 << 20)
+                    block = b"\\1" * (450 << 20)
                     os.write(_w, b"k")
                     time.sleep(30)
                 finally:
@@ -872,6 +869,8 @@ def forward(start, trans, emit, seq):
             )
         },
     )
+    add("=twin", correct(forward=zeros_forward()), (0, 2))
+    add("'=twin", correct(), (3, 2))
     add("twin a", correct(), (3, 2))
     add("twin_a", correct(forward=zeros_forward()), (0, 2))
     add(
@@ -1067,9 +1066,40 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(fh)}
 
 
-def sandbox_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "uid=,pid=,cmd="], capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if line.split() and int(line.split()[0]) >= SANDBOX_UID]
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """{pid: (uid, parent pid, command line)} of every process on the machine."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        table[int(entry)] = (int(fields["Uid"].split()[0]), int(fields["PPid"].split()[0]), cmd.strip())
+    return table
+
+
+def sandbox_processes(mine: Path) -> list[str]:
+    """Processes of a sandbox user that belong to this module's grading runs (their bubblewrap names a
+    folder of ``mine``) or to no bubblewrap at all (escaped). Other sessions on this machine may run a
+    grader of their own meanwhile, with the same sandbox users: theirs are not counted."""
+    table, left = _processes(), []
+    for pid, (uid, ppid, cmd) in table.items():
+        if uid < SANDBOX_UID:
+            continue
+        owner, seen = None, set()
+        while ppid in table and ppid not in seen:
+            seen.add(ppid)
+            if os.path.basename(table[ppid][2].split(" ")[0]) == "bwrap":
+                owner = table[ppid][2]
+                break
+            ppid = table[ppid][1]
+        if owner is None or str(mine) in owner:
+            left.append(f"{uid} {pid} {cmd}")
+    return left
 
 
 def git_status() -> str:
@@ -1148,7 +1178,6 @@ def graded(workspace):
     before = {
         "git": git_status(),
         "startup": startup_state(),
-        "procs": sandbox_processes(),
     }
     t0, wall0 = time.monotonic(), time.time()
     proc = run_grader(*grader_args(sub, out), tmpdir=tmpdir)
@@ -1200,12 +1229,21 @@ def score(graded, sid: str, item: str) -> float | None:
 
 
 def _csv_id(sid: str) -> str:
-    return "'" + sid if sid[:1] in "=+-@" else sid
+    """How grades.csv spells ``sid``: a leading ``= + - @ '`` (or tab, CR) gets a ``'`` in front."""
+    return "'" + sid if sid[:1] in ("=", "+", "-", "@", "'", "\t", "\r") else sid
 
 
-def feedback_folder(graded, sid: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in sid).lstrip(".") or "_"
-    return graded["out"] / "feedback" / safe
+def feedback_folder(out: Path | dict, sid: str) -> Path:
+    """The feedback folder of ``sid``: the one whose summary.txt is addressed to that id (the folder's
+    name is the grader's business)."""
+    out = out["out"] if isinstance(out, dict) else out
+    found = [
+        p.parent
+        for p in (out / "feedback").glob("*/summary.txt")
+        if p.read_text().startswith(f"Feedback for {sid!r}\n")
+    ]
+    assert len(found) == 1, (sid, found)
+    return found[0]
 
 
 def summary(graded, sid: str) -> str:
@@ -1262,14 +1300,6 @@ def attack_sources_cached() -> dict:
 
 # Known grader bugs (reported to the lead): a strict xfail turns into a failure once fixed.
 XFAIL: dict[str, str] = {
-    "new\nline,=1+1": "a student folder whose name holds a newline (or a tab) breaks the line protocol "
-    "between grade.py and its persistent worker (`folder\\tdest\\n` on stdin; worker.py: `ValueError: not "
-    "enough values to unpack`): the worker dies and a correct notebook scores 0 with the misleading "
-    "message 'grading of this notebook was stopped (the grader's time limit)'",
-    "memory_forked": "the memory limit is RLIMIT_AS per process, not per notebook: 4 forked children "
-    "of a sandbox with --memory-mb 1024 each fill 300 MB (1.2 GB resident) and all succeed; with "
-    "--processes 64 a notebook can hold ~64 x memory_mb (a cgroup memory limit, or a systemd-run "
-    "scope/bwrap --cgroup, would bound the whole sandbox)",
     "honest_lists": "the visible test of ex03a_forward_test calls `.sum()` on forward's result, so a correct "
     "list-of-lists answer fails with AttributeError (master's visible test, or the grader, should "
     "accept array-likes: np.asarray(forward(...))[-1].sum())",
@@ -1371,7 +1401,7 @@ SLOW_DECODE = """
 import sys
 _codec = sys.modules["codec"]
 _real_encode = _codec.encode
-_ITEMS = [{"$sympy": "Symbol('x')"}] * 120000
+_ITEMS = [{"$sympy": "Symbol('x')"}] * 150000
 
 
 def _encode(value, *args, **kwargs):
@@ -1383,19 +1413,17 @@ def _encode(value, *args, **kwargs):
 _codec.encode = _encode
 _DATA = forward = [0.0]
 """
-SLOW_NOTEBOOK_S = 2
+SLOW_NOTEBOOK_S = 4
 
 
-@pytest.mark.xfail(
-    reason="judge.grade_notebook decodes a data answer (the 'get' request) outside any time limit: 120 000 "
-    "SymPy nodes (3.2 MB) take the grader 10-30 s of CPU on a 2 s notebook limit; codec allows 2 000 000 "
-    "items (64 MB), i.e. ~10 minutes, beyond the worker's budget (the student's later notebooks are lost "
-    "and the job slot is held)",
-    strict=True,
-)
 def test_an_answer_slow_to_decode_is_stopped_by_the_notebook_limit(honest):
-    (result,) = (honest["slow_out"] / "results").glob("slow_decode-*/03a_forward.json")
-    assert json.loads(result.read_text())["seconds"] <= SLOW_NOTEBOOK_S + 3
+    """A data answer (fetched with a "get" request) is decoded in the grader under the notebook's time
+    limit too: 150 000 tiny SymPy nodes must not hold the job slot past it (codec allows 2 000 000)."""
+    (path,) = (honest["slow_out"] / "results").glob("slow_decode-*/03a_forward.json")
+    result = json.loads(path.read_text())
+    if result["limits_hit"]:  # the sandbox itself was stopped first: the answer was never fetched
+        pytest.skip(f"the machine was too busy to reach the decode: {result['limits_hit']}")
+    assert result["seconds"] <= SLOW_NOTEBOOK_S + 3
 
 
 def test_honest_students_lose_nothing_next_to_the_attackers(graded, honest):
@@ -1544,7 +1572,7 @@ def test_no_process_and_no_temporary_folder_is_left_behind(graded):
     would show here too), and the grader's work folders are gone from the TMPDIR this module gives it
     (/tmp itself is shared with other sessions)."""
     for _ in range(20):
-        left = sandbox_processes()
+        left = sandbox_processes(graded["tmpdir"].parent.parent)
         if not left:
             break
         time.sleep(0.25)
@@ -1577,17 +1605,19 @@ def test_student_ids_are_escaped_for_spreadsheets(graded):
 
 
 def test_feedback_html_escapes_what_the_student_controls(graded):
-    (page,) = (graded["out"] / "feedback").glob("_img*/03a_forward.html")
+    page = feedback_folder(graded, "<img src=x onerror=alert(1)>") / "03a_forward.html"
     html = page.read_text()
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html  # the exception's class name, escaped
 
 
-@pytest.mark.xfail(
-    reason="grade.py records unknown files in results/<id>/id.json but report.py never shows "
-    "them in summary.txt or the HTML",
-    strict=True,
-)
+def test_every_row_of_the_csv_names_one_student(graded):
+    """CSV escaping is one-to-one: the ids '=twin' and "'=twin" get rows that can be told apart."""
+    with (graded["out"] / "grades.csv").open(newline="") as fh:
+        ids = [row["student"] for row in csv.DictReader(fh)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_unknown_files_are_listed_in_the_summary(graded):
     text = summary(graded, "extra_files")
     assert "notes.txt" in text and "evil.py" in text, text
@@ -1624,13 +1654,8 @@ def test_unmodified_exercises_score_zero_and_solutions_full_marks(graded):
     assert "pending" in summary(graded, "course_solutions")
 
 
-@pytest.mark.xfail(
-    reason="sandbox.library_view copies the whole emlab package, emlab/checks (references.brute_force_hmm, "
-    "random_hmm, the exercises' checks) included, when a master allows 'emlab' (06_restarts): its docstring "
-    "says the checks are replaced by the inert stand-in and references must not be there to call",
-    strict=True,
-)
 def test_no_reference_is_importable_where_all_of_emlab_is_allowed(graded):
+    """Exercise 06 may use all of emlab, but not the instructor's references in emlab.checks."""
     assert score(graded, "references_in_06", "ex06_init_test") == 0
 
 
@@ -1663,20 +1688,16 @@ def test_manual_scores_reach_csv_html_and_summary(graded, tmp_path):
     sol, unmod = grades["course_solutions"], grades["course_unmodified"]
     assert sol["ex06_interpretation"] == "2" and float(sol["total"]) == float(sol["max"]) - 1
     assert unmod["ex06_interpretation"] == "3" and float(unmod["total"]) == 3
-    html = (out / "feedback" / "course_solutions" / "06_restarts.html").read_text()
+    html = (feedback_folder(out, "course_solutions") / "06_restarts.html").read_text()
     assert "5 / 6" in html and "pending (graded by hand)" not in html and "2 / 3" in html
-    text = (out / "feedback" / "course_solutions" / "summary.txt").read_text()
+    text = (feedback_folder(out, "course_solutions") / "summary.txt").read_text()
     assert "ex06_interpretation: 2/3" in text and "06_restarts: 5 / 6" in text
     lines = (out / "manual_grades.csv").read_text().splitlines()
     assert sum(line.startswith("course_solutions,") for line in lines) == 1
 
 
-@pytest.mark.xfail(
-    reason="report._safe_name maps 'twin a' and 'twin_a' to the same feedback/ (and manual/) folder, "
-    "so one student's feedback overwrites the other's (results/ adds a hash, feedback/ does not)",
-    strict=True,
-)
 def test_feedback_of_different_students_never_shares_a_folder(graded):
+    """'twin a' and 'twin_a' (the same readable folder name) each get feedback of their own."""
     texts = [p.read_text() for p in (graded["out"] / "feedback").rglob("summary.txt")]
     assert len(texts) == len(graded["rows"])
     assert sum("Feedback for 'twin a'" in t for t in texts) == 1
