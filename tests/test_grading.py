@@ -365,6 +365,16 @@ def attack_sources() -> dict[str, dict]:
         (3, 2),
     )
     add("honest_duplicate", _duplicated(), (3, 2), note="appears 2 times")
+    add("honest_crlf", _crlf(), (3, 2))
+    add(
+        "honest_plot",
+        correct(
+            forward=FORWARD
+            + "\n\nimport matplotlib.pyplot as plt\n\n"
+            + "plt.plot(forward(start, trans, emit, seq))\nplt.show()\n"
+        ),
+        (3, 2),
+    )
     add("honest_nometa", _stripped(keep_ids=True), (3, 2))
     add("honest_noids", _stripped(keep_ids=False), (3, 2))
     add('=HYPERLINK("x")', correct(), (3, 2))
@@ -939,6 +949,14 @@ def _duplicated() -> dict:
     first["source"] = "def forward(start, trans, emit, seq):\n    return None  # first try\n"
     first["id"] = "dupl0001"
     nb["cells"].insert(i, first)
+    return nb
+
+
+def _crlf() -> dict:
+    """A correct notebook saved with Windows line endings in every cell."""
+    nb = correct()
+    for c in nb["cells"]:
+        c["source"] = _source(c).replace("\n", "\r\n")
     return nb
 
 
