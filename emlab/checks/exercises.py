@@ -8,19 +8,30 @@ import numpy as np
 from .references import (
     COINS_FLIPS,
     COINS_HEADS,
+    ICE_CREAM,
     MS_GRAMMAR,
     _hmm_cases,
+    best_tree_reference,
     brute_force_hmm,
+    brute_force_hmm_stop,
     brute_force_pcfg,
+    brute_force_viterbi,
     chart_from_enumeration,
     coins_posterior,
     hmm_expected_counts_reference,
+    hmm_stop_expected_counts_reference,
     outside_reference,
+    path_log_prob,
+    path_posteriors,
     posteriors_of,
     random_hmm,
+    random_hmm_stop,
     sympy_value,
+    tree_problem,
 )
-from .runner import Case, CheckResult, compare_array, compare_scalar, compare_tuple, run_cases
+from .runner import RTOL, Case, CheckResult, compare_array, compare_scalar, compare_tuple, fmt, run_cases
+
+_ICE = (ICE_CREAM.start, ICE_CREAM.trans, ICE_CREAM.emit)
 
 
 def check_solve_lagrangian(solve_lagrangian) -> CheckResult:
@@ -350,3 +361,372 @@ def check_kmeans_step(kmeans_step) -> CheckResult:
             )
         )
     return run_cases("kmeans_step", cases, "nearest centre, then the mean of each cluster")
+
+
+# ------------------------------------------------------------------------- 03d: HMMs with STOP
+
+
+def _stop_cases():
+    for seed, (K, V, T) in zip((0, 1), ((3, 4, 5), (2, 3, 4)), strict=True):
+        s, t, e, f = random_hmm_stop(K, V, seed)
+        yield (
+            f"random {K}-state HMM with STOP, {V} symbols, T = {T}",
+            s,
+            t,
+            e,
+            f,
+            np.random.default_rng(seed + 20).integers(0, V, size=T),
+        )
+    s, t, e, f = random_hmm_stop(2, 3, 7)
+    yield "a sequence of length 1", s, t, e, f, np.array([2])
+
+
+def check_forward_stop(forward_stop) -> CheckResult:
+    """Exercise 03d: ``forward_stop(start, trans, emit, stop, seq)`` -> (alpha (T, K), p(x))."""
+    cases = []
+    for label, s, t, e, f, x in _stop_cases():
+        p, alpha, _, _, _ = brute_force_hmm_stop(s, t, e, f, x)
+        no_start = alpha / s[None, :] if len(x) == 1 else None
+        mistakes_p = [(alpha[-1].sum(), "that is sum_k alpha_T(k): the STOP probabilities are missing")]
+        mistakes_a = [(no_start, "alpha_1 lacks the start probabilities")] if no_start is not None else []
+        cases.append(
+            Case(
+                label,
+                lambda a=(s, t, e, f, x): forward_stop(*a),
+                compare_tuple(
+                    compare_array(alpha, "alpha", mistakes=mistakes_a),
+                    compare_scalar(p, "p(x)", mistakes=mistakes_p),
+                ),
+            )
+        )
+    return run_cases("forward_stop", cases, "brute-force enumeration of all state paths (with STOP)")
+
+
+def check_backward_stop(backward_stop) -> CheckResult:
+    """Exercise 03d: ``backward_stop(trans, emit, stop, seq)`` -> beta (T, K) with beta_T = stop."""
+    cases = []
+    for label, s, t, e, f, x in _stop_cases():
+        beta = brute_force_hmm_stop(s, t, e, f, x)[2]
+        without = brute_force_hmm(s, t, e, x)[2]
+        cases.append(
+            Case(
+                label,
+                lambda a=(t, e, f, x): backward_stop(*a),
+                compare_array(
+                    beta, "beta", mistakes=[(without, "beta_T = 1: the STOP probabilities are missing")]
+                ),
+            )
+        )
+    return run_cases("backward_stop", cases, "brute-force enumeration of all state paths (with STOP)")
+
+
+def check_m_step_stop(m_step_stop) -> CheckResult:
+    """Exercise 03d: ``m_step_stop(start_c, trans_c, emit_c, stop_c)`` -> (start, trans, emit, stop)."""
+    cases = []
+    for label, counts in (
+        (
+            "hand-made counts, rows with different totals",
+            (
+                np.array([1.0, 3.0]),
+                np.array([[1.0, 1.0], [0.5, 4.5]]),
+                np.array([[2.0, 0.0, 1.0], [1.0, 5.0, 2.0]]),
+                np.array([1.0, 2.0]),
+            ),
+        ),
+        ("counts of a random HMM with STOP, two sequences", None),
+    ):
+        if counts is None:
+            s, t, e, f = random_hmm_stop(3, 2, 4)
+            counts = hmm_stop_expected_counts_reference(s, t, e, f, [np.array([0, 1, 1]), np.array([1, 0])])
+        cs, ct, ce, cf = counts
+        both = np.column_stack([ct, cf])
+        both = both / both.sum(axis=1, keepdims=True)
+        wrong_trans = ct / ct.sum(axis=1, keepdims=True)
+        cases.append(
+            Case(
+                label,
+                lambda c=counts: m_step_stop(*c),
+                compare_tuple(
+                    compare_array(cs / cs.sum(), "start"),
+                    compare_array(
+                        both[:, :-1],
+                        "trans",
+                        mistakes=[
+                            (
+                                wrong_trans,
+                                "trans was normalized alone: [trans | stop] is one categorical per state",
+                            )
+                        ],
+                    ),
+                    compare_array(ce / ce.sum(axis=1, keepdims=True), "emit"),
+                    compare_array(
+                        both[:, -1],
+                        "stop",
+                        mistakes=[
+                            (
+                                cf / cf.sum(),
+                                "stop was normalized over the states: normalize each row [trans | stop]",
+                            )
+                        ],
+                    ),
+                ),
+            )
+        )
+    return run_cases("m_step_stop", cases, "normalizing each row [trans | stop] together")
+
+
+# ------------------------------------------------------------------------------- 03e: Viterbi
+
+
+def check_viterbi(viterbi) -> CheckResult:
+    """Exercise 03e: ``viterbi(start, trans, emit, stop, seq)`` -> (path (T,), log p(x, path))."""
+    cases = []
+    for label, s, t, e, f, x in _stop_cases():
+        best, score = brute_force_viterbi(s, t, e, x, stop=f)
+        cases.append(
+            Case(label, lambda a=(s, t, e, f, x): viterbi(*a), _compare_viterbi(s, t, e, f, x, score))
+        )
+    s, t, e, f = random_hmm_stop(3, 3, 9)
+    long = np.random.default_rng(9).integers(0, 3, size=600)
+    cases.append(
+        Case(
+            "a 600-step sequence (underflow test)",
+            lambda: viterbi(s, t, e, f, long),
+            _compare_viterbi(s, t, e, f, long, None),
+        )
+    )
+    return run_cases("viterbi", cases, "the best of all state paths (brute force)")
+
+
+def _compare_viterbi(s, t, e, f, x, score):
+    def compare(got):
+        if got is None:
+            return "your function returned nothing (None); it should return (path, log_prob)"
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            return f"should return (path, log_prob), got {type(got).__name__}"
+        path, value = got
+        try:
+            path = np.asarray(path)
+            value = float(np.asarray(value, dtype=float).reshape(()))
+        except (TypeError, ValueError):
+            return "path should be an array of state numbers and log_prob one number"
+        if path.shape != (len(x),) or not np.issubdtype(path.dtype, np.number):
+            return f"path should have shape ({len(x)},), got shape {path.shape}"
+        if np.any(path != np.round(path)) or path.min() < 0 or path.max() >= len(s):
+            return f"path should hold state numbers 0..{len(s) - 1}, got {fmt(path)}"
+        own = path_log_prob(s, t, e, x, path.astype(int), stop=f)
+        if not np.isfinite(value):
+            return (
+                f"log_prob = {fmt(value)}: the product of probabilities underflowed. Work with sums of logs"
+                if len(x) > 50
+                else f"log_prob = {fmt(value)} is not finite"
+            )
+        if value > 0:
+            return f"log_prob = {fmt(value)} is positive: it should be log p(x, path) (did you return p?)"
+        if not np.isclose(own, value, rtol=RTOL, atol=1e-9):
+            hint = ""
+            without = path_log_prob(s, t, e, x, path.astype(int))
+            if np.isclose(without, value, rtol=RTOL, atol=1e-9):
+                hint = " (that is log p(x, path) without the STOP factor)"
+            return f"log_prob = {fmt(value)} but your path has log p(x, path) = {fmt(own)}{hint}"
+        if score is not None and not np.isclose(value, score, rtol=RTOL, atol=1e-9):
+            return (
+                f"your path {fmt(path)} has log p(x, path) = {fmt(value)}, but the best path has "
+                f"{fmt(score)}: follow the back-pointers from the best final state (times STOP)"
+            )
+        return None
+
+    return compare
+
+
+# ------------------------------------------------------------------------------------ 04c: CKY
+
+
+def _cky_cases():
+    binary, lexical, sent = MS_GRAMMAR
+    yield "astronomers saw stars with ears (Manning & Schütze)", binary, lexical, sent
+    rng = np.random.default_rng(6)
+    N, V = 3, 2
+    b = rng.dirichlet(np.ones(N * N + V), size=N)
+    yield (
+        "random 3-nonterminal grammar, 4 words",
+        b[:, : N * N].reshape(N, N, N),
+        b[:, N * N :],
+        np.array([1, 0, 0, 1]),
+    )
+    yield "a one-word sentence", b[:, : N * N].reshape(N, N, N), b[:, N * N :], np.array([1])
+
+
+def check_cky(cky) -> CheckResult:
+    """Exercise 04c: ``cky(binary, lexical, sentence)`` -> (p of the best tree, tree)."""
+    cases = []
+    for label, b, lex, s in _cky_cases():
+        p, _ = best_tree_reference(b, lex, s)
+        total = brute_force_pcfg(b, lex, s)[0]
+        cases.append(Case(label, lambda a=(b, lex, s): cky(*a), _compare_cky(b, lex, s, p, total)))
+    return run_cases("cky", cases, "the best of all trees (brute force)")
+
+
+def _compare_cky(b, lex, s, p, total):
+    def compare(got):
+        if got is None:
+            return "your function returned nothing (None); it should return (probability, tree)"
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            return f"should return (probability, tree), got {type(got).__name__}"
+        value, tree = got
+        problem = compare_scalar(
+            p,
+            "the best tree's probability",
+            mistakes=[(total, "that is the inside probability (a sum over trees): CKY takes the max")]
+            if not np.isclose(total, p)
+            else [],
+        )(value)
+        if problem:
+            return problem
+        own, why = tree_problem(tree, b, lex, s)
+        if why:
+            return f"the tree: {why}"
+        if not np.isclose(own, p, rtol=RTOL):
+            return f"your tree has probability {fmt(own)}, not the best {fmt(p)}: follow the back-pointers"
+        return None
+
+    return compare
+
+
+# ---------------------------------------------------------------------------------- 04d: M-step
+
+
+def check_pcfg_m_step(pcfg_m_step) -> CheckResult:
+    """Exercise 04d: ``pcfg_m_step(binary_counts, lexical_counts)`` -> (binary, lexical) per LHS."""
+    cases = []
+    rng = np.random.default_rng(8)
+    for label, (bc, lc) in (
+        ("counts of the M&S sentence", brute_force_pcfg(*MS_GRAMMAR)[2:]),
+        (
+            "random counts, 2 nonterminals, 3 words",
+            (rng.gamma(1.0, size=(2, 2, 2)), rng.gamma(1.0, size=(2, 3)) * np.array([[1.0], [5.0]])),
+        ),
+    ):
+        total = bc.sum(axis=(1, 2)) + lc.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want_b = np.where(total[:, None, None] > 0, bc / np.where(total > 0, total, 1)[:, None, None], 0)
+            want_l = np.where(total[:, None] > 0, lc / np.where(total > 0, total, 1)[:, None], 0)
+            sep_b = bc / np.maximum(bc.sum(axis=(1, 2), keepdims=True), 1e-300)
+            sep_l = lc / np.maximum(lc.sum(axis=1, keepdims=True), 1e-300)
+        cases.append(
+            Case(
+                label,
+                lambda c=(bc, lc): pcfg_m_step(*c),
+                compare_tuple(
+                    compare_array(
+                        want_b,
+                        "binary",
+                        mistakes=[
+                            (sep_b, "binary rules were normalized alone: all rules A -> ... share one total")
+                        ],
+                    ),
+                    compare_array(
+                        want_l,
+                        "lexical",
+                        mistakes=[
+                            (sep_l, "lexical rules were normalized alone: all rules A -> ... share one total")
+                        ],
+                    ),
+                ),
+            )
+        )
+    return run_cases("pcfg_m_step", cases, "normalizing all rules of each left-hand side together")
+
+
+# ------------------------------------------------------------------------------------ 07b: FFBS
+
+
+def check_sample_paths(sample_paths, n: int = 4000) -> CheckResult:
+    """Exercise 07b: ``sample_paths(start, trans, emit, seq, n, rng)`` -> (n, T) paths ~ p(y | x)."""
+    cases = []
+    for label, s, t, e, x in (
+        ("ice cream '3 1 3' (Jurafsky & Martin)", *_ICE, ICE_CREAM.seq),
+        ("random 3-state HMM, 4 steps", *random_hmm(3, 2, 3), np.array([0, 1, 1, 0])),
+        ("a sequence of length 1", *random_hmm(2, 3, 4), np.array([1])),
+    ):
+        post = path_posteriors(s, t, e, x)
+        cases.append(
+            Case(
+                label,
+                lambda a=(s, t, e, x): sample_paths(*a, n, np.random.default_rng(0)),
+                _compare_samples(
+                    post,
+                    len(x),
+                    len(s),
+                    n,
+                    lambda a=(s, t, e, x): sample_paths(*a, 3, np.random.default_rng(1)),
+                ),
+            )
+        )
+    return run_cases(
+        "sample_paths", cases, f"the posterior p(y | x) of every path (within 4.5 sd of {n} draws)"
+    )
+
+
+def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
+    """None if the empirical frequency of every state path in ``paths`` (n, T) is within ``z``
+    binomial standard deviations (+ 1/n) of its posterior ``post`` (a dict path -> p), else a sentence."""
+    try:
+        arr = np.asarray(paths)
+    except (TypeError, ValueError):
+        return "should return an array of state numbers of shape (n, T)"
+    if arr.shape != (n, T):
+        return f"should return shape ({n}, {T}) (n samples of T states), got {arr.shape}"
+    if (
+        not np.issubdtype(arr.dtype, np.number)
+        or np.any(arr != np.round(arr))
+        or arr.min() < 0
+        or arr.max() >= K
+    ):
+        return f"should hold state numbers 0..{K - 1}"
+    counts: dict = {}
+    for row in arr.astype(int):
+        counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    impossible = [p for p in counts if post.get(p, 0.0) == 0.0]
+    if impossible:
+        return f"the path {list(impossible[0])} has posterior probability 0 but was drawn"
+    gamma = np.zeros((T, K))
+    for path, q in post.items():
+        for u, y in enumerate(path):
+            gamma[u, y] += q
+    freq = np.stack([(arr == k).mean(axis=0) for k in range(K)], axis=1)
+    sd = np.sqrt(gamma * (1 - gamma) / n)
+    off = np.abs(freq - gamma) > z * sd + 1.0 / n
+    if off.any():
+        u, k = (int(i) for i in np.argwhere(off)[0])
+        return (
+            f"state {k} at position {u} was drawn in {fmt(freq[u, k])} of the samples but its posterior "
+            f"p(y_{u} = {k} | x) is {fmt(gamma[u, k])}"
+        )
+    for path, q in sorted(post.items(), key=lambda pq: -pq[1]):
+        f = counts.get(path, 0) / n
+        if abs(f - q) > z * np.sqrt(q * (1 - q) / n) + 1.0 / n:
+            return (
+                f"the path {list(path)} was drawn in {fmt(f)} of the samples but p(y | x) = {fmt(q)}: "
+                "the marginals are right, the joint is not (draw y_t given the y_{t+1} you drew, "
+                "backwards from y_T)"
+            )
+    return None
+
+
+def _compare_samples(post, T, K, n, again):
+    def compare(got):
+        if got is None:
+            return "your function returned nothing (None); it should return an (n, T) array of paths"
+        problem = path_frequencies_problem(got, post, T, K, n)
+        if problem:
+            return problem
+        try:
+            a, b = np.asarray(again()), np.asarray(again())
+        except Exception as exc:  # noqa: BLE001
+            return f"a second call raised {type(exc).__name__}"
+        if a.shape != b.shape or np.any(a != b):
+            return "two calls with the same seed gave different paths: draw every random number from `rng`"
+        return None
+
+    return compare
