@@ -334,11 +334,14 @@ def brute_force_viterbi(start, trans, emit, seq, stop=None):
 
 
 def path_log_prob(start, trans, emit, seq, path, stop=None) -> float:
-    """log p(x, y) of one state path (−inf if impossible)."""
+    """log p(x, y) of one state path, summed in log space (any length; −inf if impossible)."""
     start, trans, emit = (np.asarray(a, dtype=float) for a in (start, trans, emit))
-    stop = None if stop is None else np.asarray(stop, dtype=float)
-    p = _path_joint(start, trans, emit, stop, np.asarray(seq, dtype=int), [int(y) for y in path])
-    return float(np.log(p)) if p > 0 else -np.inf
+    seq, path = np.asarray(seq, dtype=int), np.asarray(path, dtype=int)
+    factors = [start[path[0]], *trans[path[:-1], path[1:]], *emit[path, seq]]
+    if stop is not None:
+        factors.append(np.asarray(stop, dtype=float)[path[-1]])
+    with np.errstate(divide="ignore"):
+        return float(np.sum(np.log(factors)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -360,6 +363,7 @@ def _tree_list(binary, lexical, sent, A, i, j):
     return out
 
 
+@_remembered
 def best_tree_reference(binary, lexical, sent, root: int = 0):
     """``(max over trees of p(tree), one best tree)`` by enumerating every tree of ``sent``."""
     binary, lexical = np.asarray(binary, dtype=float), np.asarray(lexical, dtype=float)
