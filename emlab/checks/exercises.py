@@ -33,6 +33,50 @@ from .runner import RTOL, Case, CheckResult, compare_array, compare_scalar, comp
 
 _ICE = (ICE_CREAM.start, ICE_CREAM.trans, ICE_CREAM.emit)
 
+#: Modules a graded answer cannot use (the grader's sandbox does not provide them).
+_LIBRARY = ("emlab.", "hmmlearn", "sklearn")
+_ALLOWED = ("emlab.data", "emlab.checks")
+
+
+def library_used(fn) -> str | None:
+    """The name of an emlab algorithm module (or hmmlearn) that ``fn`` refers to, if any: such an
+    answer passes here, where the library is installed, and fails in the grader's sandbox."""
+    import types
+
+    seen, todo = set(), [getattr(fn, "__code__", None)]
+    names = set()
+    while todo:
+        code = todo.pop()
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names |= set(code.co_names)
+        todo += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    env = getattr(fn, "__globals__", {})
+    for name in sorted(names):
+        value = env.get(name)
+        module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if not isinstance(module, str):
+            continue
+        if (module.startswith(_LIBRARY) or module in ("emlab",)) and not module.startswith(_ALLOWED):
+            if module == "emlab" and name in ("checks", "data"):
+                continue
+            return module
+    return None
+
+
+def _library_case(fn, name: str) -> Case:
+    def compare(_):
+        used = library_used(fn)
+        if used:
+            return (
+                f"{name} uses `{used}`, which the grader's sandbox does not provide (the graded test "
+                "would score 0): write the algorithm yourself with numpy"
+            )
+        return None
+
+    return Case("written without the library", lambda: None, compare)
+
 
 def check_solve_lagrangian(solve_lagrangian) -> CheckResult:
     """Exercise 01: ``solve_lagrangian(K)`` -> dict {theta_k: ..., lambda: ...} (SymPy)."""
@@ -89,41 +133,75 @@ def check_hessian(hessian) -> CheckResult:
     return run_cases("hessian", cases, "diag(-c_k / theta_k^2)")
 
 
+_UNEQUAL = (np.array([2, 7, 0, 11]), np.array([3, 10, 4, 20]))  # sets of different sizes
+
+
 def check_coins_e_step(e_step) -> CheckResult:
+    """Exercise 02: ``e_step(theta_a, theta_b, heads, flips)`` -> responsibilities (N, 2)."""
     cases = [
         Case(
-            f"theta = ({a}, {b}), Do & Batzoglou's tosses",
-            lambda a=a, b=b: e_step(a, b, COINS_HEADS, COINS_FLIPS),
-            compare_array(coins_posterior(a, b, COINS_HEADS, COINS_FLIPS), "responsibilities"),
+            f"theta = ({a}, {b}), {label}",
+            lambda a=a, b=b, h=h, n=n: e_step(a, b, h, n),
+            compare_array(
+                coins_posterior(a, b, h, n),
+                "responsibilities",
+                mistakes=[
+                    (coins_posterior(a, b, h, np.full_like(n, 10)), "the number of tosses is not 10 here")
+                ],
+            ),
         )
-        for a, b in [(0.6, 0.5), (0.3, 0.9)]
+        for a, b, label, h, n in [
+            (0.6, 0.5, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+            (0.3, 0.9, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+            (0.3, 0.8, "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+        ]
     ]
+    cases.append(_library_case(e_step, "e_step"))
     return run_cases("e_step", cases, "Bayes' rule")
 
 
 def check_coins_m_step(m_step) -> CheckResult:
+    """Exercise 02: ``m_step(resp, heads, flips)`` -> (theta_a, theta_b)."""
     cases = []
-    for a, b in [(0.6, 0.5), (0.3, 0.9)]:
-        r = coins_posterior(a, b, COINS_HEADS, COINS_FLIPS)
-        want = (r.T @ COINS_HEADS) / (r.T @ COINS_FLIPS)
+    for a, b, label, h, n in [
+        (0.6, 0.5, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+        (0.3, 0.8, "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+    ]:
+        r = coins_posterior(a, b, h, n)
+        want = (r.T @ h) / (r.T @ n)
         cases.append(
             Case(
-                f"responsibilities from theta = ({a}, {b})",
-                lambda r=r: tuple(m_step(r, COINS_HEADS, COINS_FLIPS)),
-                compare_array(want, "(theta_A, theta_B)"),
+                f"responsibilities from theta = ({a}, {b}), {label}",
+                lambda r=r, h=h, n=n: m_step(r, h, n),
+                compare_array(
+                    want,
+                    "(theta_A, theta_B)",
+                    mistakes=[((r.T @ h) / (10 * r.sum(axis=0)), "every set was counted as 10 tosses")],
+                ),
             )
         )
+    cases.append(_library_case(m_step, "m_step"))
     return run_cases("m_step", cases, "expected heads / expected tosses")
 
 
 def check_forward(forward) -> CheckResult:
     """Exercise 03a: ``forward(start, trans, emit, seq)`` -> alpha (T, K), alpha[t,k] = p(x_1..x_t, y_t=k)."""
-    cases = [
-        Case(
-            label, lambda a=(s, t, e, x): forward(*a), compare_array(brute_force_hmm(s, t, e, x)[1], "alpha")
+    cases = []
+    for label, s, t, e, x in _hmm_cases():
+        alpha = brute_force_hmm(s, t, e, x)[1]
+        shifted = alpha.copy()  # the common slip: the emission of the previous symbol
+        for u in range(1, len(x)):
+            shifted[u] = (shifted[u - 1] @ t) * e[:, x[u - 1]]
+        mistakes = [(alpha / np.asarray(s)[None, :], "alpha lacks the start probabilities")]
+        mistakes += (
+            [(shifted, "each step multiplies the emission of the previous symbol x_{t-1}")]
+            if len(x) > 1
+            else []
         )
-        for label, s, t, e, x in _hmm_cases()
-    ]
+        cases.append(
+            Case(label, lambda a=(s, t, e, x): forward(*a), compare_array(alpha, "alpha", mistakes=mistakes))
+        )
+    cases.append(_library_case(forward, "forward"))
     return run_cases("forward", cases, "brute-force enumeration of all state paths")
 
 
@@ -159,6 +237,7 @@ def check_log_likelihood(log_likelihood) -> CheckResult:
             "a 2000-step sequence (underflow test)", lambda: log_likelihood(start, trans, emit, long), finite
         )
     )
+    cases.append(_library_case(log_likelihood, "log_likelihood"))
     return run_cases("log_likelihood", cases, "brute-force enumeration (and stays finite on 2000 steps)")
 
 
@@ -168,6 +247,7 @@ def check_backward(backward) -> CheckResult:
         Case(label, lambda a=(t, e, x): backward(*a), compare_array(brute_force_hmm(s, t, e, x)[2], "beta"))
         for label, s, t, e, x in _hmm_cases()
     ]
+    cases.append(_library_case(backward, "backward"))
     return run_cases("backward", cases, "brute-force enumeration of all state paths")
 
 
@@ -183,6 +263,7 @@ def check_posteriors(posteriors) -> CheckResult:
                 compare_tuple(compare_array(gamma, "gamma"), compare_array(xi, "xi")),
             )
         )
+    cases.append(_library_case(posteriors, "posteriors"))
     return run_cases("posteriors", cases, "brute-force enumeration of all state paths")
 
 
@@ -206,6 +287,7 @@ def check_expected_counts(expected_counts) -> CheckResult:
                 ),
             )
         )
+    cases.append(_library_case(expected_counts, "expected_counts"))
     return run_cases("expected_counts", cases, "counts over all state paths weighted by their posterior")
 
 
@@ -213,18 +295,31 @@ def check_m_step_hmm(m_step) -> CheckResult:
     """Exercise 03c: ``m_step(start_counts, trans_counts, emit_counts)`` -> (start, trans, emit)."""
     cs, ct, ce = (
         np.array([1.0, 3.0]),
-        np.array([[1.0, 1.0], [0.5, 1.5]]),
-        np.array([[2.0, 0.0, 2.0], [1.0, 1.0, 2.0]]),
+        np.array([[1.0, 1.0], [0.5, 4.5]]),
+        np.array([[2.0, 0.0, 1.0], [1.0, 5.0, 2.0]]),
     )
     want = (cs / cs.sum(), ct / ct.sum(1, keepdims=True), ce / ce.sum(1, keepdims=True))
+    wrong = (cs / cs.sum(), ct / ct.sum(0, keepdims=True), ce / ce.sum(0, keepdims=True))
+    flat = (cs / cs.sum(), ct / ct.sum(), ce / ce.sum())
     cases = [
         Case(
-            "hand-made counts",
+            "hand-made counts whose rows have different totals",
             lambda: m_step(cs, ct, ce),
             compare_tuple(
-                *(compare_array(w, n) for w, n in zip(want, ("start", "trans", "emit"), strict=True))
+                *(
+                    compare_array(
+                        w,
+                        n,
+                        mistakes=[
+                            (a, "normalized along the wrong axis (columns)"),
+                            (f, "divided by the grand total"),
+                        ],
+                    )
+                    for w, a, f, n in zip(want, wrong, flat, ("start", "trans", "emit"), strict=True)
+                )
             ),
-        )
+        ),
+        _library_case(m_step, "m_step"),
     ]
     return run_cases("m_step", cases, "normalizing each row of the counts")
 
@@ -255,18 +350,29 @@ def check_inside(inside) -> CheckResult:
         )
         for label, b, lex, s in _pcfg_cases()
     ]
+    cases.append(_library_case(inside, "inside"))
     return run_cases("inside", cases, "brute-force enumeration of all trees")
 
 
 def check_sentence_probability(sentence_probability) -> CheckResult:
-    cases = [
-        Case(
-            label,
-            lambda a=(b, lex, s): sentence_probability(*a),
-            compare_scalar(brute_force_pcfg(b, lex, s)[0], "p(sentence)"),
+    cases = []
+    for label, b, lex, s in _pcfg_cases():
+        chart = chart_from_enumeration(brute_force_pcfg(b, lex, s)[1])
+        every = chart[0, len(s)].sum()
+        cases.append(
+            Case(
+                label,
+                lambda a=(b, lex, s): sentence_probability(*a),
+                compare_scalar(
+                    brute_force_pcfg(b, lex, s)[0],
+                    "p(sentence)",
+                    mistakes=[(every, "that sums over every nonterminal: only the root S = 0 counts")]
+                    if not np.isclose(every, chart[0, len(s), 0])
+                    else [],
+                ),
+            )
         )
-        for label, b, lex, s in _pcfg_cases()
-    ]
+    cases.append(_library_case(sentence_probability, "sentence_probability"))
     return run_cases("sentence_probability", cases, "brute-force enumeration (0.0015876 for M&S)")
 
 
@@ -280,6 +386,7 @@ def check_outside(outside, inside_fn) -> CheckResult:
         )
         for label, b, lex, s in _pcfg_cases()
     ]
+    cases.append(_library_case(outside, "outside"))
     return run_cases("outside", cases, "enumeration of all trees with a hole at (i, j, A)")
 
 
@@ -295,6 +402,7 @@ def check_expected_rule_counts(expected_rule_counts) -> CheckResult:
                 compare_tuple(compare_array(bc, "binary_counts"), compare_array(lc, "lexical_counts")),
             )
         )
+    cases.append(_library_case(expected_rule_counts, "expected_rule_counts"))
     return run_cases(
         "expected_rule_counts", cases, "rule counts over all trees weighted by p(tree | sentence)"
     )
@@ -303,64 +411,256 @@ def check_expected_rule_counts(expected_rule_counts) -> CheckResult:
 def check_run_em(run_em) -> CheckResult:
     """Exercise 05: ``run_em(step, loglik, theta0, tol, max_iter)`` -> (theta, lls)."""
 
-    def step(theta):  # a contraction towards 1 with rate 1/2: L_t = -(1 - theta_t)^2 - 1
+    def step(theta):  # a contraction towards 1 with rate 1/2: L_t = -(1 - theta_t)^2 - 100
         return 1 - (1 - theta) / 2
 
-    def loglik(theta):
-        return -((1 - theta) ** 2) - 1.0
+    def loglik(theta):  # far from 0, so that a relative and an absolute rule stop at different steps
+        return -((1 - theta) ** 2) - 100.0
 
-    def want(theta0, tol, max_iter):
+    def want(theta0, tol, max_iter, relative=True):
         lls, theta = [loglik(theta0)], theta0
         for _ in range(max_iter):
             theta = step(theta)
             lls.append(loglik(theta))
-            if abs(lls[-1] - lls[-2]) / abs(lls[-2]) < tol:
+            change = abs(lls[-1] - lls[-2]) / (abs(lls[-2]) if relative else 1.0)
+            if change < tol:
                 break
         return theta, lls
 
     cases = []
     for theta0, tol, max_iter in [(0.0, 1e-6, 100), (0.0, 1e-3, 100), (0.0, 1e-12, 5)]:
         theta, lls = want(theta0, tol, max_iter)
+        _, absolute = want(theta0, tol, max_iter, relative=False)
         cases.append(
             Case(
-                f"theta0={theta0}, tol={tol}, max_iter={max_iter}",
+                f"theta0={theta0}, tol={tol}, max_iter={max_iter}, log-likelihoods near -100",
                 lambda a=(theta0, tol, max_iter): run_em(step, loglik, *a),
-                compare_tuple(compare_scalar(theta, "theta"), compare_array(lls, "lls")),
+                compare_tuple(compare_scalar(theta, "theta"), _compare_lls(lls, absolute, max_iter)),
             )
         )
     return run_cases("run_em", cases, "the relative-change stopping rule")
 
 
-def check_hard_e_step(hard_e_step) -> CheckResult:
+def _compare_lls(lls, absolute, max_iter):
+    def compare(got):
+        try:
+            n = len(got)
+        except TypeError:
+            return f"lls should be a list of log-likelihoods, got {type(got).__name__}"
+        if n != len(lls):
+            hint = ""
+            if n == len(absolute):
+                hint = " (that is the absolute change |L_t - L_{t-1}| < tol: divide by |L_{t-1}|)"
+            elif n == len(lls) - 1:
+                hint = " (is lls[0], the log-likelihood of theta0, missing?)"
+            return (
+                f"lls has {n} entries, expected {len(lls)}{hint}: stop as soon as "
+                f"|L_t - L_(t-1)| / |L_(t-1)| < tol, or after max_iter = {max_iter} steps"
+            )
+        return compare_array(lls, "lls")(got)
+
+    return compare
+
+
+def _rate_lls(ratios, final=-3.0):
+    """Log-likelihoods whose gaps to ``final`` shrink by ``ratios`` (then the final value itself)."""
+    gaps = np.cumprod([1.0, *ratios])
+    return [*(final - gaps).tolist(), final]
+
+
+def check_estimate_rate(estimate_rate) -> CheckResult:
+    """Exercise 05: ``estimate_rate(lls)`` -> r, the square root of the median ratio of the gaps."""
     cases = []
-    for a, b in [(0.6, 0.5), (0.3, 0.9)]:
-        r = coins_posterior(a, b, COINS_HEADS, COINS_FLIPS)
-        want = np.eye(2)[np.argmax(r, axis=1)]
+    for label, ratios in [
+        ("log-likelihood gaps shrinking by 1/4 per step (r = 1/2)", [0.25] * 11),
+        ("gaps shrinking by 0.81 per step (r = 0.9)", [0.81] * 30),
+        (
+            "gaps with uneven ratios 0.25, 0.9, 0.25, 0.01, 0.25, 0.25, 0.6, 0.25 (not geometric)",
+            [0.25, 0.9, 0.25, 0.01, 0.25, 0.25, 0.6, 0.25],
+        ),
+    ]:
+        med = float(np.median(ratios))
         cases.append(
             Case(
-                f"theta = ({a}, {b})",
-                lambda a=a, b=b: hard_e_step(a, b, COINS_HEADS, COINS_FLIPS),
-                compare_array(want, "assignments (one-hot)"),
+                label,
+                lambda r=tuple(ratios): estimate_rate(_rate_lls(r)),
+                compare_scalar(
+                    np.sqrt(med),
+                    "r",
+                    mistakes=[
+                        (med, "that is the ratio of the log-likelihood gaps, r^2: return its square root"),
+                        (np.sqrt(np.mean(ratios)), "that uses the mean of the ratios: take the median"),
+                        (np.mean(np.sqrt(ratios)), "that uses the mean of the ratios: take the median"),
+                    ],
+                ),
             )
         )
-    return run_cases("hard_e_step", cases, "the most probable coin for every set of tosses")
+    cases.append(_library_case(estimate_rate, "estimate_rate"))
+    return run_cases("estimate_rate", cases, "sqrt(median ratio of successive gaps to the final value)")
+
+
+def hard_assignments_reference(a, b, heads, flips):
+    la = heads * np.log(a) + (flips - heads) * np.log(1 - a)
+    lb = heads * np.log(b) + (flips - heads) * np.log(1 - b)
+    return np.stack([la >= lb, la < lb], axis=1).astype(float)  # coin A on a tie
+
+
+def check_hard_e_step(hard_e_step) -> CheckResult:
+    """Exercise 07: ``hard_e_step(theta_a, theta_b, heads, flips)`` -> one-hot (N, 2)."""
+    cases = []
+    for a, b, label, h, n in [
+        (0.6, 0.5, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+        (0.3, 0.8, "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+        (
+            0.25,
+            0.75,
+            "a tie: 5 heads in 10 tosses is as likely under 0.25 as under 0.75",
+            np.array([5, 9]),
+            np.array([10, 10]),
+        ),
+    ]:
+        want = hard_assignments_reference(a, b, np.asarray(h, float), np.asarray(n, float))
+        cases.append(
+            Case(
+                f"theta = ({a}, {b}), {label}",
+                lambda a=a, b=b, h=h, n=n: hard_e_step(a, b, h, n),
+                compare_array(
+                    want, "assignments (one-hot)", mistakes=[(want[:, ::-1], "the coins are swapped")]
+                ),
+            )
+        )
+    cases.append(_library_case(hard_e_step, "hard_e_step"))
+    return run_cases("hard_e_step", cases, "the most probable coin for every set of tosses (A on a tie)")
+
+
+def hard_em_reference(theta0, heads, flips, n_iter):
+    """Hard EM for two equally likely coins: (theta, objectives) (exercise 07)."""
+    heads, flips = np.asarray(heads, float), np.asarray(flips, float)
+    theta = np.array(theta0, float)
+
+    def objective(th):
+        ll = np.stack([np.log(0.5) + heads * np.log(t) + (flips - heads) * np.log(1 - t) for t in th], 1)
+        return float(ll.max(axis=1).sum())
+
+    objectives = [objective(theta)]
+    for _ in range(n_iter):
+        z = hard_assignments_reference(theta[0], theta[1], heads, flips)
+        tosses = z.T @ flips
+        theta = np.where(tosses > 0, (z.T @ heads) / np.maximum(tosses, 1), theta)
+        objectives.append(objective(theta))
+    return theta, objectives
+
+
+def check_hard_em(hard_em) -> CheckResult:
+    """Exercise 07: ``hard_em(theta0, heads, flips, n_iter)`` -> (theta, objectives)."""
+    cases = []
+    for theta0, label, h, n, n_iter in [
+        ((0.6, 0.5), "Do & Batzoglou's tosses, 5 iterations", COINS_HEADS, COINS_FLIPS, 5),
+        ((0.3, 0.8), "sets of 3, 10, 4 and 20 tosses, 3 iterations", *_UNEQUAL, 3),
+        (
+            (0.3, 0.9),
+            "no set is ever assigned to coin B (it keeps 0.9)",
+            np.array([1, 2, 0]),
+            np.array([10, 10, 10]),
+            2,
+        ),
+    ]:
+        theta, objectives = hard_em_reference(theta0, h, n, n_iter)
+        cases.append(
+            Case(
+                f"theta0 = {theta0}, {label}",
+                lambda a=(theta0, h, n, n_iter): hard_em(*a),
+                compare_tuple(compare_array(theta, "theta"), compare_array(objectives, "objectives")),
+            )
+        )
+    cases.append(_library_case(hard_em, "hard_em"))
+    return run_cases("hard_em", cases, "hard EM (assign, then heads / tosses of each coin's sets)")
 
 
 def check_kmeans_step(kmeans_step) -> CheckResult:
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [4.0, 4.0], [5.0, 4.0], [10.0, 0.0]])
+    """Exercise 07: ``kmeans_step(X, centres)`` -> (labels (N,), new centres (K, D))."""
+    X5 = np.array([[0.0, 0.0], [0.0, 1.0], [4.0, 4.0], [5.0, 4.0], [10.0, 0.0]])
     cases = []
-    for C in (np.array([[0.0, 0.0], [5.0, 5.0]]), np.array([[1.0, 1.0], [4.0, 4.0], [100.0, 100.0]])):
+    for label, X, C in [
+        ("2 centres", X5, np.array([[0.0, 0.0], [5.0, 5.0]])),
+        (
+            "3 centres, the one at (100, 100) gets no points",
+            X5,
+            np.array([[1.0, 1.0], [4.0, 4.0], [100.0, 100.0]]),
+        ),
+        (
+            "a point exactly between two centres (it goes to the lower index)",
+            np.array([[0.0, 0.0], [2.0, 2.0], [4.0, 4.0]]),
+            np.array([[0.0, 0.0], [4.0, 4.0]]),
+        ),
+    ]:
         d = ((X[:, None] - C[None]) ** 2).sum(-1)
         z = d.argmin(1)
         new = np.array([X[z == k].mean(0) if (z == k).any() else C[k] for k in range(len(C))])
         cases.append(
             Case(
-                f"{len(C)} centres",
-                lambda C=C: kmeans_step(X, C),
+                label,
+                lambda X=X, C=C: kmeans_step(X, C),
                 compare_tuple(compare_array(z, "labels"), compare_array(new, "centres")),
             )
         )
+    cases.append(_library_case(kmeans_step, "kmeans_step"))
     return run_cases("kmeans_step", cases, "nearest centre, then the mean of each cluster")
+
+
+def check_random_init(random_init) -> CheckResult:
+    """Exercise 06: ``random_init(K, V, rng)`` -> an HMM with flat-Dirichlet rows, drawn in order."""
+    cases = []
+    for K, V, seed in [(3, 3, 0), (2, 4, 1)]:
+        rng = np.random.default_rng(seed)
+        start = rng.dirichlet(np.ones(K))
+        trans = np.array([rng.dirichlet(np.ones(K)) for _ in range(K)])
+        emit = np.array([rng.dirichlet(np.ones(V)) for _ in range(K)])
+
+        def compare(got, want=(start, trans, emit)):
+            for name, w in zip(("start", "trans", "emit"), want, strict=True):
+                if not hasattr(got, name):
+                    return f"should return an hmm.HMM (the result has no .{name})"
+                problem = compare_array(w, name)(getattr(got, name))
+                if problem:
+                    return problem + "\n      (draw start, then the K rows of trans, then the K rows of emit)"
+            return None
+
+        cases.append(
+            Case(
+                f"K = {K}, V = {V}, seed {seed}",
+                lambda a=(K, V, seed): random_init(a[0], a[1], np.random.default_rng(a[2])),
+                compare,
+            )
+        )
+    return run_cases("random_init", cases, "flat-Dirichlet draws in the order start, trans, emit")
+
+
+def check_restart_finals(restart_finals, seqs, K: int = 3, V: int = 3) -> CheckResult:
+    """Exercise 06: ``restart_finals(seqs, n, rng)`` -> final log-likelihoods of n EM runs (uses emlab)."""
+    import warnings
+
+    from emlab import em, hmm
+
+    rng = np.random.default_rng(4)
+    want = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(2):
+            m0 = hmm.HMM(
+                rng.dirichlet(np.ones(K)),
+                np.array([rng.dirichlet(np.ones(K)) for _ in range(K)]),
+                np.array([rng.dirichlet(np.ones(V)) for _ in range(K)]),
+            )
+            want.append(em.fit(m0, seqs, max_iter=300, tol=1e-9).log_likelihoods[-1])
+    cases = [
+        Case(
+            "2 restarts from seed 4 (uses your random_init)",
+            lambda: restart_finals(seqs, 2, np.random.default_rng(4)),
+            compare_array(want, "final log-likelihoods"),
+        )
+    ]
+    return run_cases("restart_finals", cases, "em.fit from random_init's models, all from one generator")
 
 
 # ------------------------------------------------------------------------- 03d: HMMs with STOP

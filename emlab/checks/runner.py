@@ -171,6 +171,8 @@ def compare_array(expected, name: str = "result", rtol: float = RTOL, atol: floa
                 else ()
             )
             hint = _named_mistake(arr, mistakes) or _diagnose(arr, expected)
+            if not hint and np.isnan(arr).any() and not np.isnan(expected).any():
+                hint = "; NaN: a division by zero? (0/0 for an empty cluster or a coin with no sets)"
             at = list(where) if where else ""
             return (
                 f"{name}{at}: expected {fmt(expected[where])}, got {fmt(arr[where])}"
