@@ -787,10 +787,10 @@ def check_viterbi(viterbi) -> CheckResult:
             Case(label, lambda a=(s, t, e, f, x): viterbi(*a), _compare_viterbi(s, t, e, f, x, score))
         )
     s, t, e, f = random_hmm_stop(3, 3, 9)
-    long = np.random.default_rng(9).integers(0, 3, size=600)
+    long = np.random.default_rng(9).integers(0, 3, size=2000)
     cases.append(
         Case(
-            "a 600-step sequence (underflow test)",
+            "a 2000-step sequence (underflow test)",
             lambda: viterbi(s, t, e, f, long),
             _compare_viterbi(s, t, e, f, long, None),
         )
