@@ -453,7 +453,7 @@ def pcfg_m_step(binary_counts, lexical_counts):
             lc[A] /= total
     return bc.tolist(), lc.tolist()
 '''}, "ex04d_mstep_test", FULL, ("check_pcfg_m_step", "pcfg_m_step")),
-    S("04d_pcfg_m_step", "pcfg_m_step normalizing binary and lexical rules apart", {"ex04d_mstep_solution": '''
+    S("04d_pcfg_m_step", "pcfg_m_step normalizing binary, lexical apart", {"ex04d_mstep_solution": '''
 def pcfg_m_step(binary_counts, lexical_counts):
     bc, lc = np.asarray(binary_counts, float), np.asarray(lexical_counts, float)
     tb = np.maximum(bc.sum(axis=(1, 2), keepdims=True), 1e-300)
