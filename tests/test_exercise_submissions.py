@@ -572,6 +572,40 @@ def kmeans_step(X, centres):
         new = np.array([X[labels == k].mean(axis=0) for k in range(len(centres))])
     return labels, new
 '''}, "ex07_kmeans_test", ZERO, ("check_kmeans_step", "kmeans_step")),
+    # 07c: Viterbi training
+    S("07c_viterbi_training", "path_counts with plain loops, lists", {"ex07c_counts_solution": '''
+def path_counts(paths, seqs, K, V):
+    cs, ct, ce = [0] * K, [[0] * K for _ in range(K)], [[0] * V for _ in range(K)]
+    for path, seq in zip(paths, seqs):
+        cs[path[0]] += 1
+        for t in range(len(path)):
+            ce[path[t]][seq[t]] += 1
+            if t:
+                ct[path[t - 1]][path[t]] += 1
+    return cs, ct, ce
+'''}, "ex07c_counts_test", FULL, ("check_path_counts", "path_counts")),
+    S("07c_viterbi_training", "path_counts with the transitions transposed", {"ex07c_counts_solution": '''
+def path_counts(paths, seqs, K, V):
+    cs, ct, ce = np.zeros(K), np.zeros((K, K)), np.zeros((K, V))
+    for path, seq in zip(paths, seqs):
+        cs[path[0]] += 1
+        for t in range(len(path)):
+            ce[path[t], seq[t]] += 1
+            if t:
+                ct[path[t], path[t - 1]] += 1
+    return cs, ct, ce
+'''}, "ex07c_counts_test", ZERO, ("check_path_counts", "path_counts")),
+    S("07c_viterbi_training", "viterbi_training leaving NaN in unvisited rows", {"ex07c_training_solution": '''
+def viterbi_training(start, trans, emit, seqs, n_iter):
+    params = [np.asarray(a, float) for a in (start, trans, emit)]
+    K, V = params[2].shape
+    for _ in range(n_iter):
+        paths = [viterbi(*params, x)[0] for x in seqs]
+        cs, ct, ce = path_counts(paths, seqs, K, V)
+        with np.errstate(invalid="ignore"):
+            params = [cs / cs.sum(), ct / ct.sum(1, keepdims=True), ce / ce.sum(1, keepdims=True)]
+    return tuple(params)
+'''}, "ex07c_training_test", ZERO, ("check_viterbi_training", "viterbi_training")),
     # 07b: FFBS
     S("07b_ffbs", "sample_paths with rng.random and cumulative sums", {"ex07b_sample_solution": '''
 def sample_paths(start, trans, emit, seq, n, rng):

@@ -1030,3 +1030,92 @@ def _compare_samples(post, T, K, n, again):
         return None
 
     return compare
+
+
+# ------------------------------------------------------------------------ 07c: Viterbi training
+
+
+def path_counts_reference(paths, seqs, K: int, V: int):
+    """(start, trans, emit) counts of given state paths (exercise 07c), by a loop over positions."""
+    cs, ct, ce = np.zeros(K), np.zeros((K, K)), np.zeros((K, V))
+    for path, seq in zip(paths, seqs, strict=True):
+        cs[path[0]] += 1
+        for t, (y, x) in enumerate(zip(path, seq, strict=True)):
+            ce[y, x] += 1
+            if t > 0:
+                ct[path[t - 1], y] += 1
+    return cs, ct, ce
+
+
+def viterbi_training_reference(start, trans, emit, seqs, n_iter: int):
+    """Hard (Viterbi) EM for an HMM without STOP: decode every sequence by enumeration, count,
+    normalize; a row with no counts keeps its values (exercise 07c)."""
+    params = [np.array(a, dtype=float) for a in (start, trans, emit)]
+    K, V = params[2].shape
+    for _ in range(n_iter):
+        paths = [brute_force_viterbi(*params, x)[0] for x in seqs]
+        for i, c in enumerate(path_counts_reference(paths, seqs, K, V)):
+            total = c.sum(axis=-1, keepdims=True)
+            params[i] = np.where(total > 0, c / np.where(total > 0, total, 1), params[i])
+    return tuple(params)
+
+
+_TRAINING_SEQS = [np.array([0, 0, 1, 2]), np.array([2, 2, 1]), np.array([1])]
+
+
+def check_path_counts(path_counts) -> CheckResult:
+    """Exercise 07c: ``path_counts(paths, seqs, K, V)`` -> (start, trans, emit) counts."""
+    cases = []
+    for label, paths, seqs, K, V in [
+        (
+            "3 sequences (one of length 1), K = 2 states, V = 3 symbols",
+            [np.array([0, 0, 1, 1]), np.array([1, 0, 0]), np.array([1])],
+            _TRAINING_SEQS,
+            2,
+            3,
+        ),
+        ("K = 3 states, V = 2 symbols", [np.array([2, 0, 1, 2, 2])], [np.array([1, 1, 0, 1, 0])], 3, 2),
+    ]:
+        cs, ct, ce = path_counts_reference(paths, seqs, K, V)
+        cases.append(
+            Case(
+                label,
+                lambda a=(paths, seqs, K, V): path_counts(*a),
+                compare_tuple(
+                    compare_array(cs, "start_counts"),
+                    compare_array(
+                        ct, "trans_counts", mistakes=[(ct.T, "transposed: trans_counts[i, j] counts i -> j")]
+                    ),
+                    compare_array(ce, "emit_counts"),
+                ),
+            )
+        )
+    cases.append(_library_case(path_counts, "path_counts"))
+    return run_cases("path_counts", cases, "counting the paths position by position")
+
+
+def check_viterbi_training(viterbi_training) -> CheckResult:
+    """Exercise 07c: ``viterbi_training(start, trans, emit, seqs, n_iter)`` -> (start, trans, emit)."""
+    cases = []
+    for label, (s, t, e), seqs, n_iter in [
+        ("a random 2-state HMM, 3 sequences, 1 iteration", random_hmm(2, 3, 12), _TRAINING_SEQS, 1),
+        ("the same, 3 iterations", random_hmm(2, 3, 12), _TRAINING_SEQS, 3),
+        (
+            "state 1 is never decoded: its rows keep their values",
+            (np.array([0.9, 0.1]), np.array([[0.9, 0.1], [0.5, 0.5]]), np.array([[0.5, 0.5], [0.1, 0.9]])),
+            [np.array([0, 0, 0]), np.array([0, 1])],
+            1,
+        ),
+    ]:
+        want = viterbi_training_reference(s, t, e, seqs, n_iter)
+        cases.append(
+            Case(
+                label,
+                lambda a=(s, t, e, seqs, n_iter): viterbi_training(*a),
+                compare_tuple(
+                    *(compare_array(w, n) for w, n in zip(want, ("start", "trans", "emit"), strict=True))
+                ),
+            )
+        )
+    cases.append(_library_case(viterbi_training, "viterbi_training"))
+    return run_cases("viterbi_training", cases, "decode with viterbi, count the paths, normalize")
