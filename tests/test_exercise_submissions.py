@@ -595,7 +595,7 @@ def path_counts(paths, seqs, K, V):
                 ct[path[t], path[t - 1]] += 1
     return cs, ct, ce
 '''}, "ex07c_counts_test", ZERO, ("check_path_counts", "path_counts")),
-    S("07c_viterbi_training", "viterbi_training leaving NaN in unvisited rows", {"ex07c_training_solution": '''
+    S("07c_viterbi_training", "viterbi_training with NaN rows", {"ex07c_training_solution": '''
 def viterbi_training(start, trans, emit, seqs, n_iter):
     params = [np.asarray(a, float) for a in (start, trans, emit)]
     K, V = params[2].shape
