@@ -1119,3 +1119,59 @@ def check_viterbi_training(viterbi_training) -> CheckResult:
         )
     cases.append(_library_case(viterbi_training, "viterbi_training"))
     return run_cases("viterbi_training", cases, "decode with viterbi, count the paths, normalize")
+
+
+# ---------------------------------------------------------------------- 08a: the gradient identity
+
+
+def coins_logit_loglik(eta, heads, flips):
+    """log p(x | eta) of two equally likely coins with theta_c = 1 / (1 + exp(-eta_c)) (exercise 08a).
+    Written for complex ``eta`` too, so that complex-step differentiation gives its exact gradient."""
+    heads, flips = np.asarray(heads, float), np.asarray(flips, float)
+    eta = np.asarray(eta)
+    theta = 1 / (1 + np.exp(-eta))
+    like = [0.5 * theta[c] ** heads * (1 - theta[c]) ** (flips - heads) for c in range(2)]
+    return np.sum(np.log(like[0] + like[1]))
+
+
+def coins_logit_gradient_reference(eta, heads, flips, h: float = 1e-30):
+    """d log p(x) / d eta by complex-step differentiation of :func:`coins_logit_loglik`
+    (Squire & Trapp 1998: exact to rounding, no cancellation), independent of Fisher's identity."""
+    eta = np.asarray(eta, float)
+    out = np.zeros(2)
+    for c in range(2):
+        step = eta.astype(complex)
+        step[c] += 1j * h
+        out[c] = coins_logit_loglik(step, heads, flips).imag / h
+    return out
+
+
+def check_logit_gradient(logit_gradient) -> CheckResult:
+    """Exercise 08a: ``logit_gradient(eta, heads, flips)`` -> d log p(x) / d eta, shape (2,)."""
+    cases = []
+    for eta, label, h, n in [
+        ((0.4, -0.2), "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+        ((-1.0, 1.5), "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+    ]:
+        want = coins_logit_gradient_reference(eta, h, n)
+        theta = 1 / (1 + np.exp(-np.asarray(eta)))
+        r = coins_posterior(theta[0], theta[1], h, n)
+        cases.append(
+            Case(
+                f"eta = {eta}, {label}",
+                lambda a=(eta, h, n): logit_gradient(np.array(a[0]), a[1], a[2]),
+                compare_array(
+                    want,
+                    "gradient",
+                    mistakes=[
+                        (r.T @ h, "that is E[heads] alone: subtract the model counts E[tosses] * theta"),
+                        (
+                            r.T @ h - theta * np.sum(n),
+                            "the model counts use all tosses, not each coin's expected tosses",
+                        ),
+                    ],
+                ),
+            )
+        )
+    cases.append(_library_case(logit_gradient, "logit_gradient"))
+    return run_cases("logit_gradient", cases, "complex-step differentiation of log p(x)")
