@@ -779,6 +779,58 @@ def test_the_visible_check_already_tells(i):
     else:
         assert not result.passed and "✘" in printed and "case" in printed, printed
         assert "np.float64" not in printed and "array(" not in printed, printed
+        if sub.label in DIAGNOSES:
+            assert DIAGNOSES[sub.label] in printed, printed
+
+
+#: What the visible check names for a mistake it can recognise.
+DIAGNOSES = {
+    "e_step assuming 10 tosses per set": "not 10 here",
+    "m_step hard-coding 10 tosses per set": "counted as 10 tosses",
+    "forward with the previous symbol's emission": "previous symbol",
+    "forward without the start probabilities": "start probabilities",
+    "log_likelihood without scaling (underflows)": "underflowed",
+    "log_likelihood calling the library": "sandbox does not provide",
+    "m_step without keepdims (divides the columns)": "keepdims=True",
+    "forward_stop forgetting STOP": "STOP probabilities are missing",
+    "backward_stop starting from 1": "STOP probabilities are missing",
+    "m_step_stop normalizing trans alone": "[trans | stop] is one categorical",
+    "viterbi multiplying probabilities (underflows)": "underflowed",
+    "viterbi forgetting STOP at the end": "without the STOP factor",
+    "sentence_probability summing every nonterminal": "only the root",
+    "cky summing instead of maximizing": "CKY takes the max",
+    "pcfg_m_step normalizing binary, lexical apart": "share one total",
+    "run_em stopping on the absolute change": "absolute change",
+    "estimate_rate with the mean": "take the median",
+    "estimate_rate returning r squared": "square root",
+    "kmeans_step turning an empty cluster into NaN": "NaN",
+    "hard_em turning an unused coin into NaN": "NaN",
+    "sample_paths drawing every state from its own marginal": "the joint is not",
+    "sample_paths ignoring rng (numpy's global generator)": "same seed",
+    "path_counts with the transitions transposed": "transposed",
+    "logit_gradient without the model counts": "model counts",
+}
+
+
+def test_diagnoses_name_real_submissions():
+    assert set(DIAGNOSES) <= {s.label for s in CLASS}
+
+
+@pytest.mark.parametrize(
+    ("answer", "phrase"),
+    [
+        ("lambda start, trans, emit, seq: None", "returned nothing"),
+        ("lambda start, trans, emit, seq: np.zeros((len(start), len(seq)))", "transposed"),
+        ("lambda start, trans, emit, seq: np.log(checks.brute_force_hmm(start, trans, emit, seq)[1])",
+         "log space"),
+    ],
+)
+def test_the_forward_check_recognises_common_slips(answer, phrase, capsys):
+    import numpy as np
+
+    fn = eval(answer, {"np": np, "checks": checks})  # noqa: S307 - our own test input
+    result = checks.check_forward(fn)
+    assert not result.passed and phrase in capsys.readouterr().out
 
 
 def test_the_class_covers_every_exercise_with_an_honest_and_a_wrong_answer():

@@ -300,6 +300,7 @@ def check_m_step_hmm(m_step) -> CheckResult:
     )
     want = (cs / cs.sum(), ct / ct.sum(1, keepdims=True), ce / ce.sum(1, keepdims=True))
     wrong = (cs / cs.sum(), ct / ct.sum(0, keepdims=True), ce / ce.sum(0, keepdims=True))
+    no_keepdims = (cs / cs.sum(), ct / ct.sum(1)[None, :], np.full_like(ce, np.nan))  # emit: not square
     flat = (cs / cs.sum(), ct / ct.sum(), ce / ce.sum())
     cases = [
         Case(
@@ -313,9 +314,12 @@ def check_m_step_hmm(m_step) -> CheckResult:
                         mistakes=[
                             (a, "normalized along the wrong axis (columns)"),
                             (f, "divided by the grand total"),
+                            (k, "entry [i, j] was divided by row j's total: use sum(axis=1, keepdims=True)"),
                         ],
                     )
-                    for w, a, f, n in zip(want, wrong, flat, ("start", "trans", "emit"), strict=True)
+                    for w, a, f, k, n in zip(
+                        want, wrong, flat, no_keepdims, ("start", "trans", "emit"), strict=True
+                    )
                 )
             ),
         ),
@@ -435,10 +439,20 @@ def check_run_em(run_em) -> CheckResult:
             Case(
                 f"theta0={theta0}, tol={tol}, max_iter={max_iter}, log-likelihoods near -100",
                 lambda a=(theta0, tol, max_iter): run_em(step, loglik, *a),
-                compare_tuple(compare_scalar(theta, "theta"), _compare_lls(lls, absolute, max_iter)),
+                _lls_then_theta(_compare_lls(lls, absolute, max_iter), compare_scalar(theta, "theta")),
             )
         )
     return run_cases("run_em", cases, "the relative-change stopping rule")
+
+
+def _lls_then_theta(compare_lls, compare_theta):
+    """(theta, lls) compared lls first: a wrong stopping rule shows as the wrong number of steps."""
+    pair = compare_tuple(lambda _: None, compare_lls)
+
+    def compare(got):
+        return pair(got) or compare_theta(got[0])
+
+    return compare
 
 
 def _compare_lls(lls, absolute, max_iter):
