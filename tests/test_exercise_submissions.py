@@ -123,6 +123,39 @@ def m_step(resp, heads, flips):
     resp = np.asarray(resp, float)
     return tuple((resp.T @ np.asarray(heads, float)) / (10 * resp.sum(axis=0)))
 '''}, "ex02_m_step_test", ZERO, ("check_coins_m_step", "m_step")),
+    # 02b: generalized EM
+    S("02b_gem", "q_function with loops over sets and coins", {"ex02b_q_solution": '''
+import math
+
+def q_function(theta, resp, heads, flips):
+    total = 0.0
+    for r, h, n in zip(resp, heads, flips):
+        for c in range(2):
+            total += r[c] * (math.log(0.5) + h * math.log(theta[c]) + (n - h) * math.log(1 - theta[c]))
+    return total
+'''}, "ex02b_q_test", FULL, ("check_q_function", "q_function")),
+    S("02b_gem", "q_function with hard assignments", {"ex02b_q_solution": '''
+def q_function(theta, resp, heads, flips):
+    z = np.eye(2)[np.argmax(resp, axis=1)]
+    logs = [np.log(0.5) + heads * np.log(t) + (flips - heads) * np.log(1 - t) for t in theta]
+    return float((z * np.stack(logs, axis=1)).sum())
+'''}, "ex02b_q_test", ZERO, ("check_q_function", "q_function")),
+    S("02b_gem", "gem_step per coin, returning a list", {"ex02b_gem_solution": '''
+def gem_step(theta, heads, flips, alpha):
+    r = responsibilities(theta[0], theta[1], np.asarray(heads, float), np.asarray(flips, float))
+    new = []
+    for c in range(2):
+        N = len(heads)
+        best = sum(r[i, c] * heads[i] for i in range(N)) / sum(r[i, c] * flips[i] for i in range(N))
+        new.append(theta[c] + alpha * (best - theta[c]))
+    return new
+'''}, "ex02b_gem_test", FULL, ("check_gem_step", "gem_step")),
+    S("02b_gem", "gem_step with alpha and 1 - alpha swapped", {"ex02b_gem_solution": '''
+def gem_step(theta, heads, flips, alpha):
+    theta = np.asarray(theta, float)
+    r = responsibilities(theta[0], theta[1], heads, flips)
+    return alpha * theta + (1 - alpha) * (r.T @ heads) / (r.T @ flips)
+'''}, "ex02b_gem_test", ZERO, ("check_gem_step", "gem_step")),
     # 03a: forward
     S("03a_forward", "forward returning a list of lists", {"ex03a_forward_solution": '''
 def forward(start, trans, emit, seq):
@@ -961,6 +994,8 @@ DIAGNOSES = {
     "sample_paths ignoring rng (numpy's global generator)": "same seed",
     "path_counts with the transitions transposed": "transposed",
     "logit_gradient without the model counts": "model counts",
+    "q_function with hard assignments": "weight by resp",
+    "gem_step with alpha and 1 - alpha swapped": "swapped",
 }
 
 

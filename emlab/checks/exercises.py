@@ -1189,3 +1189,86 @@ def check_logit_gradient(logit_gradient) -> CheckResult:
         )
     cases.append(_library_case(logit_gradient, "logit_gradient"))
     return run_cases("logit_gradient", cases, "complex-step differentiation of log p(x)")
+
+
+# ---------------------------------------------------------------------------- 02b: generalized EM
+
+
+def coins_q_reference(theta, resp, heads, flips) -> float:
+    """Q(theta | theta_t) = sum_i sum_c r_ic [log 1/2 + h_i log theta_c + (n_i - h_i) log(1 - theta_c)]."""
+    heads, flips, resp = np.asarray(heads, float), np.asarray(flips, float), np.asarray(resp, float)
+    terms = [np.log(0.5) + heads * np.log(t) + (flips - heads) * np.log(1 - t) for t in theta]
+    return float(np.sum(resp * np.stack(terms, axis=1)))
+
+
+def check_q_function(q_function) -> CheckResult:
+    """Exercise 02b: ``q_function(theta, resp, heads, flips)`` -> Q(theta | theta_t)."""
+    cases = []
+    for theta, at, label, h, n in [
+        ((0.7, 0.4), (0.6, 0.5), "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+        ((0.2, 0.9), (0.3, 0.8), "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+    ]:
+        r = coins_posterior(*at, h, n)
+        hard = np.eye(2)[np.argmax(r, axis=1)]
+        cases.append(
+            Case(
+                f"Q({theta} | {at}), {label}",
+                lambda a=(theta, r, h, n): q_function(np.array(a[0]), *a[1:]),
+                compare_scalar(
+                    coins_q_reference(theta, r, h, n),
+                    "Q",
+                    mistakes=[
+                        (
+                            coins_q_reference(theta, hard, h, n),
+                            "each set was given to one coin: weight by resp",
+                        ),
+                        (
+                            coins_q_reference(theta, r, h, n) - np.log(0.5) * len(h),
+                            "the log 1/2 of choosing a coin is missing",
+                        ),
+                    ],
+                ),
+            )
+        )
+    cases.append(_library_case(q_function, "q_function"))
+    return run_cases("q_function", cases, "the expected complete-data log-likelihood")
+
+
+def gem_step_reference(theta, heads, flips, alpha):
+    """(1 - alpha) theta + alpha theta*, theta* the exact M-step from the responsibilities at theta."""
+    theta = np.asarray(theta, float)
+    r = coins_posterior(theta[0], theta[1], heads, flips)
+    full = (r.T @ np.asarray(heads, float)) / (r.T @ np.asarray(flips, float))
+    return (1 - alpha) * theta + alpha * full, full
+
+
+def check_gem_step(gem_step) -> CheckResult:
+    """Exercise 02b: ``gem_step(theta, heads, flips, alpha)`` -> the partial M-step's theta."""
+    cases = []
+    for theta, alpha, label, h, n in [
+        ((0.6, 0.5), 0.3, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
+        ((0.3, 0.8), 1.0, "sets of 3, 10, 4 and 20 tosses (alpha = 1 is EM)", *_UNEQUAL),
+        ((0.3, 0.8), 0.5, "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
+    ]:
+        want, full = gem_step_reference(theta, h, n, alpha)
+        backwards = alpha * np.asarray(theta) + (1 - alpha) * full
+        cases.append(
+            Case(
+                f"theta = {theta}, alpha = {alpha}, {label}",
+                lambda a=(theta, h, n, alpha): gem_step(np.array(a[0]), *a[1:]),
+                compare_array(
+                    want,
+                    "new theta",
+                    mistakes=[
+                        (
+                            backwards,
+                            "alpha and 1 - alpha are swapped: alpha is the fraction moved towards theta*",
+                        )
+                    ]
+                    if alpha != 0.5
+                    else [],
+                ),
+            )
+        )
+    cases.append(_library_case(gem_step, "gem_step"))
+    return run_cases("gem_step", cases, "a fraction alpha of the way to the exact M-step")
