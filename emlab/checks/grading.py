@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckFailure", "expect_close", "expect_equal", "expect_true", "tolerance_for"]
+from .runner import ATOL, RTOL  # the same tolerances as the visible checks
+
+__all__ = ["CheckFailure", "expect_close", "expect_equal", "expect_true", "tolerance_for", "RTOL", "ATOL"]
 
 FLOAT32_RTOL = 2e-5
 
@@ -53,9 +55,12 @@ def tolerance_for(got, rtol: float) -> float:
     return rtol
 
 
-def expect_close(got, want, what: str, case: str, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+def expect_close(
+    got, want, what: str, case: str, rtol: float = RTOL, atol: float = ATOL, mistakes=()
+) -> None:
     """``got`` equals ``want`` to ``rtol``/``atol`` elementwise, same shape (a scalar may be any
-    0-d or 1-element array-like), else :class:`CheckFailure`."""
+    0-d or 1-element array-like), else :class:`CheckFailure`. ``mistakes``: ``(value, sentence)``
+    pairs naming what a typical mistake returns (the sentence is shown, never the value)."""
     want = np.asarray(want, dtype=float)
     arr = _as_array(got, what, case)
     if want.ndim == 0 and arr.size == 1:
@@ -76,11 +81,19 @@ def expect_close(got, want, what: str, case: str, rtol: float = 1e-7, atol: floa
         w, g = want[where], values[where]
         rel = abs(g - w) / max(abs(w), 1e-300)
         index = f" at index {list(where)}" if where else ""
-        hint = _diagnose(values, want)
+        hint = _named(values, mistakes) or _diagnose(values, want)
         raise CheckFailure(
             f"{what} on {case}: differs from the reference{index} "
             f"(relative error {float(rel):.2g}; {int(bad.sum())} of {bad.size} entries off){hint}"
         )
+
+
+def _named(got: np.ndarray, mistakes) -> str:
+    for value, sentence in mistakes:
+        value = np.asarray(value, dtype=float)
+        if value.shape == got.shape and np.allclose(got, value, rtol=1e-5, atol=1e-12):
+            return f"; {sentence}"
+    return ""
 
 
 def _diagnose(got: np.ndarray, want: np.ndarray) -> str:
@@ -106,6 +119,17 @@ def _diagnose(got: np.ndarray, want: np.ndarray) -> str:
             return "; normalized along the wrong axis?"
         if np.all(got == 0) and np.any(want != 0):
             return "; all zeros (underflow?)"
+        if got.ndim >= 1 and np.any(got == 0) and np.all(want[got == 0] > 0) and np.all(want > 0):
+            return "; some entries are exactly 0 where the reference is positive (underflow?)"
+        if (
+            got.ndim == 2
+            and want.ndim == 2
+            and np.all(want >= 0)
+            and np.allclose(want.sum(axis=-1), 1)
+            and np.all(got.sum(axis=-1) > 0)
+            and np.allclose(got / got.sum(axis=-1, keepdims=True), want, rtol=1e-6)
+        ):
+            return "; the rows are right up to a factor: normalize each row to sum to 1"
     return ""
 
 

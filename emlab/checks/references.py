@@ -235,3 +235,174 @@ def _hole(binary, inside, X, a, b, i, j, A):
             elif k <= i and j <= b:  # in the right child
                 total += binary[X, B, C] * inside[a, k, B] * _hole(binary, inside, C, k, b, i, j, A)
     return total
+
+
+# --------------------------------------------------------------------------------------------------
+# HMMs with Collins' STOP (lecture 03), Viterbi, sampling: enumeration of every state path
+
+
+def _path_joint(start, trans, emit, stop, seq, path) -> float:
+    """p(x, y) = start[y_1] e(x_1|y_1) Π_t q(y_t|y_{t-1}) e(x_t|y_t) · stop[y_T] (stop None: 1)."""
+    p = start[path[0]] * emit[path[0], seq[0]]
+    for t in range(1, len(seq)):
+        p *= trans[path[t - 1], path[t]] * emit[path[t], seq[t]]
+    return float(p * (stop[path[-1]] if stop is not None else 1.0))
+
+
+@_remembered
+def brute_force_hmm_stop(start, trans, emit, stop, seq):
+    """Enumerate all K**T state paths of an HMM with STOP probabilities ``stop[k] = q(STOP | k)``.
+
+    Returns ``(p, alpha, beta, gamma, xi)`` with p = p(x) (the STOP factor included);
+    ``alpha[t,k] = p(x_1..x_t, y_t=k)`` (no STOP factor yet), ``beta[t,k] = p(x_{t+1}..x_T, STOP | y_t=k)``
+    (so ``beta[T-1] = stop``), ``gamma``, ``xi`` the posteriors given x. Each prefix and suffix is
+    enumerated on its own (no shared code with the algorithms it checks).
+    """
+    start, trans, emit, stop = (np.asarray(a, dtype=float) for a in (start, trans, emit, stop))
+    seq = np.asarray(seq, dtype=int)
+    K, T = len(start), len(seq)
+    alpha, beta = np.zeros((T, K)), np.zeros((T, K))
+    for t in range(T):
+        for prefix in itertools.product(range(K), repeat=t + 1):
+            alpha[t, prefix[-1]] += _path_joint(start, trans, emit, None, seq[: t + 1], prefix)
+        for k in range(K):
+            for suffix in itertools.product(range(K), repeat=T - 1 - t):
+                p, prev = 1.0, k
+                for u, y in enumerate(suffix, start=t + 1):
+                    p *= trans[prev, y] * emit[y, seq[u]]
+                    prev = y
+                beta[t, k] += p * stop[prev]
+    gamma, xi, total = np.zeros((T, K)), np.zeros((max(T - 1, 0), K, K)), 0.0
+    for path in itertools.product(range(K), repeat=T):
+        joint = _path_joint(start, trans, emit, stop, seq, path)
+        total += joint
+        for t in range(T):
+            gamma[t, path[t]] += joint
+        for t in range(T - 1):
+            xi[t, path[t], path[t + 1]] += joint
+    return total, alpha, beta, gamma / total, xi / total
+
+
+def hmm_stop_expected_counts_reference(start, trans, emit, stop, seqs):
+    """(start, trans, emit, stop) expected counts by enumerating every path of every sequence."""
+    K, V = np.shape(emit)
+    cs, ct, ce, cf = np.zeros(K), np.zeros((K, K)), np.zeros((K, V)), np.zeros(K)
+    for seq in seqs:
+        _, _, _, gamma, xi = brute_force_hmm_stop(start, trans, emit, stop, seq)
+        cs += gamma[0]
+        ct += xi.sum(axis=0)
+        cf += gamma[-1]
+        for t, v in enumerate(seq):
+            ce[:, v] += gamma[t]
+    return cs, ct, ce, cf
+
+
+def random_hmm_stop(K: int, V: int, seed: int):
+    """A random (start, trans, emit, stop): each ``[trans[i] | stop[i]]`` one Dirichlet draw."""
+    rng = np.random.default_rng(seed)
+    start = rng.dirichlet(np.ones(K))
+    rows = rng.dirichlet(np.ones(K + 1), size=K)
+    emit = rng.dirichlet(np.ones(V), size=K)
+    return start, rows[:, :K], emit, rows[:, K]
+
+
+@_remembered
+def path_posteriors(start, trans, emit, seq, stop=None):
+    """p(y | x) of every state path, as a dict {path tuple: probability} (tiny K**T only)."""
+    start, trans, emit = (np.asarray(a, dtype=float) for a in (start, trans, emit))
+    stop = None if stop is None else np.asarray(stop, dtype=float)
+    seq = np.asarray(seq, dtype=int)
+    joint = {
+        path: _path_joint(start, trans, emit, stop, seq, path)
+        for path in itertools.product(range(len(start)), repeat=len(seq))
+    }
+    total = sum(joint.values())
+    return {path: p / total for path, p in joint.items()}
+
+
+def brute_force_viterbi(start, trans, emit, seq, stop=None):
+    """``(best path as an int array, log p(x, best path))`` over all K**T paths (stop optional)."""
+    start, trans, emit = (np.asarray(a, dtype=float) for a in (start, trans, emit))
+    stop = None if stop is None else np.asarray(stop, dtype=float)
+    seq = np.asarray(seq, dtype=int)
+    best, best_p = None, -1.0
+    for path in itertools.product(range(len(start)), repeat=len(seq)):
+        p = _path_joint(start, trans, emit, stop, seq, path)
+        if p > best_p:
+            best, best_p = path, p
+    return np.array(best), float(np.log(best_p)) if best_p > 0 else -np.inf
+
+
+def path_log_prob(start, trans, emit, seq, path, stop=None) -> float:
+    """log p(x, y) of one state path, summed in log space (any length; −inf if impossible)."""
+    start, trans, emit = (np.asarray(a, dtype=float) for a in (start, trans, emit))
+    seq, path = np.asarray(seq, dtype=int), np.asarray(path, dtype=int)
+    factors = [start[path[0]], *trans[path[:-1], path[1:]], *emit[path, seq]]
+    if stop is not None:
+        factors.append(np.asarray(stop, dtype=float)[path[-1]])
+    with np.errstate(divide="ignore"):
+        return float(np.sum(np.log(factors)))
+
+
+# --------------------------------------------------------------------------------------------------
+# PCFGs: the best tree (CKY, lecture 04) by enumeration, and trees as nested tuples
+
+
+def _tree_list(binary, lexical, sent, A, i, j):
+    """Every (probability, tree) with A =>* sent[i:j]; a tree is ``(A, w)`` for A -> w or
+    ``(A, left, right)`` for A -> B C."""
+    if j - i == 1:
+        p = lexical[A, sent[i]]
+        return [(float(p), (A, int(sent[i])))] if p > 0 else []
+    out = []
+    for k in range(i + 1, j):
+        for B, C in zip(*np.nonzero(binary[A]), strict=True):
+            for pl, tl in _tree_list(binary, lexical, sent, int(B), i, k):
+                for pr, tr in _tree_list(binary, lexical, sent, int(C), k, j):
+                    out.append((float(binary[A, B, C]) * pl * pr, (A, tl, tr)))
+    return out
+
+
+@_remembered
+def best_tree_reference(binary, lexical, sent, root: int = 0):
+    """``(max over trees of p(tree), one best tree)`` by enumerating every tree of ``sent``."""
+    binary, lexical = np.asarray(binary, dtype=float), np.asarray(lexical, dtype=float)
+    trees = _tree_list(binary, lexical, np.asarray(sent, dtype=int), root, 0, len(sent))
+    if not trees:
+        return 0.0, None
+    return max(trees, key=lambda pt: pt[0])
+
+
+def tree_problem(tree, binary, lexical, sent, root: int = 0):
+    """``(probability, None)`` of a tree in the nested-tuple format if it is a tree of the
+    grammar over ``sent`` rooted in ``root``, else ``(None, sentence saying what is wrong)``."""
+    binary, lexical = np.asarray(binary, dtype=float), np.asarray(lexical, dtype=float)
+    words: list[int] = []
+
+    def walk(node, depth=0):
+        if depth > 200:
+            raise ValueError("the tree is nested too deeply")
+        if not isinstance(node, (tuple, list)) or len(node) not in (2, 3):
+            raise ValueError(f"a node should be (A, w) or (A, left, right), got {node!r:.80}")
+        A = int(node[0])
+        if not 0 <= A < lexical.shape[0]:
+            raise ValueError(f"nonterminal {A} does not exist")
+        if len(node) == 2:
+            w = int(node[1])
+            words.append(w)
+            return float(lexical[A, w]) if 0 <= w < lexical.shape[1] else 0.0
+        pl, pr = walk(node[1], depth + 1), walk(node[2], depth + 1)
+        B, C = int(node[1][0]), int(node[2][0])
+        return float(binary[A, B, C]) * pl * pr
+
+    try:
+        p = walk(tree)
+    except (TypeError, ValueError, IndexError) as exc:
+        return None, f"not a tree in the format (A, w) / (A, left, right): {exc}"
+    if int(tree[0]) != root:
+        return None, f"the root is nonterminal {int(tree[0])}, not the start symbol {root}"
+    if words != [int(w) for w in sent]:
+        return None, f"the leaves read {words}, not the sentence {[int(w) for w in sent]}"
+    if p == 0:
+        return None, "the tree uses a rule of probability 0"
+    return p, None

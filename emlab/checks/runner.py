@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckResult", "Case", "run_cases", "compare_array", "compare_scalar", "compare_tuple"]
+__all__ = [
+    "CheckResult",
+    "Case",
+    "run_cases",
+    "compare_array",
+    "compare_scalar",
+    "compare_tuple",
+    "fmt",
+    "RTOL",
+    "ATOL",
+]
 
 
 @dataclass
@@ -48,10 +58,40 @@ class Case:
     compare: Callable[[object], str | None]
 
 
+#: One standard for visible checks and hidden tests: relative tolerance for float64 answers (float32
+#: and float16 answers are compared at :data:`emlab.checks.grading.FLOAT32_RTOL`) and absolute floor.
+RTOL, ATOL = 1e-6, 1e-12
+
+
+def fmt(x) -> str:
+    """A value as a student should read it: floats rounded to 6 significant digits, no
+    ``np.float64(...)`` wrappers, arrays trimmed to a few entries per axis."""
+    if x is None:
+        return "None"
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.6g}"
+    if isinstance(x, (complex, np.complexfloating)):
+        return f"{complex(x):.6g}"
+    if isinstance(x, (np.ndarray, list, tuple)) and _numeric(x):
+        arr = np.asarray(x, dtype=float)
+        with np.printoptions(precision=6, suppress=False, threshold=24, edgeitems=3, linewidth=90):
+            text = np.array2string(arr, separator=", ")
+        return text
+    if isinstance(x, tuple):
+        return "(" + ", ".join(fmt(v) for v in x) + ("," if len(x) == 1 else "") + ")"
+    if isinstance(x, list):
+        return "[" + ", ".join(fmt(v) for v in x[:8]) + (", ..." if len(x) > 8 else "") + "]"
+    return repr(x)
+
+
 def _short(x, width: int = 300) -> str:
-    with np.printoptions(precision=6, suppress=False, threshold=40, linewidth=100):
-        text = repr(np.asarray(x)) if isinstance(x, (np.ndarray, list, tuple)) and _numeric(x) else repr(x)
-    return text if len(text) <= width else text[:width] + " ..."
+    text = fmt(x)
+    text = text if len(text) <= width else text[:width] + " ..."
+    return text.replace("\n", "\n" + " " * 17)
 
 
 def _numeric(x) -> bool:
@@ -99,18 +139,28 @@ def run_cases(name: str, cases: Iterable[Case], what: str = "the reference") -> 
     return CheckResult(name, not failures, msg, failures)
 
 
-def compare_array(expected, name: str = "result", rtol: float = 1e-6, atol: float = 1e-10):
-    """A ``compare`` function: shape first, then values within tolerance, reporting the worst entry."""
+def compare_array(expected, name: str = "result", rtol: float = RTOL, atol: float = ATOL, mistakes=()):
+    """A ``compare`` function: shape first, then values within tolerance (float32 answers at the
+    float32 tolerance), reporting the worst entry and, when recognisable, the likely mistake.
+
+    ``mistakes``: ``(value, sentence)`` pairs, what a typical mistake would return and how to name it
+    (e.g. the forward probabilities without the start probabilities)."""
+    from .grading import _diagnose, tolerance_for
+
     expected = np.asarray(expected, dtype=float)
 
     def compare(got):
+        if got is None:
+            return f"{name}: your function returned nothing (None); did it `return` {name}?"
         try:
             arr = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
             return f"{name} should be an array of numbers, got {type(got).__name__}: {_short(got)}"
         if arr.shape != expected.shape:
-            return f"{name} should have shape {expected.shape}, got shape {arr.shape}"
-        if not np.allclose(arr, expected, rtol=rtol, atol=atol, equal_nan=False):
+            hint = " (transposed?)" if arr.ndim == 2 and arr.shape == expected.shape[::-1] else ""
+            return f"{name} should have shape {expected.shape}, got shape {arr.shape}{hint}"
+        tol = tolerance_for(np.asarray(got), rtol)
+        if not np.allclose(arr, expected, rtol=tol, atol=atol, equal_nan=False):
             err = np.abs(arr - expected)
             where = (
                 tuple(
@@ -120,23 +170,55 @@ def compare_array(expected, name: str = "result", rtol: float = 1e-6, atol: floa
                 if err.size
                 else ()
             )
+            hint = _named_mistake(arr, mistakes) or _diagnose(arr, expected)
+            if not hint and np.isnan(arr).any() and not np.isnan(expected).any():
+                hint = "; NaN: a division by zero? (0/0 for an empty cluster or a coin with no sets)"
+            at = list(where) if where else ""
             return (
-                f"{name}{list(where) if where else ''}: expected {expected[where]!r}, got {arr[where]!r}"
-                f"\n      expected {name} = {_short(expected)}\n      got      {name} = {_short(arr)}"
+                f"{name}{at}: expected {fmt(expected[where])}, got {fmt(arr[where])}"
+                f"{hint}\n      expected {name} = {_short(expected)}\n      got      {name} = {_short(arr)}"
             )
         return None
 
     return compare
 
 
-def compare_scalar(expected: float, name: str = "value", rtol: float = 1e-6, atol: float = 1e-12):
+def _named_mistake(arr, mistakes) -> str:
+    for value, sentence in mistakes:
+        value = np.asarray(value, dtype=float)
+        if value.shape == arr.shape and np.allclose(arr, value, rtol=1e-5, atol=1e-12):
+            return f"; {sentence}"
+    return ""
+
+
+def compare_scalar(expected: float, name: str = "value", rtol: float = RTOL, atol: float = ATOL, mistakes=()):
+    """A ``compare`` function for one number (a 1-element array is accepted)."""
+    from .grading import tolerance_for
+
     def compare(got):
+        if got is None:
+            return f"{name}: your function returned nothing (None); did it `return` the value?"
         try:
-            value = float(got)
+            arr = np.asarray(got, dtype=float)
+            if arr.size != 1:
+                raise ValueError
+            value = float(arr.reshape(()))
         except (TypeError, ValueError):
             return f"{name} should be a number, got {type(got).__name__}: {_short(got)}"
-        if not np.isclose(value, expected, rtol=rtol, atol=atol):
-            return f"{name}: expected {expected!r}, got {value!r}"
+        tol = tolerance_for(np.asarray(got), rtol)
+        if not np.isclose(value, expected, rtol=tol, atol=atol):
+            hint = _named_mistake(np.asarray(value), mistakes).replace("; ", " (", 1)
+            hint = hint + ")" if hint else ""
+            with np.errstate(all="ignore"):
+                if hint:
+                    pass
+                elif expected > 0 and np.isclose(value, np.log(expected), rtol=1e-6):
+                    hint = " (that is its log: a probability is expected here)"
+                elif np.isfinite(value) and np.isclose(np.exp(value), expected, rtol=1e-6):
+                    hint = " (that is a log: the value itself is expected here)"
+                elif value == 0 and expected != 0:
+                    hint = " (underflow?)"
+            return f"{name}: expected {fmt(expected)}, got {fmt(value)}{hint}"
         return None
 
     return compare
@@ -146,6 +228,8 @@ def compare_tuple(*parts: Callable[[object], str | None]):
     """Compare a tuple result part by part (e.g. ``(gamma, xi)``)."""
 
     def compare(got):
+        if got is None:
+            return f"your function returned nothing (None); it should return a tuple of {len(parts)} items"
         if not isinstance(got, (tuple, list)) or len(got) != len(parts):
             return f"should return a tuple of {len(parts)} items, got {type(got).__name__}: {_short(got)}"
         for part, value in zip(parts, got, strict=True):
