@@ -42,7 +42,7 @@ def kit_files(kit: Path) -> set[str]:
 def test_the_kit_has_the_course_and_nothing_of_the_instructors(kit):
     names = kit_files(kit)
     for needed in ("README.md", "Makefile", "LICENSE", "pyproject.toml", "environment.yml",
-                   "emlab/__init__.py", "emlab/checks.py", "notebooks/00_start_here.ipynb",
+                   "emlab/__init__.py", "emlab/checks/__init__.py", "notebooks/00_start_here.ipynb",
                    "scripts/lab_setup.py", "scripts/check_exercises.py"):
         assert needed in names, needed
     assert {f"exercises/{p.name}" for p in EXERCISES} <= names
