@@ -887,6 +887,7 @@ def forward(start, trans, emit, seq):
         "<img src=x onerror=alert(1)>",
         correct(forward=zeros_forward(inside="raise type('<script>alert(1)</script>', (Exception,), {})()")),
         (0, 2),
+        files={"<b>bold.txt": "x", "x\n  ✔ ex03a_forward_test: 3 of 3": "a file name that forges a line"},
     )
     add("new\nline,=1+1", correct(), (3, 2))
     add("nested_json", None, (0, 0), raw=b"[" * 200_000 + b"]" * 200_000)
@@ -1439,8 +1440,6 @@ def test_an_answer_slow_to_decode_is_stopped_by_the_notebook_limit(honest):
     limit too: 150 000 tiny SymPy nodes must not hold the job slot past it (codec allows 2 000 000)."""
     (path,) = (honest["slow_out"] / "results").glob("slow_decode-*/03a_forward.json")
     result = json.loads(path.read_text())
-    if result["limits_hit"]:  # the sandbox itself was stopped first: the answer was never fetched
-        pytest.skip(f"the machine was too busy to reach the decode: {result['limits_hit']}")
     assert result["seconds"] <= SLOW_NOTEBOOK_S + 3
 
 
@@ -1625,8 +1624,10 @@ def test_student_ids_are_escaped_for_spreadsheets(graded):
 def test_feedback_html_escapes_what_the_student_controls(graded):
     page = feedback_folder(graded, "<img src=x onerror=alert(1)>") / "03a_forward.html"
     html = page.read_text()
-    assert "<script>" not in html and "<img" not in html
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;script&gt;" in html  # the exception's class name, escaped
+    text = summary(graded, "<img src=x onerror=alert(1)>")
+    assert "\n  ✔ ex03a_forward_test" not in text  # a file name cannot forge a line of the summary
 
 
 def test_every_row_of_the_csv_names_one_student(graded):
