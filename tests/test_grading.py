@@ -1318,11 +1318,7 @@ def attack_sources_cached() -> dict:
 
 
 # Known grader bugs (reported to the lead): a strict xfail turns into a failure once fixed.
-XFAIL: dict[str, str] = {
-    "honest_lists": "the visible test of ex03a_forward_test calls `.sum()` on forward's result, so a correct "
-    "list-of-lists answer fails with AttributeError (master's visible test, or the grader, should "
-    "accept array-likes: np.asarray(forward(...))[-1].sum())",
-}
+XFAIL: dict[str, str] = {}
 
 
 def _maybe_xfail(sid):
