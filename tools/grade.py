@@ -47,6 +47,12 @@ def exercise_names(source: Path) -> list[str]:
     return sorted(p.stem for p in source.glob("*.ipynb"))
 
 
+def printable_id(name: str) -> str:
+    """A folder name as a student id that every output can hold: a name that is not UTF-8 keeps its
+    odd bytes as ``\\xNN`` escapes (the folder itself is still read by its real name)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def student_folders(submissions: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     """(student id, folder) for every gradable folder, and a line for everything else."""
     students, skipped = [], []
@@ -60,7 +66,7 @@ def student_folders(submissions: Path) -> tuple[list[tuple[str, Path]], list[str
             elif entry.name.startswith("."):
                 skipped.append(f"{shown}: a hidden folder, not graded (rename it to grade it)")
             else:
-                students.append((entry.name, Path(entry.path)))
+                students.append((printable_id(entry.name), Path(entry.path)))
     return students, skipped
 
 
@@ -259,15 +265,14 @@ def grade(args) -> int:
                 flush=True,
             )
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                folders = dict(students)
                 futures = [pool.submit(grade_one, sid, folder, ctx, slots) for sid, folder in students]
                 for done, fut in enumerate(futures, start=1):
                     sid, results, seconds = fut.result()
                     dest = result_folder(out, sid)
                     dest.mkdir(parents=True, exist_ok=True)
                     (dest / "id.json").write_text(
-                        json.dumps(
-                            {"student": sid, "unknown_files": unknown_files(submissions / sid, everything)}
-                        )
+                        json.dumps({"student": sid, "unknown_files": unknown_files(folders[sid], everything)})
                     )
                     for ex, res in results.items():
                         (dest / f"{ex}.json").write_text(json.dumps(res))
