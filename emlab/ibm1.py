@@ -186,10 +186,11 @@ class IBM1:
         return AlignmentChart(weights, evidence, log_evidence)
 
     def _add(self, c: Corpus, weights: np.ndarray) -> dict[str, np.ndarray]:
-        counts = np.zeros_like(self.t, dtype=float)
-        np.add.at(counts, (np.broadcast_to(c.e[:, None, :], weights.shape),
-                           np.broadcast_to(c.f[:, :, None], weights.shape)), weights)
-        return {"t": counts}
+        """``c(e, f) = Σ weights[n, j, i]`` over the cells with ``e_ni = e`` and ``f_nj = f``."""
+        cell = c.e[:, None, :] * self.n_target + c.f[:, :, None]          # flat index of (e_i, f_j)
+        flat = np.bincount(np.broadcast_to(cell, weights.shape).ravel(), weights=weights.ravel(),
+                           minlength=self.t.size)
+        return {"t": flat.reshape(self.t.shape)}
 
     def posterior_counts(self, c: Corpus, chart: AlignmentChart) -> dict[str, np.ndarray]:
         return self._add(c, chart.posteriors())
