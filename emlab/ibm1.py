@@ -20,7 +20,8 @@ So the E-step is one division per (target word, source position): expected count
 
 Why a global optimum. ``L(t) = Σ_pairs Σ_j log Σ_i t(f_j | e_i) − m log l`` is a sum of logarithms of
 functions *linear* in ``t``, so it is **concave in t** over the product of simplices (a convex set),
-and every local maximum is global (Brown et al. 1993, sec. 4.2). Concave, not strictly
+and every local maximum is global (why Brown et al. 1993 train it first and use it to initialize their
+later models; restated by Simion, Collins & Stein 2015). Concave, not strictly
 concave: the maximizer need not be unique — two source words that always occur together only
 have their sum ``t(f | a) + t(f | b)`` determined (Toutanova & Galley 2011, *Why initialization
 matters for IBM Model 1: multiple optima and non-strict convexity*). EM from any positive start

@@ -142,3 +142,24 @@ def test_bad_input_is_refused_by_name():
     assert ibm1.log_likelihood(zero, [([1], [0, 1])]) == -np.inf
     with pytest.raises(ValueError, match="sentence pair 0"):
         zero.e_step(zero.prepare([([1], [0, 1])]), "soft")
+
+
+def test_hard_and_stochastic_em_run_through_em_fit():
+    t = ibm1.random_table(4, 5, rng=4, concentration=0.5)
+    pairs, _ = ibm1.sample_corpus(t, 30, rng=6)
+    start = ibm1.IBM1.random(4, 5, rng=1)
+    hard = em.fit(start, pairs, method="hard", max_iter=50)
+    assert np.all(np.diff(hard.objectives) >= -1e-9 * abs(hard.objectives[0]))     # max_a log p(f, a | e)
+    assert all(o <= ll + 1e-9 for o, ll in zip(hard.objectives, hard.log_likelihoods, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        runs = [em.fit(start, pairs, method="stochastic", max_iter=10, tol=0, rng=s) for s in (3, 3, 4)]
+    assert runs[0].log_likelihoods == runs[1].log_likelihoods != runs[2].log_likelihoods
+
+
+def test_sample_corpus_refuses_bad_lengths():
+    t = ibm1.random_table(3, 3, rng=0)
+    with pytest.raises(ValueError, match="source_length"):
+        ibm1.sample_corpus(t, 5, source_length=(3, 2))
+    with pytest.raises(ValueError, match="t has 1 source words"):
+        ibm1.sample_corpus([[1.0, 0.0, 0.0]], 5)
