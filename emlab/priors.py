@@ -7,8 +7,9 @@ posterior is, up to a constant that does not depend on ``θ``,
 
 and the same Jensen bound as for EM (notebook 02) gives
 ``log p(θ | x) − log p(θ_t | x) ≥ [Q(θ | θ_t) + log p(θ)] − [Q(θ_t | θ_t) + log p(θ_t)]``
-(Dempster, Laird & Rubin 1977, §4.5). ``Q(θ | θ_t) + log p(θ) = Σ_k (E[c_k] + α_k − 1) log θ_k`` is
-notebook 01's objective with the counts shifted by ``α − 1``, so its maximizer — the M-step — is
+(Dempster, Laird & Rubin 1977, who note that EM finds posterior modes this way).
+``Q(θ | θ_t) + log p(θ) = Σ_k (E[c_k] + α_k − 1) log θ_k`` is notebook 01's objective with the
+counts shifted by ``α − 1``, so its maximizer — the M-step — is
 
     θ_k = (E[c_k] + α_k − 1) / Σ_j (E[c_j] + α_j − 1)                               (10, eq. MAP)
 
