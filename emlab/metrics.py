@@ -1,0 +1,125 @@
+"""Task accuracy of unsupervised structure, beside the likelihood (notebook 10).
+
+EM names hidden states arbitrarily, so a tagging accuracy needs a mapping from learned states to
+true labels first. Two standard ones (Johnson 2007, "Why doesn't EM find good HMM POS-taggers?";
+Christodoulopoulos, Goldwater & Steedman 2010 compare them), both read off the confusion matrix
+``C[i, j]`` = number of positions with true label ``i`` and learned state ``j``
+(:func:`emlab.experiments.confusion_matrix`):
+
+- **many-to-1**: every learned state is mapped to the true label it co-occurs with most,
+  ``Σ_j max_i C[i, j] / N``. Several states may map to one label, so it can only grow with the
+  number of states (one state per position would score 1).
+- **1-to-1**: the one-to-one matching of states to labels with the largest total overlap,
+  ``max_π Σ_j C[π(j), j] / N``, found by the Hungarian algorithm
+  (``scipy.optimize.linear_sum_assignment``; :func:`emlab.experiments.align_states`). With more
+  states than labels the unmatched states count as wrong.
+
+Trees are scored by their **unlabeled brackets** (the PARSEVAL measures of Black et al. 1991, as used
+for grammar induction by Klein & Manning 2002): a tree's brackets are the spans ``(i, j)`` (words
+``i..j-1``) of its constituents, without the single words and without the whole sentence, which
+every binary tree has. Over a corpus, precision = matched / predicted, recall = matched / gold and
+F1 their harmonic mean (micro-averaged: the counts are summed over the sentences first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .experiments import align_states, confusion_matrix
+from .trees import tree_yield
+
+__all__ = ["many_to_one", "one_to_one", "brackets", "BracketScore", "bracket_scores"]
+
+
+def many_to_one(true, learned, n_true: int | None = None, n_learned: int | None = None) -> float:
+    """Many-to-1 accuracy: each learned state takes the true label it overlaps most.
+
+    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays) of equal total length.
+
+    >>> many_to_one([0, 0, 1, 1], [2, 2, 0, 1])
+    1.0
+    """
+    c = confusion_matrix(true, learned, n_true, n_learned)
+    return float(c.max(axis=0).sum() / c.sum())
+
+
+def one_to_one(true, learned, n_true: int | None = None, n_learned: int | None = None) -> float:
+    """1-to-1 accuracy: the best one-to-one matching of learned states to true labels (Hungarian).
+
+    >>> one_to_one([0, 0, 1, 1], [2, 2, 0, 1])
+    0.75
+    """
+    return align_states(true, learned, n_true, n_learned).accuracy
+
+
+def brackets(tree) -> set[tuple[int, int]]:
+    """The unlabeled brackets of a tree: spans ``(i, j)`` of its constituents covering 2 to n − 1
+    of its n words (single words and the whole sentence are left out).
+
+    >>> sorted(brackets(("S", ("NP", "astronomers"), ("VP", ("V", "saw"), ("NP", "stars")))))
+    [(1, 3)]
+    """
+    n = len(tree_yield(tree))
+    spans: set[tuple[int, int]] = set()
+
+    def walk(t, i):
+        if len(t) == 2:
+            return i + 1
+        mid = walk(t[1], i)
+        end = walk(t[2], mid)
+        if 1 < end - i < n:
+            spans.add((i, end))
+        return end
+
+    walk(tree, 0)
+    return spans
+
+
+@dataclass(frozen=True)
+class BracketScore:
+    """Unlabeled bracket scores over a corpus: ``matched``, ``predicted`` and ``gold`` bracket counts,
+    and ``precision``, ``recall``, ``f1`` (each 1.0 when there is nothing to find or predict)."""
+
+    matched: int
+    predicted: int
+    gold: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.predicted if self.predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.gold if self.gold else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def bracket_scores(gold_trees, predicted_trees) -> BracketScore:
+    """Micro-averaged unlabeled bracket precision, recall and F1 of ``predicted_trees`` against
+    ``gold_trees`` (two equally long lists of trees over the same sentences; a single tree each is
+    accepted too). Raises ``ValueError`` when the lists differ in length or a pair of trees does not
+    cover the same words."""
+    if isinstance(gold_trees, tuple):
+        gold_trees = [gold_trees]
+    if isinstance(predicted_trees, tuple):
+        predicted_trees = [predicted_trees]
+    gold_trees, predicted_trees = list(gold_trees), list(predicted_trees)
+    if len(gold_trees) != len(predicted_trees):
+        raise ValueError(f"gold_trees has {len(gold_trees)} trees but predicted_trees has "
+                         f"{len(predicted_trees)}")
+    if not gold_trees:
+        raise ValueError("gold_trees is empty")
+    matched = predicted = gold = 0
+    for n, (g, p) in enumerate(zip(gold_trees, predicted_trees, strict=True)):
+        if tree_yield(g) != tree_yield(p):
+            raise ValueError(f"tree {n}: the predicted tree's words {tree_yield(p)} differ from the "
+                             f"gold tree's {tree_yield(g)}")
+        gb, pb = brackets(g), brackets(p)
+        matched += len(gb & pb)
+        predicted += len(pb)
+        gold += len(gb)
+    return BracketScore(matched=matched, predicted=predicted, gold=gold)
