@@ -12,11 +12,11 @@ E-step of one block only::
     s_b' = E[c(x_b, y) | x_b; θ],    S ← S − s_b + s_b',    s_b ← s_b',    θ ← M-step(S)
 
 The free energy is a sum over blocks, ``F = Σ_b F_b(q_b, θ)``; the partial E-step maximizes F over
-``q_b`` and the M-step over θ, so **F never decreases** (their Theorem 2 for partial E-steps; the
-log-likelihood L itself is not guaranteed to be monotone). Here the first pass is one batch
-E-step at θ_0 (so every ``q_b`` is defined), then each pass visits every block once.
+``q_b`` and the M-step over θ, so **F never decreases**, and a (local) maximum of F is one of L
+(their Theorem 1); the log-likelihood L itself is not guaranteed to be monotone. Here the first
+pass is one batch E-step at θ_0 (so every ``q_b`` is defined), then each pass visits every block once.
 
-**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL, Algorithm 2;
+**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL;
 Sato & Ishii 2000; Cappé & Moulines 2009). Running statistics ``μ`` are moved towards the
 expected counts ``s'_k`` of the k-th mini-batch (drawn in a shuffled order each pass)::
 
