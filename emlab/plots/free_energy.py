@@ -1,0 +1,102 @@
+"""Figures of the free-energy lecture (notebook 09), in the lecture style of :mod:`emlab.plots.gaps`.
+
+- :func:`plot_bound_along` — ``L``, ``F(q, θ)`` and ``KL(q ‖ p(y | x))`` as ``q`` moves along a path
+  of distributions (the gap ``L − F`` drawn on top of the KL: they coincide).
+- :func:`plot_staircase` — coordinate ascent: F after every E- and M-step of a
+  :class:`emlab.free_energy.FreeEnergyTrace`, with ``L(θ_t)`` as markers.
+- :func:`plot_passes` — ``L* − L`` against data passes of E-step work for batch, incremental and
+  stepwise EM (log axis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .gaps import OKABE_ITO, style
+
+__all__ = ["plot_bound_along", "plot_staircase", "plot_passes"]
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _vector(name: str, v, n: int | None = None) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    if v.ndim != 1 or v.size == 0 or (n is not None and v.size != n):
+        want = f"of length {n}" if n is not None else "non-empty"
+        raise ValueError(f"{name} must be a 1-D array {want}, got shape {v.shape}")
+    return v
+
+
+def plot_bound_along(lam, L: float, F, KL, ax=None, xlabel: str = "λ"):
+    """``L`` (a constant), ``F(q_λ, θ)`` and the gap ``L − F`` beside ``KL(q_λ ‖ p(y | x))`` along a
+    path ``q_λ``. Lines: L solid, F dashed; gap dotted with circles, KL crosses (they coincide)."""
+    lam = _vector("lam", lam)
+    F, KL = _vector("F", F, lam.size), _vector("KL", KL, lam.size)
+    ax = _axes(ax, (7.0, 3.6))
+    every = max(1, lam.size // 10)
+    ax.plot(lam, np.full_like(lam, L), color=OKABE_ITO[0], linestyle="-", label="L(θ) = log p(x)")
+    ax.plot(lam, F, color=OKABE_ITO[1], linestyle="--", label="F(q, θ)")
+    ax.plot(lam, L - F, color=OKABE_ITO[2], linestyle=":", marker="o", markevery=every, markersize=6,
+            label="gap L − F")
+    ax.plot(lam, KL, color=OKABE_ITO[3], linestyle="none", marker="x", markevery=(every // 2, every),
+            markersize=7, label="KL(q ‖ p(y | x))")
+    ax.set(xlabel=xlabel, ylabel="nats")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_staircase(tr, ax=None, first: int = 0, title: str | None = None):
+    """F at every half-step of ``tr`` (a :class:`~emlab.free_energy.FreeEnergyTrace`) from iteration
+    ``first`` on, as a staircase: the M-step moves right (θ changes, q fixed), the E-step up (q
+    changes, θ fixed). ``L(θ_t)`` is drawn as open circles; for soft EM the E-step lands on them."""
+    n = len(tr.after_m)
+    if not (isinstance(first, (int, np.integer)) and 0 <= first < n):
+        raise ValueError(f"first must be an iteration in [0, {n}), got {first!r}")
+    ax = _axes(ax, (7.0, 3.6))
+    xs, ys = [], []
+    for t in range(first, n):
+        xs += [t, t + 1, t + 1]
+        ys += [tr.after_e[t], tr.after_m[t], tr.after_e[t + 1]]
+    ax.plot(xs, ys, color=OKABE_ITO[1], linestyle="-", marker=".", label="F: M-step →, E-step ↑")
+    t = np.arange(first, n + 1)
+    ax.plot(t, tr.log_likelihoods[first:], color=OKABE_ITO[0], linestyle="none", marker="o",
+            markerfacecolor="none", markersize=8, label="L(θ_t)")
+    ax.set(xlabel="iteration t", ylabel="nats")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_passes(runs: Mapping[str, object], target: float, ax=None, floor: float = 1e-3,
+                title: str | None = None):
+    """``target − L`` against passes over the data, log axis. Each run is an
+    :class:`~emlab.online.OnlineResult` (``passes``, ``log_likelihoods``), an ``EMResult`` (one pass
+    per iteration) or a pair ``(passes, log_likelihoods)``. Gaps below ``floor`` are not drawn."""
+    if len(runs) == 0:
+        raise ValueError("runs is empty")
+    ax = _axes(ax, (7.0, 3.6))
+    for i, (label, run) in enumerate(runs.items()):
+        if isinstance(run, tuple):
+            x, v = run
+        else:
+            v = run.log_likelihoods
+            x = getattr(run, "passes", np.arange(len(v)))
+        v = _vector(f"run {label!r} log-likelihoods", v)
+        x = _vector(f"run {label!r} passes", x, v.size)
+        gap = float(target) - v
+        keep = gap > floor
+        ax.semilogy(x[keep], gap[keep], label=label, markersize=5,
+                    markevery=max(1, int(keep.sum()) // 12), **style(i))
+    ax.set(xlabel="passes over the data (E-step work)", ylabel="L* − L(θ)  (log scale)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
