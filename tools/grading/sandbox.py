@@ -251,19 +251,8 @@ class SandboxSpec:
                 args += ["--symlink", os.readlink(top), top]
             elif os.path.isdir(top):
                 args += ["--ro-bind", top, top]
-        made: set[str] = {"/"}
-        binds = [("/usr", "/usr"), ("/etc", "/etc")] + [(p, p) for p in _python_roots()]
-        binds += [(str(self.library), "/opt/emlab-view"), (str(RUNTIME), "/opt/grader")]
-        if self.mpl_cache is not None:
-            binds.append((str(self.mpl_cache), "/opt/mpl-cache"))
-        for src, dest in binds:
-            for parent in reversed(Path(dest).parents):
-                if str(parent) not in made:  # bubblewrap would copy a private mode (e.g. /root's 0700)
-                    args += ["--perms", "0755", "--dir", str(parent)]
-                    made.add(str(parent))
-            args += ["--ro-bind", src, dest]
-            made.add(dest)
-        args += _hidden_packages(self.hidden)
+        # the fresh /tmp first: a Python environment that lives under /tmp (a CI clone, say) is bound
+        # into it below instead of being hidden by it
         args += [
             "--proc",
             "/proc",
@@ -284,6 +273,19 @@ class SandboxSpec:
             "--dir",
             "/tmp/work",
         ]
+        made: set[str] = {"/", "/proc", "/dev", "/tmp", "/tmp/home", "/tmp/work"}
+        binds = [("/usr", "/usr"), ("/etc", "/etc")] + [(p, p) for p in _python_roots()]
+        binds += [(str(self.library), "/opt/emlab-view"), (str(RUNTIME), "/opt/grader")]
+        if self.mpl_cache is not None:
+            binds.append((str(self.mpl_cache), "/opt/mpl-cache"))
+        for src, dest in binds:
+            for parent in reversed(Path(dest).parents):
+                if str(parent) not in made:  # bubblewrap would copy a private mode (e.g. /root's 0700)
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(str(parent))
+            args += ["--ro-bind", src, dest]
+            made.add(dest)
+        args += _hidden_packages(self.hidden)
         env = {
             "HOME": "/tmp/home",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
