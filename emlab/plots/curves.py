@@ -161,7 +161,7 @@ def plot_restart_histogram(runs, ax=None, bins: int = 20, best: float | None = N
 
 
 def plot_clusters_side_by_side(X, panels: Sequence[tuple[str, np.ndarray, np.ndarray]], axes=None,
-                               figsize=(10, 4)):
+                               figsize=(8.8, 3.6)):
     """2-D points coloured by assignment, one panel per method (07: k-means vs hard EM).
 
     ``panels`` is a list of ``(title, assignments (N,), centres (K, 2))``. Returns the axes.
@@ -242,7 +242,7 @@ def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
     drops = [check_scalar("drops entry", t, low=1, high=lls.size - 1, integer=True) for t in drops]
     _pair_of_axes(axes)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(13, 4))
+        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4))
     left, right = axes
     left.plot(objective, "s-", color="C1", label="hard EM: its objective  Σ max_y log p(x, y)")
     left.plot(lls, "o-", color="C0", label="hard EM: log p(x)")
@@ -254,7 +254,7 @@ def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
         left.annotate("", xy=(t, lls[t]), xytext=(t - 1, lls[t - 1]),
                       arrowprops=dict(arrowstyle="->", color="C3", lw=2))
     left.set(xlabel="iteration t", ylabel="log-probability",
-             title="hard EM raises its objective, not log p(x) (red: L fell)")
+             title="hard EM raises its objective, not log p(x) (thick arrows: L fell)")
     left.set_ylim(objective[1:].min() - 20, top + 10)
     left.legend(fontsize="small", loc="lower right")
     steps = np.arange(2, lls.size)
@@ -278,7 +278,7 @@ def plot_runs_against_truth(runs: dict, truth: dict, axes=None):
         raise ValueError(f"runs and truth must name the same models, got {sorted(runs)} and {sorted(truth)}")
     truth = {name: check_scalar(f"truth[{name!r}]", value) for name, value in truth.items()}
     if axes is None:
-        fig, axes = plt.subplots(1, len(runs), figsize=(14 / 3 * len(runs), 3.6), squeeze=False)
+        fig, axes = plt.subplots(1, len(runs), figsize=(min(8.8, 2.9 * len(runs)), 3.4), squeeze=False)
         axes = axes[0]
     if len(axes) != len(runs):
         raise ValueError(f"got {len(axes)} axes for {len(runs)} runs")
@@ -308,7 +308,7 @@ def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
         raise ValueError(f"run needs one param_change per iteration ({lls.size - 1}), got {changes.size}")
     _pair_of_axes(axes)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.2))
     left, right = axes
     plot_log_likelihoods(run, ax=left, title="L(θ_t): a plateau, then the climb")
     left.axvline(stopped_at, color="C3", ls=":", label="relative-change rule stops")
@@ -332,7 +332,7 @@ def plot_saddle(eps, up, down, runs, labels: Sequence[str], axes=None, ylim=(-3,
                          f"{eps.shape}, {up.shape}, {down.shape}")
     _pair_of_axes(axes)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.3))
     left, right = axes
     left.plot(eps, up, label="states differ (sticky, opposite emissions)")
     left.plot(eps, down, label="both states move the same way")
@@ -362,7 +362,7 @@ def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None,
         raise ValueError(f"true_emit {true_emit.shape} and learned_emit {learned_emit.shape} differ in shape")
     _pair_of_axes(axes, 3)
     if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+        _, axes = plt.subplots(1, 3, figsize=(8.8, 3.0))
     n_states, n_symbols = true_emit.shape
     axes[0].imshow(confusion, cmap="Greens")
     axes[0].set(xlabel="learned state (as numbered by EM)", ylabel="true state",

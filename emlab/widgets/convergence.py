@@ -44,7 +44,7 @@ def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int 
     ratios = convergence.step_ratios(pis)
     measured = convergence.estimated_rate(pis)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4))
     axes[0].plot(pis, ".-")
     axes[0].set_xlabel("iteration t")
     axes[0].set_ylabel("π_t")

@@ -53,7 +53,7 @@ def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labe
         # the uniform start's fixed point is reached after one M-step (the unigram model, notebook 06)
         flat = em.fit(hmm.HMM.uniform(K, V), data, max_iter=1, tol=0).log_likelihood
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4), gridspec_kw={"width_ratios": [1.3, 1]})
     ax, hx = axes
     ax.plot(res.log_likelihoods, color="C0", lw=2, label=f"{kind}, seed {seed}")
     ax.axhline(flat, color="C7", ls="--", lw=1, label=f"uniform fixed point: {flat:.1f}")
