@@ -27,7 +27,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from emlab import em, hmm, mixture, pcfg
+from emlab import em, hmm, ibm1, mixture, pcfg
 from emlab.chain import backtrace, chain
 from emlab.semiring import MAX, SUM
 from emlab.span import span
@@ -101,6 +101,17 @@ def gaussian_mixture_structures(m: mixture.GaussianMixture, x):
         yield p, {"weights": e, "means": np.outer(e, x), "sq": e * float(x @ x)}
 
 
+def ibm1_structures(m: ibm1.IBM1, pair):
+    """Every alignment of the target words to source positions, each with probability 1/l."""
+    f, e = pair
+    for a in itertools.product(range(len(e)), repeat=len(f)):
+        p = float(np.prod([m.t[e[i], fj] / len(e) for fj, i in zip(f, a, strict=True)]))
+        counts = np.zeros_like(m.t)
+        for fj, i in zip(f, a, strict=True):
+            counts[e[i], fj] += 1
+        yield p, {"t": counts}
+
+
 # ------------------------------------------------------------------ the registry
 
 
@@ -130,6 +141,13 @@ def _gaussian_case(seed):
     return m, rng.normal(size=(4, 2))
 
 
+def _ibm1_case(seed):
+    rng = np.random.default_rng(seed)
+    m = ibm1.IBM1(ibm1.random_table(3, 4, rng=rng))
+    return m, [(rng.integers(0, 4, size=m_), np.r_[0, rng.integers(1, 3, size=l)]) for m_, l in
+               ((1, 1), (2, 1), (2, 2), (3, 2))]
+
+
 #: name -> (make(seed) -> (model, items), enumerate(model, item) -> [(p(x, y), counts(y))])
 REGISTRY = {
     "hmm": (_hmm_case(False), hmm_structures),
@@ -137,6 +155,7 @@ REGISTRY = {
     "pcfg": (_pcfg_case, pcfg_structures),
     "categorical-mixture": (_categorical_case, categorical_mixture_structures),
     "gaussian-mixture": (_gaussian_case, gaussian_mixture_structures),
+    "ibm1": (_ibm1_case, ibm1_structures),
 }
 SEEDS = [0, 1, 2]
 EM_SEEDS = range(10)
