@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -236,6 +237,11 @@ def grade(args) -> int:
         notebook_seconds=args.notebook_seconds,
     )
     masters = {e: notebooks.load_master(source / f"{e}.ipynb") for e in everything}
+    # a SIGTERM (a job runner's cancel) unwinds like Ctrl-C, so the workers, their sandboxes and the
+    # private folder are cleaned up below
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if os.geteuid() == 0:
+        sandbox.Cgroup.sweep()
     work = Path(tempfile.mkdtemp(prefix="emlab-grade-"))
     log_path = out / "grading.log"
     t_all = time.monotonic()
@@ -264,7 +270,8 @@ def grade(args) -> int:
                 f"grading {len(students)} student(s) × {len(exercises)} exercise(s), {args.jobs} at a time",
                 flush=True,
             )
-            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+            try:
                 folders = dict(students)
                 futures = [pool.submit(grade_one, sid, folder, ctx, slots) for sid, folder in students]
                 for done, fut in enumerate(futures, start=1):
@@ -282,10 +289,15 @@ def grade(args) -> int:
                         + (f", {missing} not submitted" if missing else ""),
                         flush=True,
                     )
-            for slot in all_slots:
-                slot.stop()
+            finally:  # also on Ctrl-C or SIGTERM: no student is started any more, every worker is ended
+                pool.shutdown(wait=False, cancel_futures=True)
+                for slot in all_slots:
+                    slot.stop()
+                pool.shutdown(wait=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if os.geteuid() == 0:
+            sandbox.Cgroup.sweep()
     report.write_all(out, everything, skipped)
     rate = len(students) / max(time.monotonic() - t_all, 1e-9) * 60
     print(

@@ -380,6 +380,21 @@ class Cgroup:
                     return True
         return False
 
+    @classmethod
+    def sweep(cls) -> None:
+        """Remove the (empty) groups left by graders that were killed before they could: a group is
+        named after the process that made it, and is removed once that process is gone."""
+        for folder in [*cls.ROOT.glob("emlab-*"), *cls.ROOT.glob("*/emlab-*")]:
+            try:
+                pid = int(folder.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if not Path(f"/proc/{pid}").exists():
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+
     def remove(self) -> None:
         for folder in self.dirs:
             for _ in range(50):
