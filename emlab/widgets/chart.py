@@ -20,7 +20,7 @@ from ..data.grammars import MANNING_SCHUTZE_SENTENCE, manning_schutze_grammar
 from ..plots.chart import plot_inside_chart
 from ..plots.trees import draw_tree, plot_span_posteriors
 from .chart_sheet import format_rules, inside_chart_sheet, parse_rules, parse_sentence
-from .status import status_line
+from .status import show_png, status_line
 
 __all__ = ["ChartExplorer", "CHART_FIGURES", "draw_chart_explorer", "chart_widget"]
 
@@ -144,7 +144,6 @@ def chart_widget(grammar=None, words=None):
     the inside chart, the span posteriors, the CKY tree and the expected counts are redrawn on
     every valid edit. Returns ``(widget, explorer)``."""
     import ipywidgets as widgets
-    from IPython.display import Image, display
 
     explorer = ChartExplorer(grammar, words)
     syncing = [False]
@@ -171,10 +170,7 @@ def chart_widget(grammar=None, words=None):
         if kind != "refused":
             counts.value = explorer.counts_html()
             for name in CHART_FIGURES:
-                data = explorer.png(name)
-                figs[name].clear_output(wait=True)
-                with figs[name]:
-                    display(Image(data=data, format="png"))
+                show_png(figs[name], explorer.png(name))
         status.value = explorer.status_html()
 
     sentence.observe(lambda c: None if syncing[0] else explorer.set_sentence(c["new"]), names="value")

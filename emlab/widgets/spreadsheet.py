@@ -25,7 +25,7 @@ import numpy as np
 from ..data.icecream import EISNER_STATE_NAMES, SYMBOL_NAMES, eisner_data, eisner_initial
 from ..plots.spreadsheet import plot_alpha_beta_trellis, plot_decodings, plot_iterations
 from .sheet import MAX_ITER, format_diary, forward_backward_sheet, parse_diary, set_day, set_parameter
-from .status import status_line
+from .status import show_png, status_line
 
 __all__ = ["Spreadsheet", "sheet_tables_html", "draw_spreadsheet", "spreadsheet_widget", "FIGURES", "TABLES"]
 
@@ -292,7 +292,6 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
     nothing (its box returns to the current value).
     """
     import ipywidgets as widgets
-    from IPython.display import Image, display
 
     sheet = Spreadsheet(model, diary, n_iter, state_names, symbol_names)
     m = sheet.model
@@ -368,10 +367,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
             for name in table_names:
                 tables[name].value = html_tables[name]
         for name in fig_names:
-            data = sheet.png(name)
-            figs[name].clear_output(wait=True)
-            with figs[name]:
-                display(Image(data=data, format="png"))
+            show_png(figs[name], sheet.png(name))
         status.value = sheet.status_html()
 
     def on(widget, action):
