@@ -105,11 +105,13 @@ def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, sem
     table a draw with ``rng`` from ``p(y_t | y_{t+1}, x) ∝ α_t(y_t) q(y_{t+1} | y_t)`` (FFBS).
     """
     T, K, N = table.shape
+    trans = np.ascontiguousarray(trans, dtype=float)
     path = np.empty((N, T), dtype=np.intp)
     u = semiring.uniforms(rng, (T, N))          # row i is used by the i-th choice, y_T first
     weights = table[-1] * (1.0 if last is None else np.asarray(last)[:, None])
     path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[0])
     for i, t in enumerate(range(T - 2, -1, -1), start=1):
-        np.multiply(table[t], trans[:, path[:, t + 1]], out=weights)
+        np.take(trans, path[:, t + 1], axis=1, out=weights)
+        weights *= table[t]
         path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[i])
     return path

@@ -33,6 +33,8 @@ from functools import cache
 
 import numpy as np
 
+from . import kernels
+
 __all__ = ["Semiring", "SUM", "MAX", "draw", "TIE_RTOL"]
 
 #: Relative difference below which two maxima are a tie (broken towards the first index).
@@ -96,11 +98,14 @@ class Semiring:
                work: np.ndarray | None = None) -> np.ndarray:
         """``(a ⊗ b)[..., i, k] = ⊕_j a[..., i, j] · b[..., j, k]`` (broadcast over leading axes).
 
-        Sum-product is BLAS's matrix product; max-product forms the products (in ``work`` if
-        given, shape ``(..., i, j, k)``, when ``k`` is long) and reduces them with ``max``.
+        Sum-product is BLAS's matrix product; max-product is the compiled loop of
+        :mod:`emlab.kernels` (without numba: the products formed by numpy, in ``work`` if given,
+        shape ``(..., i, j, k)``, when ``k`` is long, then reduced with ``max``).
         """
         if self.plus is np.add:
             return np.matmul(a, b, out=out)
+        if kernels.available():                  # the definition's three loops, compiled
+            return kernels.max_product(a, b, out=out)
         if b.shape[-1] >= 64:                    # long rows: reduce j as the middle axis, k contiguous
             prod = np.multiply(a[..., :, :, None], b[..., None, :, :], out=work)
             return np.maximum.reduce(prod, axis=-2, out=out)
@@ -126,6 +131,8 @@ class Semiring:
                 axis = axis % weights.ndim
                 u = rng.random(weights.shape[:axis] + weights.shape[axis + 1:])
             return draw(weights, u, axis=axis, overwrite=overwrite)
+        if weights.ndim == 2 and axis % 2 == 0 and kernels.available():   # a chain's states
+            return kernels.argmax_rows(weights, TIE_RTOL)
         top = np.max(weights, axis=axis, keepdims=True)
         return np.argmax(weights >= top * (1.0 - TIE_RTOL), axis=axis)
 

@@ -299,6 +299,7 @@ class SandboxSpec:
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            "EMLAB_NUMBA": "0",          # no JIT compiling under the sandbox's limits: numpy kernels
             "EMLAB_SANDBOX_PATH": "/opt/emlab-view",
             "EMLAB_WORKDIR": "/tmp/work",
             "EMLAB_MPL_CACHE": "/opt/mpl-cache" if self.mpl_cache else "",
