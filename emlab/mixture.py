@@ -297,8 +297,12 @@ TWO_COINS_REPORTED = COINS_REPORTED
 # spherical Gaussian mixture and k-means
 
 
+#: Largest coordinate magnitude a point may have: squared distances of such points stay finite.
+MAX_COORDINATE = 1e150
+
+
 def _check_points(name: str, value) -> np.ndarray:
-    """Real-valued points (N, D): any sign, but finite."""
+    """Real-valued points (N, D): any sign, finite, at most :data:`MAX_COORDINATE` in magnitude."""
     try:
         X = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -314,6 +318,10 @@ def _check_points(name: str, value) -> np.ndarray:
         n = int(bad[0][0])
         what = "NaN" if np.isnan(X[tuple(bad[0])]) else "an infinite value"
         raise ValueError(f"{name} point {n} contains {what}")
+    huge = np.argwhere(np.abs(X) > MAX_COORDINATE)
+    if huge.size:
+        raise ValueError(f"{name} point {int(huge[0][0])} has a coordinate beyond ±{MAX_COORDINATE:g}: "
+                         "squared distances would overflow; rescale the data")
     return X
 
 

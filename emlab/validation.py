@@ -85,7 +85,11 @@ def check_stochastic(name: str, value, shape: tuple | None = None, ndim: int | N
 
 def check_symbols(name: str, seq, vocab_size: int) -> np.ndarray:
     """A 1-D sequence of integer codes in ``range(vocab_size)``, returned as ``intp``."""
-    arr = np.asarray(seq)
+    try:
+        arr = np.asarray(seq)
+    except ValueError:                           # ragged nesting: numpy's "inhomogeneous shape"
+        raise ValueError(f"{name} must be a 1-D sequence of integer symbols, got nested lists "
+                         "of different lengths") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D sequence of integer symbols, got shape {arr.shape}")
     if arr.size == 0:

@@ -82,7 +82,7 @@ def test_letters_slices_and_chunks():
     (lambda: texts.letter_chunks(100, 0), "length must be"),
     (lambda: texts.encode_letters(b"abc"), "text must be a str"),
     (lambda: texts.encode_letters("123 !"), "no letters"),
-    (lambda: texts.decode_letters([0, 27]), "position 1 holds 27"),
+    (lambda: texts.decode_letters([0, 27]), "position 1 has symbol 27"),
     (lambda: texts.decode_letters([[0]]), "1-D"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, message):

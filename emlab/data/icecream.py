@@ -37,6 +37,8 @@ EISNER_DAYS = "233232322313311121113121112332322"
 
 def encode_ice_creams(days: str) -> np.ndarray:
     """``"313"`` → ``array([2, 0, 2])`` (symbol = ice creams − 1)."""
+    if not isinstance(days, str):
+        raise TypeError(f"days must be a string of the digits 1, 2, 3, got {type(days).__name__}")
     if not days or any(ch not in "123" for ch in days):
         raise ValueError(f"days must be a non-empty string of the digits 1, 2, 3, got {days!r}")
     return np.array([int(ch) - 1 for ch in days])

@@ -24,6 +24,8 @@ from importlib import resources
 
 import numpy as np
 
+from ..validation import check_symbols
+
 __all__ = [
     "ALPHABET", "VOWELS", "SPACE", "TEXT_NAME", "load_text", "encode_letters", "decode_letters",
     "letters", "letter_chunks",
@@ -70,15 +72,13 @@ def encode_letters(text: str) -> np.ndarray:
 def decode_letters(codes) -> str:
     """The string of 27-symbol ``codes`` (inverse of :func:`encode_letters` on normalized text).
 
-    Raises ``ValueError`` naming the first position whose code is outside 0..26.
+    Raises ``ValueError`` naming the first position whose code is outside 0..26 (or what is not
+    a 1-D sequence of integer codes).
     """
-    arr = np.asarray(codes)
-    if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"codes must be a 1-D array of integers, got shape {arr.shape} dtype {arr.dtype}")
-    bad = np.flatnonzero((arr < 0) | (arr >= len(ALPHABET)))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"codes position {i} holds {int(arr[i])}, outside the alphabet codes 0..26")
+    empty_array = isinstance(codes, np.ndarray) and codes.shape == (0,)
+    if empty_array or isinstance(codes, (list, tuple)) and not codes:
+        return ""
+    arr = check_symbols("codes", codes, len(ALPHABET))
     return "".join(ALPHABET[c] for c in arr.tolist())
 
 
