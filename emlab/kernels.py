@@ -92,19 +92,32 @@ def available() -> bool:
     return _compiled() is not None
 
 
+def _operand(name: str, value) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    if arr.ndim < 2:
+        raise ValueError(f"{name} must have at least 2 dimensions (a matrix), got shape {arr.shape}")
+    return arr
+
+
 def max_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(a ⊗ b)[..., i, k] = max_j a[..., i, j] · b[..., j, k]`` (leading axes broadcast), compiled.
 
     Only when :func:`available`; ``a`` and ``b`` are float arrays with ``J >= 1``.
     """
     rows_long, rows_short, _ = _compiled()
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _operand("a", a), _operand("b", b)
     if (a.ndim == b.ndim == 2 and b.shape[1] >= 32 and a.shape[1] == b.shape[0] > 0 and out is not None
             and a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous
             and out.shape == (a.shape[0], b.shape[1]) and out.dtype == float):
         rows_long(a[None], b[None], out[None])  # a chain's step: no copies, no reshapes
         return out
-    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    try:
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"the leading axes of a {a.shape} and b {b.shape} do not broadcast") from None
     (I, J), K = a.shape[-2:], b.shape[-1]
     if J == 0 or b.shape[-2] != J:
         raise ValueError(f"max_product needs a (..., I, J) and b (..., J, K) with J >= 1, "
@@ -131,7 +144,9 @@ def argmax_rows(weights: np.ndarray, rtol: float) -> np.ndarray:
     ``(1 - rtol)`` times the column's maximum (an argmax with ties broken towards the first row),
     compiled; only when :func:`available`."""
     *_, first_near_max = _compiled()
-    weights = np.ascontiguousarray(weights, dtype=float)
+    weights = np.ascontiguousarray(_operand("weights", weights))
+    if weights.ndim != 2:
+        raise ValueError(f"weights must be 2-dimensional, got shape {weights.shape}")
     out = np.empty(weights.shape[1], dtype=np.intp)
     first_near_max(weights, float(rtol), out)
     return out

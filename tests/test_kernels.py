@@ -68,3 +68,15 @@ def test_the_numpy_fallback_gives_the_same_viterbi_paths_and_parses(monkeypatch)
         assert np.array_equal(p1, p2) and l1 == pytest.approx(l2, rel=1e-13)
     for (t1, l1), (t2, l2) in zip(compiled[1], fallback[1], strict=True):
         assert t1 == t2 and l1 == pytest.approx(l2, rel=1e-13)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: kernels.max_product("x", np.ones((2, 2))), "a must be an array"),
+    (lambda: kernels.max_product(np.ones((2, 2)), np.ones(2)), "b must have at least 2"),
+    (lambda: kernels.max_product(np.ones((3, 2, 2)), np.ones((4, 2, 2))), "do not broadcast"),
+    (lambda: kernels.max_product(np.ones((2, 3)), np.ones((2, 3))), "J >= 1"),
+    (lambda: kernels.argmax_rows(np.ones((2, 2, 2)), 0.0), "weights must be 2-dimensional"),
+])
+def test_bad_operands_are_named(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
