@@ -8,7 +8,8 @@ For data ``x``, hidden structures ``y`` and any distribution ``q(y)`` over them,
 
 so ``F ≤ L`` with equality exactly when ``q`` is the posterior (Gibbs' inequality). EM is
 **coordinate ascent on F** (Neal & Hinton 1998, *A view of the EM algorithm that justifies
-incremental, sparse, and other variants*, Lemma 1 and Theorem 1):
+incremental, sparse, and other variants*, in M. I. Jordan (ed.), *Learning in Graphical Models*,
+Kluwer, 355–368; Lemmas 1–2 and Theorem 1):
 
 - E-step: ``q_t = argmax_q F(q, θ_t) = p(y | x, θ_t)``; the gap ``L − F = KL`` becomes 0;
 - M-step: ``θ_{t+1} = argmax_θ F(q_t, θ) = argmax_θ E_{q_t} log p(x, y | θ)`` (H(q_t) does not depend
@@ -16,8 +17,11 @@ incremental, sparse, and other variants*, Lemma 1 and Theorem 1):
 
 Restricting ``q`` gives the variants: point masses ``q = δ_y`` (``H = 0``, ``F = log p(x, y | θ)``,
 so the best point mass is the Viterbi structure and coordinate ascent over point masses is **hard
-EM**, which therefore maximizes ``max_y log p(x, y | θ)``); a point mass at a *sampled* ``y`` is
-**stochastic EM**; the empirical distribution of ``m`` samples is Monte Carlo EM.
+EM**, which therefore maximizes ``max_y log p(x, y | θ)``). A point mass at a *sampled* ``y`` is
+**stochastic EM**; it is *not* coordinate ascent on F (the sampled point mass does not maximize
+``F(·, θ)``, so F can fall at the E-step): its counts are an unbiased estimate of the expected
+counts and the iterates form a Markov chain (:mod:`emlab.stochastic`). The empirical distribution of
+``m`` samples is Monte Carlo EM.
 
 Two ways to compute the quantities, checked against each other in ``tests/test_free_energy.py``:
 

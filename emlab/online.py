@@ -16,15 +16,20 @@ The free energy is a sum over blocks, ``F = Σ_b F_b(q_b, θ)``; the partial E-s
 (their Theorem 1); the log-likelihood L itself is not guaranteed to be monotone. Here the first
 pass is one batch E-step at θ_0 (so every ``q_b`` is defined), then each pass visits every block once.
 
-**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL;
-Sato & Ishii 2000; Cappé & Moulines 2009). Running statistics ``μ`` are moved towards the
-expected counts ``s'_k`` of the k-th mini-batch (drawn in a shuffled order each pass)::
+**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL-HLT, 611–619;
+Sato & Ishii 2000, *Neural Computation* 12:407; Cappé & Moulines 2009, *J. R. Stat. Soc. B*
+71:593). Running statistics ``μ`` are moved towards the expected counts ``s'_k`` of the k-th
+mini-batch of ``m = batch_size`` items (drawn in a shuffled order each pass)::
 
     μ ← (1 − η_k) μ + η_k s'_k,      η_k = (k + 2)^{−α},      θ ← M-step(μ)
 
 For ``0.5 < α ≤ 1`` the steps satisfy ``Σ η_k = ∞``, ``Σ η_k² < ∞`` — the stochastic-approximation
-conditions under which Cappé & Moulines prove convergence to a stationary point of the
-(expected) likelihood; smaller α forgets old statistics faster. The M-step of a product of
+conditions under which Cappé & Moulines prove, for items drawn i.i.d. (a stream, or uniformly with
+replacement from a fixed corpus), almost-sure convergence to the stationary points of the
+expected log-likelihood (for a corpus: its ``L / N``); shuffled passes are the usual practice,
+not literally covered by that theorem. Smaller α forgets old statistics faster; the mini-batch
+size ``m`` trades the noise of one step against the number of M-steps per pass (Liang & Klein
+tune both per task). The M-step of a product of
 categoricals is invariant to the scale of μ, so μ needs no rescaling. The initial model enters as
 ``μ_0 = w · θ_0`` (each categorical of θ_0 is worth ``w = prior_weight`` pseudo-counts, and
 ``M-step(μ_0) = θ_0``): without it the first mini-batch alone would set the probability of every

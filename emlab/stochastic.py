@@ -24,7 +24,7 @@ average the statistics over iterations with decreasing weights ``γ_t``,
     s_t = s_{t−1} + γ_t (c(x, y_t) − s_{t−1}),   y_t ~ p(y | x; θ_t),   θ_{t+1} = M-step(s_t),
 
 with ``Σ γ_t = ∞`` and ``Σ γ_t² < ∞`` (here ``γ_t = t^{−a}``, ``1/2 < a ≤ 1``, after ``burn_in``
-iterations with ``γ = 1``, i.e. plain stochastic EM). Their Theorem 5: for complete data in a
+iterations with ``γ = 1``, i.e. plain stochastic EM). Their convergence theorem: for complete data in a
 (curved) exponential family — every product of categoricals is one —, a smooth M-step map, exact
 sampling from the posterior and statistics ``s_t`` that stay almost surely in a compact subset of
 the set where the M-step is defined, ``θ_t`` converges almost surely to the set of stationary
