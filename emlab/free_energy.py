@@ -149,9 +149,31 @@ def _check_q(q, n: int) -> np.ndarray:
     return q
 
 
+def _check_log_joint(log_joint) -> np.ndarray:
+    try:
+        lj = np.asarray(log_joint, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"log_joint must be a 1-D array of log-probabilities, got {log_joint!r}") from None
+    if lj.ndim != 1 or lj.size == 0:
+        raise ValueError(f"log_joint must be a non-empty 1-D array (one log p(x, y) per structure), "
+                         f"got shape {lj.shape}")
+    if np.any(np.isnan(lj)) or np.any(lj > 1e-9):
+        raise ValueError("log_joint must hold log-probabilities (no NaN, none above 0)")
+    return lj
+
+
+def _check_distribution(name: str, q) -> np.ndarray:
+    q = np.asarray(q, dtype=float)
+    if q.ndim != 1 or q.size == 0:
+        raise ValueError(f"{name} must be a non-empty vector of probabilities, got shape {q.shape}")
+    if not np.all(np.isfinite(q)) or np.any(q < 0) or abs(q.sum() - 1) > 1e-8:
+        raise ValueError(f"{name} must be non-negative, finite and sum to 1")
+    return q
+
+
 def log_evidence(log_joint) -> float:
     """``L = log Σ_y p(x, y)`` (log-sum-exp of the enumerated joint log-probabilities)."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     top = lj.max()
     if top == -np.inf:
         return -np.inf
@@ -160,7 +182,7 @@ def log_evidence(log_joint) -> float:
 
 def posterior(log_joint) -> np.ndarray:
     """``p(y | x) = p(x, y) / Σ_y' p(x, y')`` over the enumerated structures."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     L = log_evidence(lj)
     if L == -np.inf:
         raise ValueError("every structure has probability zero: the posterior is undefined")
@@ -169,14 +191,14 @@ def posterior(log_joint) -> np.ndarray:
 
 def entropy(q) -> float:
     """``H(q) = −Σ q log q`` (``0 log 0 = 0``)."""
-    q = np.asarray(q, dtype=float)
+    q = _check_distribution("q", q)
     nz = q > 0
     return float(-(q[nz] * np.log(q[nz])).sum())
 
 
 def kl(q, r) -> float:
     """``KL(q ‖ r) = Σ q log(q / r)`` (``+inf`` when ``q`` puts mass where ``r`` has none)."""
-    q, r = np.asarray(q, dtype=float), np.asarray(r, dtype=float)
+    q, r = _check_distribution("q", q), _check_distribution("r", r)
     if q.shape != r.shape:
         raise ValueError(f"q and r must have the same shape, got {q.shape} and {r.shape}")
     nz = q > 0
@@ -188,7 +210,7 @@ def kl(q, r) -> float:
 def free_energy(q, log_joint) -> float:
     """``F(q, θ) = Σ_y q(y) log p(x, y | θ) + H(q)`` over the enumerated structures
     (``−inf`` when ``q`` puts mass on a structure of probability zero)."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     q = _check_q(q, lj.size)
     nz = q > 0
     if np.any(lj[nz] == -np.inf):

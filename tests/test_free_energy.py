@@ -173,3 +173,20 @@ def test_mixture_and_bad_input():
         fe.expected_log_joint(coins, {"probs": coins.probs})
     with pytest.raises(ValueError, match="method"):
         fe.q_of(coins, X, "medium")
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: fe.posterior([]), "log_joint"),
+    (lambda: fe.log_evidence([np.nan, 0.0]), "log_joint"),
+    (lambda: fe.posterior([np.inf, 0.0]), "log_joint"),
+    (lambda: fe.log_evidence([[0.0, -1.0]]), "log_joint"),
+    (lambda: fe.free_energy([1.0], ["a"]), "log_joint"),
+    (lambda: fe.entropy([-0.5, 1.5]), "q must"),
+    (lambda: fe.kl([0.5, 0.6], [0.5, 0.5]), "q must"),
+    (lambda: fe.kl([0.5, 0.5], [0.2, 0.2]), "r must"),
+])
+def test_bad_distributions_and_log_joints_name_the_argument(call, word):
+    """Never NaN or a numpy reduction error: a negative 'entropy' or a KL of an unnormalized q was
+    returned before these checks."""
+    with pytest.raises(ValueError, match=word):
+        call()
