@@ -96,7 +96,7 @@ def plot_passes(runs: Mapping[str, object], target: float, ax=None, floor: float
         keep = gap > floor
         ax.semilogy(x[keep], gap[keep], label=label, markersize=5,
                     markevery=max(1, int(keep.sum()) // 12), **style(i))
-    ax.set(xlabel="passes over the data (E-step work)", ylabel="L* − L(θ)  (log scale)")
+    ax.set(xlabel="passes over the data (E-step work)", ylabel="L* − L(θ)  (nats, log scale)")
     if title:
         ax.set_title(title)
     ax.legend(fontsize="small")
