@@ -190,3 +190,16 @@ def test_bad_distributions_and_log_joints_name_the_argument(call, word):
     returned before these checks."""
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_stochastic_trace_is_not_coordinate_ascent():
+    """A sampled point mass has F = Σ log p(x, ŷ) ≤ the best point mass's Σ max_y log p(x, y), and
+    replacing the previous sample by a fresh one can lower F: no ascent (notebook 09, section 3)."""
+    truth = hmm.HMM([0.6, 0.4], [[0.9, 0.1], [0.2, 0.8]], [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
+    seqs, _ = hmm.sample(truth, 20, 15, rng=0)
+    tr = fe.trace(truth, seqs, n_iter=12, method="stochastic", rng=0)
+    best = np.array([sum(hmm.viterbi(m, x)[1] for x in seqs) for m in tr.models])
+    assert np.all(tr.after_e <= best + 1e-9)
+    assert np.all(tr.after_e < tr.log_likelihoods)
+    assert np.any(tr.after_e[1:] < tr.after_m - 1e-6)                  # F fell at some E-step
+    assert np.all(tr.after_m >= tr.after_e[:-1] - 1e-9)               # the M-step still raises F(q_t, ·)
