@@ -9,7 +9,7 @@ For data ``x``, hidden structures ``y`` and any distribution ``q(y)`` over them,
 so ``F ≤ L`` with equality exactly when ``q`` is the posterior (Gibbs' inequality). EM is
 **coordinate ascent on F** (Neal & Hinton 1998, *A view of the EM algorithm that justifies
 incremental, sparse, and other variants*, in M. I. Jordan (ed.), *Learning in Graphical Models*,
-Kluwer, 355–368; Lemmas 1–2 and Theorem 1):
+Kluwer, 355–368; their Lemmas 1–2):
 
 - E-step: ``q_t = argmax_q F(q, θ_t) = p(y | x, θ_t)``; the gap ``L − F = KL`` becomes 0;
 - M-step: ``θ_{t+1} = argmax_θ F(q_t, θ) = argmax_θ E_{q_t} log p(x, y | θ)`` (H(q_t) does not depend

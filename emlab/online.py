@@ -5,7 +5,7 @@ parameters after every *block* (mini-batch) of items, using only ``model.prepare
 ``model.e_step(prepared, "soft")`` and ``model.m_step(counts)`` (counts have the shapes of the
 parameters, so any emlab model plugs in).
 
-**Incremental EM** (Neal & Hinton 1998, section 4). The data are cut into fixed blocks ``b`` with
+**Incremental EM** (Neal & Hinton 1998). The data are cut into fixed blocks ``b`` with
 their own expected counts ``s_b``; the M-step uses the total ``S = Σ_b s_b``. A step re-does the
 E-step of one block only::
 
@@ -13,7 +13,7 @@ E-step of one block only::
 
 The free energy is a sum over blocks, ``F = Σ_b F_b(q_b, θ)``; the partial E-step maximizes F over
 ``q_b`` and the M-step over θ, so **F never decreases**, and a (local) maximum of F is one of L
-(their Theorem 1); the log-likelihood L itself is not guaranteed to be monotone. Here the first
+(Neal & Hinton show it); the log-likelihood L itself is not guaranteed to be monotone. Here the first
 pass is one batch E-step at θ_0 (so every ``q_b`` is defined), then each pass visits every block once.
 
 **Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL-HLT, 611–619;
