@@ -91,7 +91,7 @@ class OnlineResult:
 
 def step_sizes(n: int, alpha: float = 0.7) -> np.ndarray:
     """Liang & Klein's stepwise-EM steps ``η_k = (k + 2)^{−α}`` for ``k = 0 … n−1``."""
-    if not (isinstance(n, (int, np.integer)) and n >= 0):
+    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     alpha = _check_alpha(alpha)
     return (np.arange(n) + 2.0) ** -alpha

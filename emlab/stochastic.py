@@ -86,12 +86,12 @@ def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = Non
 def saem_steps(n: int, exponent: float = 0.7, burn_in: int = 0) -> np.ndarray:
     """``γ_1 … γ_n`` for :func:`saem`: ``1`` for the first ``burn_in`` iterations, then
     ``γ_t = (t − burn_in)^{−exponent}``; ``1/2 < exponent ≤ 1`` gives ``Σ γ = ∞``, ``Σ γ² < ∞``."""
-    if not (isinstance(n, (int, np.integer)) and n >= 0):
+    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     exponent = _check_number("exponent", exponent)
     if not 0.5 < exponent <= 1:
         raise ValueError(f"exponent must be in (0.5, 1] so that Σγ = ∞ and Σγ² < ∞, got {exponent!r}")
-    if not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
+    if isinstance(burn_in, bool) or not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
         raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
     t = np.arange(1, n + 1)
     return np.where(t <= burn_in, 1.0, np.maximum(t - burn_in, 1).astype(float) ** -exponent)
@@ -121,7 +121,7 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can be compared with soft EM's.
     Runs all ``max_iter`` iterations (``converged`` is False: a Monte Carlo run has no natural stop).
     """
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if n_samples is None:
         n_samples = geometric_samples()
@@ -159,7 +159,7 @@ def saem(model: EMModel, data, max_iter: int = 100, exponent: float = 0.7, burn_
 
     ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` iterations.
     """
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     gammas = saem_steps(max_iter, exponent, burn_in)
     gen = as_generator(rng)

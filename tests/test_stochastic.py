@@ -103,6 +103,9 @@ def test_a_capped_schedule_stays_at_its_cap_forever():
     (lambda: stochastic.saem_steps(5, None), "exponent"),
     (lambda: stochastic.saem_steps(5, 0.5), "exponent"),
     (lambda: stochastic.saem_steps(5, 0.7, burn_in=-1), "burn_in"),
+    (lambda: stochastic.saem_steps(True), "n must"),
+    (lambda: stochastic.mcem(*mixture.two_coins_example()[::-1], max_iter=True), "max_iter"),
+    (lambda: stochastic.saem(*mixture.two_coins_example()[::-1], max_iter=2.5), "max_iter"),
 ])
 def test_bad_schedules_name_the_argument(call, word):
     with pytest.raises(ValueError, match=word):
