@@ -224,7 +224,13 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     for _ in range(n_passes):
         order = gen.permutation(n) if shuffle else np.arange(n)
         for block in _blocks(n, batch_size, order):
-            counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
+            try:
+                counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
+            except ValueError as exc:
+                raise ValueError(f"stepwise EM: in the mini-batch of corpus items {block.tolist()}: {exc}. "
+                                 f"With prior_weight={prior_weight!r} the parameters gave an item "
+                                 "probability zero; a prior_weight > 0 keeps every probability of θ_0 "
+                                 "positive") from None
             eta = (k + 2.0) ** -alpha
             mu = {c: (1 - eta) * mu[c] + eta * np.asarray(counts[c], dtype=float) for c in mu}
             current = current.m_step(mu)
