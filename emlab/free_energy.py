@@ -8,7 +8,8 @@ For data ``x``, hidden structures ``y`` and any distribution ``q(y)`` over them,
 
 so ``F ≤ L`` with equality exactly when ``q`` is the posterior (Gibbs' inequality). EM is
 **coordinate ascent on F** (Neal & Hinton 1998, *A view of the EM algorithm that justifies
-incremental, sparse, and other variants*, Lemma 1 and Theorem 1):
+incremental, sparse, and other variants*, in M. I. Jordan (ed.), *Learning in Graphical Models*,
+Kluwer, 355–368; their Lemmas 1–2):
 
 - E-step: ``q_t = argmax_q F(q, θ_t) = p(y | x, θ_t)``; the gap ``L − F = KL`` becomes 0;
 - M-step: ``θ_{t+1} = argmax_θ F(q_t, θ) = argmax_θ E_{q_t} log p(x, y | θ)`` (H(q_t) does not depend
@@ -16,8 +17,11 @@ incremental, sparse, and other variants*, Lemma 1 and Theorem 1):
 
 Restricting ``q`` gives the variants: point masses ``q = δ_y`` (``H = 0``, ``F = log p(x, y | θ)``,
 so the best point mass is the Viterbi structure and coordinate ascent over point masses is **hard
-EM**, which therefore maximizes ``max_y log p(x, y | θ)``); a point mass at a *sampled* ``y`` is
-**stochastic EM**; the empirical distribution of ``m`` samples is Monte Carlo EM.
+EM**, which therefore maximizes ``max_y log p(x, y | θ)``). A point mass at a *sampled* ``y`` is
+**stochastic EM**; it is *not* coordinate ascent on F (the sampled point mass does not maximize
+``F(·, θ)``, so F can fall at the E-step): its counts are an unbiased estimate of the expected
+counts and the iterates form a Markov chain (:mod:`emlab.stochastic`). The empirical distribution of
+``m`` samples is Monte Carlo EM.
 
 Two ways to compute the quantities, checked against each other in ``tests/test_free_energy.py``:
 
@@ -145,9 +149,31 @@ def _check_q(q, n: int) -> np.ndarray:
     return q
 
 
+def _check_log_joint(log_joint) -> np.ndarray:
+    try:
+        lj = np.asarray(log_joint, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"log_joint must be a 1-D array of log-probabilities, got {log_joint!r}") from None
+    if lj.ndim != 1 or lj.size == 0:
+        raise ValueError(f"log_joint must be a non-empty 1-D array (one log p(x, y) per structure), "
+                         f"got shape {lj.shape}")
+    if np.any(np.isnan(lj)) or np.any(lj > 1e-9):
+        raise ValueError("log_joint must hold log-probabilities (no NaN, none above 0)")
+    return lj
+
+
+def _check_distribution(name: str, q) -> np.ndarray:
+    q = np.asarray(q, dtype=float)
+    if q.ndim != 1 or q.size == 0:
+        raise ValueError(f"{name} must be a non-empty vector of probabilities, got shape {q.shape}")
+    if not np.all(np.isfinite(q)) or np.any(q < 0) or abs(q.sum() - 1) > 1e-8:
+        raise ValueError(f"{name} must be non-negative, finite and sum to 1")
+    return q
+
+
 def log_evidence(log_joint) -> float:
     """``L = log Σ_y p(x, y)`` (log-sum-exp of the enumerated joint log-probabilities)."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     top = lj.max()
     if top == -np.inf:
         return -np.inf
@@ -156,7 +182,7 @@ def log_evidence(log_joint) -> float:
 
 def posterior(log_joint) -> np.ndarray:
     """``p(y | x) = p(x, y) / Σ_y' p(x, y')`` over the enumerated structures."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     L = log_evidence(lj)
     if L == -np.inf:
         raise ValueError("every structure has probability zero: the posterior is undefined")
@@ -165,14 +191,14 @@ def posterior(log_joint) -> np.ndarray:
 
 def entropy(q) -> float:
     """``H(q) = −Σ q log q`` (``0 log 0 = 0``)."""
-    q = np.asarray(q, dtype=float)
+    q = _check_distribution("q", q)
     nz = q > 0
     return float(-(q[nz] * np.log(q[nz])).sum())
 
 
 def kl(q, r) -> float:
     """``KL(q ‖ r) = Σ q log(q / r)`` (``+inf`` when ``q`` puts mass where ``r`` has none)."""
-    q, r = np.asarray(q, dtype=float), np.asarray(r, dtype=float)
+    q, r = _check_distribution("q", q), _check_distribution("r", r)
     if q.shape != r.shape:
         raise ValueError(f"q and r must have the same shape, got {q.shape} and {r.shape}")
     nz = q > 0
@@ -184,7 +210,7 @@ def kl(q, r) -> float:
 def free_energy(q, log_joint) -> float:
     """``F(q, θ) = Σ_y q(y) log p(x, y | θ) + H(q)`` over the enumerated structures
     (``−inf`` when ``q`` puts mass on a structure of probability zero)."""
-    lj = np.asarray(log_joint, dtype=float)
+    lj = _check_log_joint(log_joint)
     q = _check_q(q, lj.size)
     nz = q > 0
     if np.any(lj[nz] == -np.inf):

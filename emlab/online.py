@@ -5,7 +5,7 @@ parameters after every *block* (mini-batch) of items, using only ``model.prepare
 ``model.e_step(prepared, "soft")`` and ``model.m_step(counts)`` (counts have the shapes of the
 parameters, so any emlab model plugs in).
 
-**Incremental EM** (Neal & Hinton 1998, section 4). The data are cut into fixed blocks ``b`` with
+**Incremental EM** (Neal & Hinton 1998). The data are cut into fixed blocks ``b`` with
 their own expected counts ``s_b``; the M-step uses the total ``S = Σ_b s_b``. A step re-does the
 E-step of one block only::
 
@@ -13,18 +13,23 @@ E-step of one block only::
 
 The free energy is a sum over blocks, ``F = Σ_b F_b(q_b, θ)``; the partial E-step maximizes F over
 ``q_b`` and the M-step over θ, so **F never decreases**, and a (local) maximum of F is one of L
-(their Theorem 1); the log-likelihood L itself is not guaranteed to be monotone. Here the first
+(Neal & Hinton show it); the log-likelihood L itself is not guaranteed to be monotone. Here the first
 pass is one batch E-step at θ_0 (so every ``q_b`` is defined), then each pass visits every block once.
 
-**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL;
-Sato & Ishii 2000; Cappé & Moulines 2009). Running statistics ``μ`` are moved towards the
-expected counts ``s'_k`` of the k-th mini-batch (drawn in a shuffled order each pass)::
+**Stepwise EM** (Liang & Klein 2009, *Online EM for unsupervised models*, NAACL-HLT, 611–619;
+Sato & Ishii 2000, *Neural Computation* 12:407; Cappé & Moulines 2009, *J. R. Stat. Soc. B*
+71:593). Running statistics ``μ`` are moved towards the expected counts ``s'_k`` of the k-th
+mini-batch of ``m = batch_size`` items (drawn in a shuffled order each pass)::
 
     μ ← (1 − η_k) μ + η_k s'_k,      η_k = (k + 2)^{−α},      θ ← M-step(μ)
 
 For ``0.5 < α ≤ 1`` the steps satisfy ``Σ η_k = ∞``, ``Σ η_k² < ∞`` — the stochastic-approximation
-conditions under which Cappé & Moulines prove convergence to a stationary point of the
-(expected) likelihood; smaller α forgets old statistics faster. The M-step of a product of
+conditions under which Cappé & Moulines prove, for items drawn i.i.d. (a stream, or uniformly with
+replacement from a fixed corpus), almost-sure convergence to the stationary points of the
+expected log-likelihood (for a corpus: its ``L / N``); shuffled passes are the usual practice,
+not literally covered by that theorem. Smaller α forgets old statistics faster; the mini-batch
+size ``m`` trades the noise of one step against the number of M-steps per pass (Liang & Klein
+tune both per task). The M-step of a product of
 categoricals is invariant to the scale of μ, so μ needs no rescaling. The initial model enters as
 ``μ_0 = w · θ_0`` (each categorical of θ_0 is worth ``w = prior_weight`` pseudo-counts, and
 ``M-step(μ_0) = θ_0``): without it the first mini-batch alone would set the probability of every
@@ -86,7 +91,7 @@ class OnlineResult:
 
 def step_sizes(n: int, alpha: float = 0.7) -> np.ndarray:
     """Liang & Klein's stepwise-EM steps ``η_k = (k + 2)^{−α}`` for ``k = 0 … n−1``."""
-    if not (isinstance(n, (int, np.integer)) and n >= 0):
+    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     alpha = _check_alpha(alpha)
     return (np.arange(n) + 2.0) ** -alpha
@@ -219,7 +224,13 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     for _ in range(n_passes):
         order = gen.permutation(n) if shuffle else np.arange(n)
         for block in _blocks(n, batch_size, order):
-            counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
+            try:
+                counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
+            except ValueError as exc:
+                raise ValueError(f"stepwise EM: in the mini-batch of corpus items {block.tolist()}: {exc}. "
+                                 f"With prior_weight={prior_weight!r} the parameters gave an item "
+                                 "probability zero; a prior_weight > 0 keeps every probability of θ_0 "
+                                 "positive") from None
             eta = (k + 2.0) ** -alpha
             mu = {c: (1 - eta) * mu[c] + eta * np.asarray(counts[c], dtype=float) for c in mu}
             current = current.m_step(mu)

@@ -1,17 +1,22 @@
-"""Stochastic E-steps that converge: Monte Carlo EM and stochastic approximation EM (notebook 07).
+"""Stochastic E-steps that converge: Monte Carlo EM and stochastic approximation EM (notebooks 07, 09).
 
-Stochastic EM (Celeux & Diebolt 1985) replaces the expected counts ``E[c | x; θ_t]`` by the counts
-``c(x, y)`` of **one** structure ``y ~ p(y | x; θ_t)``. With one sample per iteration the iterates
-``θ_t`` form a Markov chain: they keep fluctuating around a stationary point of ``L(θ) = log p(x; θ)``
-and never settle (Nielsen 2000, *Bernoulli* 6:457, studies that chain). It is not an ascent method,
-not even in expectation. Two changes make the noise vanish:
+Stochastic EM (Celeux & Diebolt 1985, *Computational Statistics Quarterly* 2:73) replaces the
+expected counts ``E[c | x; θ_t]`` by the counts ``c(x, y)`` of **one** structure
+``y ~ p(y | x; θ_t)``. The sampled counts are unbiased for the expected counts, but with one sample
+per iteration the iterates ``θ_t`` form a homogeneous Markov chain: they keep fluctuating around a
+stationary point of ``L(θ) = log p(x; θ)`` and never settle (Nielsen 2000, *Bernoulli* 6:457, shows
+the chain is ergodic and studies its stationary distribution). In the free-energy view (notebook
+09) the sampled point mass does not maximize ``F(q, θ_t)`` over ``q``, so this is not coordinate
+ascent on F, and not an ascent on L either. Two changes make the noise vanish:
 
 **MCEM** (Wei & Tanner 1990, *JASA* 85:699): average the counts of ``m_t`` sampled structures,
 
     s_t = (1 / m_t) Σ_{j=1..m_t} c(x, y_j),   y_j ~ p(y | x; θ_t),     θ_{t+1} = M-step(s_t),
 
-with ``m_t`` growing, so the Monte Carlo error ``O(1 / √m_t)`` goes to zero (Fort & Moulines 2003,
-*Ann. Statist.* 31:1220, give conditions on the growth for almost-sure convergence).
+with ``m_t → ∞``, so the Monte Carlo error ``O(1 / √m_t)`` goes to zero; Fort & Moulines (2003,
+*Ann. Statist.* 31:1220) prove almost-sure convergence to the stationary points of ``L`` when
+``m_t`` grows fast enough (a summability condition on the errors, met by geometric growth). With a
+constant ``m`` (or a capped schedule) MCEM is again a fluctuating chain, with variance ``O(1/m)``.
 
 **SAEM** (Delyon, Lavielle & Moulines 1999, *Ann. Statist.* 27:94): keep one sample per iteration but
 average the statistics over iterations with decreasing weights ``γ_t``,
@@ -19,9 +24,11 @@ average the statistics over iterations with decreasing weights ``γ_t``,
     s_t = s_{t−1} + γ_t (c(x, y_t) − s_{t−1}),   y_t ~ p(y | x; θ_t),   θ_{t+1} = M-step(s_t),
 
 with ``Σ γ_t = ∞`` and ``Σ γ_t² < ∞`` (here ``γ_t = t^{−a}``, ``1/2 < a ≤ 1``, after ``burn_in``
-iterations with ``γ = 1``, i.e. plain stochastic EM). Under their conditions (complete data in an
-exponential family — every product of categoricals is one —, compact parameter set, regular
-M-step) ``θ_t`` converges almost surely to a stationary point of ``L``.
+iterations with ``γ = 1``, i.e. plain stochastic EM). Their convergence theorem: for complete data in a
+(curved) exponential family — every product of categoricals is one —, a smooth M-step map, exact
+sampling from the posterior and statistics ``s_t`` that stay almost surely in a compact subset of
+the set where the M-step is defined, ``θ_t`` converges almost surely to the set of stationary
+points of ``L``; under mild extra conditions only local maxima are stable limits.
 
 Both use only the public :class:`emlab.em.EMModel` hooks: ``model.e_step(prepared, "stochastic", rng)``
 for one sampled structure per item, and ``model.m_step(counts)``. They return an
@@ -42,15 +49,34 @@ from .validation import as_generator, check_positive_int
 __all__ = ["mcem", "saem", "geometric_samples", "saem_steps"]
 
 
+def _check_number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = None) -> Callable[[int], int]:
-    """The sample-size schedule ``m_t = min(cap, ceil(first · growth^t))`` for :func:`mcem`."""
+    """The sample-size schedule ``m_t = min(cap, ceil(first · growth^t))`` for :func:`mcem`.
+
+    Geometric growth makes the Monte Carlo error ``O(m_t^{−1/2})`` summable, as the convergence
+    results for MCEM ask (Fort & Moulines 2003); a ``cap`` makes ``m_t`` constant from some ``t`` on,
+    and from there the iterates fluctuate (with variance ``O(1/cap)``) instead of converging.
+    ``m_t`` is computed in log space, so a capped schedule never overflows."""
     check_positive_int("first", first)
-    if not (np.isfinite(growth) and growth >= 1):
+    growth = _check_number("growth", growth)
+    if growth < 1:
         raise ValueError(f"growth must be a number >= 1, got {growth!r}")
     if cap is not None:
         check_positive_int("cap", cap)
+    log_first, log_growth = math.log(first), math.log(growth)
 
     def m(t: int) -> int:
+        log_m = log_first + t * log_growth
+        if cap is not None and log_m >= math.log(cap):
+            return cap
+        if log_m > 700:
+            raise ValueError(f"n_samples: m_t = {first}·{growth}^{t} overflows; give geometric_samples a cap")
         value = math.ceil(first * growth**t)
         return value if cap is None else min(cap, value)
 
@@ -60,11 +86,12 @@ def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = Non
 def saem_steps(n: int, exponent: float = 0.7, burn_in: int = 0) -> np.ndarray:
     """``γ_1 … γ_n`` for :func:`saem`: ``1`` for the first ``burn_in`` iterations, then
     ``γ_t = (t − burn_in)^{−exponent}``; ``1/2 < exponent ≤ 1`` gives ``Σ γ = ∞``, ``Σ γ² < ∞``."""
-    if not (isinstance(n, (int, np.integer)) and n >= 0):
+    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not (np.isfinite(exponent) and 0.5 < exponent <= 1):
+    exponent = _check_number("exponent", exponent)
+    if not 0.5 < exponent <= 1:
         raise ValueError(f"exponent must be in (0.5, 1] so that Σγ = ∞ and Σγ² < ∞, got {exponent!r}")
-    if not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
+    if isinstance(burn_in, bool) or not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
         raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
     t = np.arange(1, n + 1)
     return np.where(t <= burn_in, 1.0, np.maximum(t - burn_in, 1).astype(float) ** -exponent)
@@ -94,7 +121,7 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can be compared with soft EM's.
     Runs all ``max_iter`` iterations (``converged`` is False: a Monte Carlo run has no natural stop).
     """
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if n_samples is None:
         n_samples = geometric_samples()
@@ -132,7 +159,7 @@ def saem(model: EMModel, data, max_iter: int = 100, exponent: float = 0.7, burn_
 
     ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` iterations.
     """
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     gammas = saem_steps(max_iter, exponent, burn_in)
     gen = as_generator(rng)

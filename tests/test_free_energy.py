@@ -173,3 +173,33 @@ def test_mixture_and_bad_input():
         fe.expected_log_joint(coins, {"probs": coins.probs})
     with pytest.raises(ValueError, match="method"):
         fe.q_of(coins, X, "medium")
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: fe.posterior([]), "log_joint"),
+    (lambda: fe.log_evidence([np.nan, 0.0]), "log_joint"),
+    (lambda: fe.posterior([np.inf, 0.0]), "log_joint"),
+    (lambda: fe.log_evidence([[0.0, -1.0]]), "log_joint"),
+    (lambda: fe.free_energy([1.0], ["a"]), "log_joint"),
+    (lambda: fe.entropy([-0.5, 1.5]), "q must"),
+    (lambda: fe.kl([0.5, 0.6], [0.5, 0.5]), "q must"),
+    (lambda: fe.kl([0.5, 0.5], [0.2, 0.2]), "r must"),
+])
+def test_bad_distributions_and_log_joints_name_the_argument(call, word):
+    """Never NaN or a numpy reduction error: a negative 'entropy' or a KL of an unnormalized q was
+    returned before these checks."""
+    with pytest.raises(ValueError, match=word):
+        call()
+
+
+def test_stochastic_trace_is_not_coordinate_ascent():
+    """A sampled point mass has F = Σ log p(x, ŷ) ≤ the best point mass's Σ max_y log p(x, y), and
+    replacing the previous sample by a fresh one can lower F: no ascent (notebook 09, section 3)."""
+    truth = hmm.HMM([0.6, 0.4], [[0.9, 0.1], [0.2, 0.8]], [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
+    seqs, _ = hmm.sample(truth, 20, 15, rng=0)
+    tr = fe.trace(truth, seqs, n_iter=12, method="stochastic", rng=0)
+    best = np.array([sum(hmm.viterbi(m, x)[1] for x in seqs) for m in tr.models])
+    assert np.all(tr.after_e <= best + 1e-9)
+    assert np.all(tr.after_e < tr.log_likelihoods)
+    assert np.any(tr.after_e[1:] < tr.after_m - 1e-6)                  # F fell at some E-step
+    assert np.all(tr.after_m >= tr.after_e[:-1] - 1e-9)               # the M-step still raises F(q_t, ·)

@@ -67,3 +67,17 @@ def test_plot_passes_uses_each_runs_passes():
     assert len({(ln.get_linestyle(), ln.get_marker()) for ln in ax.get_lines()}) == 3
     with pytest.raises(ValueError, match="empty"):
         fplots.plot_passes({}, target=0.0)
+
+
+def test_plot_chains_draws_each_trajectory_and_the_target():
+    chains = {"a": np.array([0.5, 0.7, 0.6]), "b": [0.5, 0.8, 0.79, 0.8]}
+    ax = fplots.plot_chains(chains, target=0.8)
+    a, b, target = ax.get_lines()
+    assert np.allclose(a.get_xdata(), [0, 1, 2]) and np.allclose(a.get_ydata(), chains["a"])
+    assert np.allclose(b.get_ydata(), chains["b"]) and np.allclose(target.get_ydata(), 0.8)
+    assert (a.get_linestyle(), a.get_marker()) != (b.get_linestyle(), b.get_marker())
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "soft EM's fixed point"]
+    with pytest.raises(ValueError, match="empty"):
+        fplots.plot_chains({})
+    with pytest.raises(ValueError, match="chain 'a'"):
+        fplots.plot_chains({"a": np.zeros((2, 2))})

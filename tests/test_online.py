@@ -133,3 +133,12 @@ def test_bad_data(corpus):
         online.incremental(start, 5)
     with pytest.raises(ValueError, match="sequence 1"):
         online.stepwise(start, [np.array([0, 1]), np.array([0, 7])])
+
+
+def test_stepwise_without_prior_weight_names_the_corpus_item(corpus):
+    """prior_weight = 0: the first one-item mini-batch zeroes the symbols it lacks, and the error must
+    name the corpus item that then has probability zero (item 1), not its position in a mini-batch."""
+    _, start = corpus
+    seqs = [np.array([0, 0]), np.array([2, 2])]
+    with pytest.raises(ValueError, match=r"corpus items \[1\].*prior_weight"):
+        online.stepwise(start, seqs, n_passes=1, batch_size=1, prior_weight=0.0, shuffle=False)

@@ -85,3 +85,28 @@ def test_mcem_bad_arguments():
         stochastic.mcem(coins, X, n_samples="many")
     with pytest.raises(ValueError, match="growth"):
         stochastic.geometric_samples(1, 0.5)
+
+
+def test_a_capped_schedule_stays_at_its_cap_forever():
+    """m_t = min(cap, ceil(first · growth^t)) must not overflow for a long run (1.1^8000 > 1e308)."""
+    m = stochastic.geometric_samples(2, 1.1, cap=50)
+    assert [m(t) for t in (0, 1, 10, 8000, 10**6)] == [2, 3, 6, 50, 50]
+    assert [stochastic.geometric_samples(1, 1.5)(t) for t in range(5)] == [1, 2, 3, 4, 6]  # ceil(1.5^t)
+    with pytest.raises(ValueError, match="cap"):
+        stochastic.geometric_samples(1, 1.1)(8000)
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: stochastic.geometric_samples(1, "fast"), "growth"),
+    (lambda: stochastic.geometric_samples(1, 0.9), "growth"),
+    (lambda: stochastic.geometric_samples(1, float("nan")), "growth"),
+    (lambda: stochastic.saem_steps(5, None), "exponent"),
+    (lambda: stochastic.saem_steps(5, 0.5), "exponent"),
+    (lambda: stochastic.saem_steps(5, 0.7, burn_in=-1), "burn_in"),
+    (lambda: stochastic.saem_steps(True), "n must"),
+    (lambda: stochastic.mcem(*mixture.two_coins_example()[::-1], max_iter=True), "max_iter"),
+    (lambda: stochastic.saem(*mixture.two_coins_example()[::-1], max_iter=2.5), "max_iter"),
+])
+def test_bad_schedules_name_the_argument(call, word):
+    with pytest.raises(ValueError, match=word):
+        call()

@@ -6,6 +6,7 @@
   :class:`emlab.free_energy.FreeEnergyTrace`, with ``L(θ_t)`` as markers.
 - :func:`plot_passes` — ``L* − L`` against data passes of E-step work for batch, incremental and
   stepwise EM (log axis).
+- :func:`plot_chains` — parameter trajectories of stochastic EM, MCEM and SAEM against iterations.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from .gaps import OKABE_ITO, style
 
-__all__ = ["plot_bound_along", "plot_staircase", "plot_passes"]
+__all__ = ["plot_bound_along", "plot_staircase", "plot_passes", "plot_chains"]
 
 
 def _axes(ax, figsize):
@@ -95,7 +96,27 @@ def plot_passes(runs: Mapping[str, object], target: float, ax=None, floor: float
         keep = gap > floor
         ax.semilogy(x[keep], gap[keep], label=label, markersize=5,
                     markevery=max(1, int(keep.sum()) // 12), **style(i))
-    ax.set(xlabel="passes over the data (E-step work)", ylabel="L* − L(θ)  (log scale)")
+    ax.set(xlabel="passes over the data (E-step work)", ylabel="L* − L(θ)  (nats, log scale)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_chains(chains: Mapping[str, object], target: float | None = None, ax=None,
+                ylabel: str = "θ_t", title: str | None = None, target_label: str = "soft EM's fixed point"):
+    """Parameter trajectories ``θ_t`` against iteration ``t`` (one curve per scheme: stochastic EM,
+    MCEM, SAEM), with an optional horizontal line at ``target``. Each value of ``chains`` is a
+    1-D array of ``θ_0 … θ_n``."""
+    if len(chains) == 0:
+        raise ValueError("chains is empty")
+    ax = _axes(ax, (7.0, 3.6))
+    for i, (label, v) in enumerate(chains.items()):
+        v = _vector(f"chain {label!r}", v)
+        ax.plot(np.arange(v.size), v, label=label, markersize=5, markevery=max(1, v.size // 10), **style(i))
+    if target is not None:
+        ax.axhline(float(target), color="black", linewidth=0.8, linestyle=(0, (1, 3)), label=target_label)
+    ax.set(xlabel="iteration t", ylabel=ylabel)
     if title:
         ax.set_title(title)
     ax.legend(fontsize="small")
