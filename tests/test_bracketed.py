@@ -306,3 +306,23 @@ def test_nested_and_repeated_brackets_are_accepted():
     assert data.brackets == [frozenset({(0, 3), (0, 2)})]
     with pytest.raises(ValueError, match="keep"):
         pcfg.Bracketed.from_trees([("S", "a")], keep=1.5)
+
+
+def test_inside_outside_charts_of_a_bracketed_sentence():
+    """Crossing spans have inside value 0, and on every other span the outside pass of the masked
+    chart gives P(the span is a constituent | x, t consistent), counted over the consistent trees."""
+    g = _grammar(12)
+    words, brackets = ["a", "b", "b", "a", "b"], [(1, 4)]
+    beta, alpha, log_p = pcfg.inside_outside(g, pcfg.Bracketed([words], [brackets]))
+    trees = [(p, spans) for _, p, spans, _ in _trees(g, words, g.start, 0, len(words))
+             if not any(_crosses(s, b) for s in spans for b in brackets)]
+    z = sum(p for p, _ in trees)
+    assert math.isclose(log_p, math.log(z), rel_tol=1e-12)
+    n = len(words)
+    for i in range(n):
+        for j in range(i + 2, n + 1):
+            if _crosses((i, j), brackets[0]):
+                assert not beta[i, j].any()
+                continue
+            constituent = sum(p for p, spans in trees if (i, j) in spans) / z
+            assert math.isclose(float(alpha[i, j] @ beta[i, j]) / z, constituent, rel_tol=1e-9, abs_tol=1e-14)
