@@ -12,7 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from test_fuzz_helpers import REFUSED, outcome
 
 from emlab import em, metrics, pcfg
 from emlab.trees import tree_from_uses
@@ -326,3 +329,20 @@ def test_inside_outside_charts_of_a_bracketed_sentence():
                 continue
             constituent = sum(p for p, spans in trees if (i, j) in spans) / z
             assert math.isclose(float(alpha[i, j] @ beta[i, j]) / z, constituent, rel_tol=1e-9, abs_tol=1e-14)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-2, 7), st.integers(-2, 7)), max_size=4),
+                min_size=1, max_size=3))
+def test_any_brackets_are_refused_cleanly_or_bound_the_likelihood(brackets):
+    """Whatever brackets a user types: a clean ValueError naming a bracket, or a constrained
+    likelihood that is a log probability no larger than the unconstrained one."""
+    g = _grammar(13)
+    sentences = [["a", "b", "a", "b", "b"], ["b", "a", "a"], ["a", "b", "b", "a"]][:len(brackets)]
+    data = outcome(lambda: pcfg.Bracketed(sentences, brackets), "bracket")
+    if data is REFUSED:
+        return
+    for s, b, got, free in zip(sentences, brackets, pcfg.sentence_log_likelihoods(g, data),
+                               pcfg.sentence_log_likelihoods(g, sentences), strict=True):
+        assert got <= free + 1e-12
+        assert math.isclose(got, _reference(g, [s], [b])[0], rel_tol=1e-10)
