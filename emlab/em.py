@@ -30,16 +30,19 @@ given structures; and ``impossible_item`` to name an item of probability zero. T
 ``"stochastic"``      counts of a structure drawn with rng   ``Σ log p(x)``
 ====================  =====================================  =================================
 
-Data with probability zero raise ``ValueError`` naming the item (its posterior is undefined).
+(for a plain model; a wrapper may change the objective, e.g. :class:`emlab.priors.MAP` adds the log
+prior, while ``log_likelihood`` stays ``Σ log p(x)``). Data with probability zero raise
+``ValueError`` naming the item (its posterior is undefined).
 
 The loop (notebook 02, Algorithm EM)::
 
     θ_0 → E-step → counts_0, L(θ_0) → M-step → θ_1 → E-step → counts_1, L(θ_1) → …
 
 Soft EM never decreases ``L(θ) = log p(x; θ)`` (notebook 02, the bound
-``L(θ) − L(θ_t) ≥ Q(θ|θ_t) − Q(θ_t|θ_t)``); a decrease beyond ``1e-9`` relative is a bug,
-so :func:`fit` warns with :class:`LikelihoodDecreaseWarning`, as hmmlearn's
-``ConvergenceMonitor`` does.
+``L(θ) − L(θ_t) ≥ Q(θ|θ_t) − Q(θ_t|θ_t)``), hard EM never decreases its objective and MAP-EM
+never decreases the log posterior (notebook 10): a decrease of the soft or hard *objective*
+beyond ``1e-9`` relative is a bug, so :func:`fit` warns with :class:`LikelihoodDecreaseWarning`,
+as hmmlearn's ``ConvergenceMonitor`` does.
 
 Examples
 --------
@@ -75,7 +78,8 @@ DECREASE_RTOL = 1e-9
 
 
 class LikelihoodDecreaseWarning(UserWarning):
-    """Soft EM's log-likelihood (or hard EM's objective) went down: a bug detector."""
+    """Soft or hard EM's objective went down (for a plain model soft EM's objective is the
+    log-likelihood; for MAP-EM the log posterior): a bug detector."""
 
 
 class NotConvergedWarning(UserWarning):
@@ -165,8 +169,9 @@ class EMResult:
     model : the fitted model (same type as the input model).
     log_likelihoods : list of float, ``log p(data)`` at iterates ``0..n_iter``
         (index 0 is the initial model).
-    objectives : list of float, what the method improves at each iterate
-        (soft: the log-likelihoods; hard: ``Σ max_y log p(x, y)``; stochastic: log-likelihoods).
+    objectives : list of float, what the method improves at each iterate; for a plain model
+        soft: the log-likelihoods; hard: ``Σ max_y log p(x, y)``; stochastic: log-likelihoods
+        (:class:`emlab.priors.MAP` adds the log prior to each).
     param_changes : list of float, largest absolute change of any parameter at each
         iteration (length ``n_iter``).
     converged : bool, whether the stopping rule was met before ``max_iter``.
@@ -256,8 +261,8 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
     Warns
     -----
     LikelihoodDecreaseWarning
-        when soft EM's log-likelihood or hard EM's objective decreases by more than
-        ``1e-9`` relative (the theorem says it cannot: something is wrong).
+        when soft or hard EM's objective (for a plain soft model: the log-likelihood) decreases
+        by more than ``1e-9`` relative (the theorem says it cannot: something is wrong).
     """
     check_method(method)
     if stop not in STOPPING_RULES:
@@ -282,7 +287,7 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
             models.append(current)
         if previous is not None:
             changes.append(param_change(previous.params(), current.params()))
-            _warn_if_decreased(method, lls, objectives)
+            _warn_if_decreased(method, objectives)
             if stop == "objective":
                 converged = relative_change(objectives[-2], objectives[-1]) < tol
             else:
@@ -298,15 +303,18 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
                     method=method, models=models)
 
 
-def _warn_if_decreased(method: str, lls: list[float], objectives: list[float]) -> None:
-    watched = {"soft": lls, "hard": objectives}.get(method)
-    if watched is None:
+def _warn_if_decreased(method: str, objectives: list[float]) -> None:
+    """Warn when soft or hard EM's objective went down (stochastic EM may: it is not watched).
+    For a plain model soft EM's objective *is* the log-likelihood; for a wrapper such as
+    :class:`emlab.priors.MAP` it is what the wrapper's theorem makes monotone (the log posterior),
+    while the log-likelihood itself may fall."""
+    if method not in ("soft", "hard"):
         return
-    old, new = watched[-2], watched[-1]
+    old, new = objectives[-2], objectives[-1]
     if new < old - DECREASE_RTOL * max(abs(old), 1.0):
-        name = "log-likelihood" if method == "soft" else "hard-EM objective"
+        name = "objective" if method == "soft" else "hard-EM objective"
         warnings.warn(f"{method} EM's {name} decreased from {old!r} to {new!r} at iteration "
-                      f"{len(watched) - 1}: EM can never do that, so this is a bug",
+                      f"{len(objectives) - 1}: EM can never do that, so this is a bug",
                       LikelihoodDecreaseWarning, stacklevel=3)
 
 

@@ -31,6 +31,15 @@ left-hand side")::
 The E-step of every method (``"soft"`` inside-outside, ``"hard"`` CKY, ``"stochastic"``) is
 :func:`emlab.em.e_step`; this module supplies its hooks.
 
+**Partially bracketed data** (Pereira & Schabes 1992; notebook 10). ``Bracketed(sentences,
+brackets)`` gives each sentence a set of fence-post spans ``(i, j)`` (the words ``w_i … w_{j-1}``)
+that its tree must not cross. Every function and hook here accepts it in place of the sentences:
+the span recursion then runs with the mask "crosses no bracket" (:mod:`emlab.span`), so
+``log_likelihood`` is ``Σ log p(x, t consistent with the brackets)``, the soft E-step's counts
+are expectations under ``p(t | x, t consistent)``, CKY returns the best consistent tree and the
+stochastic E-step samples consistent trees; ``em.fit`` on a ``Bracketed`` is EM on that
+likelihood, monotone in it like any EM.
+
 Trees are nested tuples: ``(label, word)`` for a preterminal, ``(label, left, right)`` otherwise;
 :mod:`emlab.trees` reads them (its functions are re-exported here).
 
@@ -62,7 +71,7 @@ from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rule
 from .validation import SUM_TOL, as_generator, check_array, check_positive_int, check_scalar
 
 __all__ = [
-    "PCFG", "Corpus", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
+    "PCFG", "Corpus", "Bracketed", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
     "viterbi_parse", "inside_outside", "sample", "sample_trees",
     "tree_yield", "tree_rules", "tree_log_prob", "bracketed", "indented",
 ]
@@ -321,7 +330,8 @@ class PCFG:
 
     def chart(self, batch: Batch) -> InsideChart:
         """The scaled inside chart of a batch (sum-product), with ``log p(x)`` per sentence."""
-        return InsideChart(span(self.binary, self.lexical, batch.words, SUM), self._nt[self.start])
+        return InsideChart(span(self.binary, self.lexical, batch.words, SUM, batch.allowed),
+                           self._nt[self.start])
 
     def posterior_counts(self, batch: Batch, chart: InsideChart) -> dict[str, np.ndarray]:
         """Expected rule counts: the outside pass over the inside chart."""
@@ -330,7 +340,7 @@ class PCFG:
 
     def best(self, batch: Batch, chart: InsideChart):
         """CKY: the max-product chart and the best trees read off it, with ``log p(x, t*)``."""
-        cky = span(self.binary, self.lexical, batch.words, MAX)
+        cky = span(self.binary, self.lexical, batch.words, MAX, batch.allowed)
         return walk(cky, self.binary, chart.start), InsideChart(cky, chart.start).log_evidence
 
     def sampled(self, batch: Batch, chart: InsideChart, rng: np.random.Generator):
@@ -346,7 +356,13 @@ class PCFG:
         return {"binary": cb.reshape(N, N, N).astype(float), "lexical": cl.reshape(N, V).astype(float)}
 
     def impossible_item(self, corpus: Corpus, batch: Batch, i: int) -> str:
-        return f"{corpus.describe(int(batch.index[i]))} has no parse (probability zero under the grammar)"
+        n = int(batch.index[i])
+        if corpus.brackets is not None and corpus.brackets[n]:
+            free = span(self.binary, self.lexical, batch.words[i:i + 1], SUM)
+            if free.log_prob(self._nt[self.start])[0] > -np.inf:
+                return (f"{corpus.describe(n)} has no parse consistent with its brackets "
+                        f"{sorted(corpus.brackets[n])} (it has parses, but each crosses one of them)")
+        return f"{corpus.describe(n)} has no parse (probability zero under the grammar)"
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -388,10 +404,103 @@ def _show(tokens, limit: int = 12) -> str:
 
 
 class Batch(NamedTuple):
-    """Sentences of one length: corpus positions ``index`` (B,) and word codes ``words`` (B, n)."""
+    """Sentences of one length: corpus positions ``index`` (B,) and word codes ``words`` (B, n);
+    ``allowed`` (B, n+1, n+1) the span mask of bracketed sentences (``None``: no brackets)."""
 
     index: np.ndarray
     words: np.ndarray
+    allowed: np.ndarray | None = None
+
+
+class Bracketed:
+    """Sentences with brackets their trees must respect (Pereira & Schabes 1992; notebook 10):
+    ``Bracketed(sentences, brackets)``, ``brackets[n]`` an iterable of fence-post spans ``(i, j)``
+    of sentence ``n`` (the words ``w_i … w_{j-1}``, ``0 ≤ i < j ≤ len``).
+
+    A tree is *consistent* with the brackets when none of its constituents crosses one, a span
+    ``(k, l)`` crossing ``(i, j)`` when they overlap without nesting (``i < k < j < l`` or
+    ``k < i < l < j``). Give it wherever sentences go (``em.fit(g, Bracketed(...))``,
+    :func:`log_likelihood`, :func:`expected_rule_counts`, :func:`viterbi_parse` of one
+    sentence…): everything is then restricted to consistent trees. Empty brackets are no
+    constraint; the brackets of a whole tree leave only the trees with that shape.
+
+    Raises ``ValueError`` naming the sentence and the bracket for a bracket that is not a pair of
+    integers, is empty or reversed (``i >= j``), leaves the sentence, or crosses another bracket
+    of the same sentence (no tree could respect both), and when there are not as many bracket lists
+    as sentences.
+    """
+
+    def __init__(self, sentences, brackets):
+        self.sentences = _as_sentences(sentences)
+        try:
+            given = list(brackets)
+        except TypeError:
+            raise ValueError("brackets must be a list (one entry per sentence) of lists of (i, j) "
+                             "spans") from None
+        if len(given) != len(self.sentences):
+            raise ValueError(f"brackets has {len(given)} entries for {len(self.sentences)} sentences: "
+                             "give one list of (i, j) spans per sentence")
+        self.brackets: list[frozenset] = [
+            _checked_brackets(n, s, b) for n, (s, b) in enumerate(zip(self.sentences, given, strict=True))]
+
+    @classmethod
+    def from_trees(cls, trees, keep: float = 1.0, rng=None) -> Bracketed:
+        """The yields of ``trees`` with their brackets (:func:`emlab.metrics.brackets`: the
+        constituents of 2 to n − 1 words), each kept independently with probability ``keep``
+        (drawn with ``rng``): a *partially* bracketed corpus when ``keep < 1``."""
+        from .metrics import brackets as tree_brackets
+
+        keep = check_scalar("keep", keep, low=0, high=1)
+        rng = as_generator(rng)
+        trees = list(trees)
+        chosen = []
+        for t in trees:
+            spans = sorted(tree_brackets(t))
+            chosen.append([b for b, u in zip(spans, rng.random(len(spans)), strict=True) if u < keep])
+        return cls([tree_yield(t) for t in trees], chosen)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __repr__(self) -> str:
+        return f"Bracketed({len(self)} sentences, {sum(map(len, self.brackets))} brackets)"
+
+
+def _checked_brackets(n: int, sentence, spans) -> frozenset:
+    try:
+        spans = list(spans)
+    except TypeError:
+        raise ValueError(f"the brackets of sentence {n} must be a list of (i, j) spans, got "
+                         f"{spans!r}") from None
+    length, out = len(sentence), []
+    for b in spans:
+        ok = isinstance(b, (tuple, list, np.ndarray)) and len(b) == 2
+        if ok:
+            ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in b)
+        if not ok:
+            raise ValueError(f"bracket {b!r} of sentence {n} is not a pair (i, j) of integers")
+        i, j = int(b[0]), int(b[1])
+        if i >= j:
+            raise ValueError(f"bracket ({i}, {j}) of sentence {n} has i >= j: a bracket (i, j) spans "
+                             "the words w_i … w_{j-1}, so it needs i < j")
+        if i < 0 or j > length:
+            raise ValueError(f"bracket ({i}, {j}) of sentence {n} ({_show(sentence)}) leaves the sentence: "
+                             f"fence posts run from 0 to {length}")
+        for k, m in out:
+            if k < i < m < j or i < k < j < m:
+                raise ValueError(f"brackets ({k}, {m}) and ({i}, {j}) of sentence {n} cross (they overlap "
+                                 "without nesting), so no tree is consistent with both")
+        out.append((i, j))
+    return frozenset(out)
+
+
+def _allowed(n: int, spans) -> np.ndarray:
+    """``allowed[i, j]``: the span (i, j) crosses none of the brackets ``spans`` (fence posts)."""
+    k, m = np.ogrid[:n + 1, :n + 1]
+    ok = np.ones((n + 1, n + 1), dtype=bool)
+    for i, j in spans:
+        ok &= ~(((k < i) & (i < m) & (m < j)) | ((i < k) & (k < j) & (j < m)))
+    return ok
 
 
 class Corpus:
@@ -399,12 +508,17 @@ class Corpus:
     batching (``batches``: a list of :class:`Batch` ``(sentence indices, words (B, n))``,
     each holding sentences of one length).
 
+    ``sentences`` may be a :class:`Bracketed` corpus: its batches then carry the span mask of
+    their brackets (``Batch.allowed``).
+
     Raises ``ValueError`` for an empty corpus, an empty sentence, or a word that is not in the
     grammar's vocabulary (naming the word, the sentence and the position).
     """
 
     def __init__(self, g: PCFG, sentences):
-        self.texts = _as_sentences(sentences)
+        #: the brackets of each sentence (``None`` for plain sentences; see :class:`Bracketed`)
+        self.brackets = sentences.brackets if isinstance(sentences, Bracketed) else None
+        self.texts = sentences.sentences if isinstance(sentences, Bracketed) else _as_sentences(sentences)
         self.grammar_words = g.words
         self.codes = []
         for n, tokens in enumerate(self.texts):
@@ -428,7 +542,11 @@ class Corpus:
             size = max(1, BATCH_BYTES // ((n + 1) ** 2 * g.N * 8))
             for lo in range(0, len(ix), size):
                 chunk = ix[lo:lo + size]
-                self.batches.append(Batch(np.array(chunk), np.stack([self.codes[k] for k in chunk])))
+                allowed = None
+                if self.brackets is not None and any(self.brackets[k] for k in chunk):
+                    allowed = np.stack([_allowed(n, self.brackets[k]) for k in chunk])
+                self.batches.append(Batch(np.array(chunk), np.stack([self.codes[k] for k in chunk]),
+                                          allowed))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -451,7 +569,8 @@ class InsideChart:
 # -- the contract -------------------------------------------------------------------------------
 @one_blas_thread
 def sentence_log_likelihoods(g: PCFG, sentences) -> np.ndarray:
-    """``log p(x)`` of every sentence (``-inf`` for a sentence without a parse)."""
+    """``log p(x)`` of every sentence (``-inf`` for a sentence without a parse); of a
+    :class:`Bracketed` corpus, ``log p(x, t consistent with its brackets)``."""
     corpus = g.prepare(sentences)
     lls = np.empty(len(corpus))
     for batch in corpus.batches:
@@ -461,14 +580,17 @@ def sentence_log_likelihoods(g: PCFG, sentences) -> np.ndarray:
 
 def log_likelihood(g: PCFG, sentences) -> float:
     """``Σ_x log p(x)`` over the sentences (a list of token lists, or one token list), computed by
-    the scaled inside algorithm; ``-inf`` if some sentence has no parse."""
+    the scaled inside algorithm; ``-inf`` if some sentence has no parse. Of a :class:`Bracketed`
+    corpus: the constrained likelihood ``Σ_x log Σ_{t consistent} p(x, t)`` (Pereira & Schabes
+    1992), the objective of EM on it."""
     return float(sentence_log_likelihoods(g, sentences).sum())
 
 
 def expected_rule_counts(g: PCFG, sentences) -> dict:
     """``{(lhs, rhs): E[count of the rule]}`` summed over the sentences, for every rule of the
-    grammar (inside-outside; see the module docstring). Raises ``ValueError`` naming a sentence
-    that has no parse."""
+    grammar (inside-outside; see the module docstring); of a :class:`Bracketed` corpus, under
+    ``p(t | x, t consistent)``. Raises ``ValueError`` naming a sentence that has no (consistent)
+    parse."""
     counts = g.e_step(g.prepare(sentences), "soft").counts
     out = {}
     for lhs, rhs, _p in g.rules():
@@ -490,10 +612,11 @@ def _one_sentence(g: PCFG, sentence) -> Corpus:
 @one_blas_thread
 def viterbi_parse(g: PCFG, sentence) -> tuple:
     """The most probable tree (CKY) and ``log p(x, t*)``: ``(tree, log_prob)``, with trees as
-    ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``."""
+    ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``.
+    Given a one-sentence :class:`Bracketed`, the best tree consistent with its brackets."""
     corpus = _one_sentence(g, sentence)
     batch = corpus.batches[0]
-    cky = InsideChart(span(g.binary, g.lexical, batch.words, MAX), g._nt[g.start])
+    cky = InsideChart(span(g.binary, g.lexical, batch.words, MAX, batch.allowed), g._nt[g.start])
     best = float(cky.log_evidence[0])
     if best == -np.inf:
         return None, -np.inf

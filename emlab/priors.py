@@ -24,10 +24,12 @@ probability. :class:`MAP` therefore refuses ``α < 1``. Sparse priors are still 
 Griffiths 2007; Johnson 2007), but through a sampler or variational Bayes, where the M-step becomes
 ``θ_k ∝ exp ψ(E[c_k] + α_k)`` (Beal 2003) — a different algorithm, not provided here.
 
-What :class:`MAP` reports: its E-step's ``log_likelihood`` and ``objective`` are the **log posterior**
-``log p(x | θ) + Σ (α − 1) log θ`` (resp. the method's objective plus the same log prior), the
-quantity MAP-EM climbs, so ``em.fit``'s monotonicity check guards the MAP-EM theorem. The data's own
-log-likelihood of an iterate ``m`` is the wrapped model's, e.g. ``hmm.log_likelihood(m.model, x)``.
+What :class:`MAP` reports: its E-step's ``log_likelihood`` is the data's own log-likelihood
+``log p(x | θ)`` (the wrapped model's), and its ``objective`` is the **log posterior**
+``log p(x | θ) + Σ (α − 1) log θ`` (for hard EM, ``Σ max_y log p(x, y | θ)`` plus the same log
+prior): the quantity MAP-EM climbs. ``em.fit`` watches the objective, so its monotonicity check
+guards the MAP-EM theorem, and ``result.objectives`` are the log posteriors of the iterates while
+``result.log_likelihoods`` — which MAP-EM may well decrease — are their likelihoods.
 """
 
 from __future__ import annotations
@@ -126,11 +128,11 @@ class MAP:
         return log_prior(self.model.params(), self.alpha)
 
     def e_step(self, prepared, method: str = "soft", rng=None) -> EStep:
-        """The wrapped model's E-step; ``log_likelihood`` and ``objective`` carry the log prior."""
+        """The wrapped model's E-step; its ``objective`` carries the log prior (the log posterior),
+        its ``log_likelihood`` is the data's, unchanged."""
         est = self.model.e_step(prepared, method, rng)
-        lp = self.log_prior()
-        return EStep(counts=est.counts, log_likelihood=est.log_likelihood + lp,
-                     objective=est.objective + lp)
+        return EStep(counts=est.counts, log_likelihood=est.log_likelihood,
+                     objective=est.objective + self.log_prior())
 
     def m_step(self, counts: dict[str, np.ndarray]) -> MAP:
         """The wrapped model's M-step on ``counts + (α − 1)``."""

@@ -34,6 +34,17 @@ tensor reshaped to ``(N·N, N)``::
 The outside pass runs the same products backwards, widest spans first (it is the derivative of
 ``p(x)`` with respect to the inside chart, ``α(i, j, A) = ∂p(x)/∂β(i, j, A)``): one matrix
 product with the rule tensor, then one batched product per child side.
+
+**A span mask** (notebook 10, partially bracketed inside-outside; Pereira & Schabes 1992).
+:func:`span` takes an optional boolean ``allowed[b, i, j]``: a span that is not allowed gets the
+value 0 in every cell, in every semiring. The mask multiplies the split weights of the span (the
+``weights`` kept for the outside pass), so the span's cells, its ``pairs`` and its ``right``
+children are all 0: the inside value then sums only over trees whose every constituent is allowed,
+CKY's maximum is the best such tree, :func:`walk` never enters a masked span (its weight is 0), and
+:func:`outside_counts` runs unchanged — no outside mass flows through a masked span to its
+children, and its own posterior ``α̂ · cell`` is 0. With ``allowed[b, i, j]`` = "the span (i, j)
+crosses none of sentence b's brackets" this is the constrained inside-outside of Pereira & Schabes:
+``β(0, n, S) = Σ_{t consistent} p(x, t)``.
 """
 
 from __future__ import annotations
@@ -105,9 +116,14 @@ class Chart:
         return self.by_start[b, i, j - i], self.scale_start[b, i, j - i]
 
 
-def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: Semiring = SUM) -> Chart:
+def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: Semiring = SUM,
+         allowed: np.ndarray | None = None) -> Chart:
     """The scaled span recursion of a batch of equal-length sentences ``words`` (B, n): the inside
     chart (``SUM``) or the CKY chart (``MAX``); see the module docstring.
+
+    ``allowed`` (optional, boolean (B, n+1, n+1), fence posts): the spans ``(i, j)`` with
+    ``allowed[b, i, j]`` false get the value 0 (the span mask of the module docstring). Only
+    spans of width ≥ 2 are read: a single word is never masked.
 
     For the spans of width ``w`` starting at ``s = 0 … n-w`` the left children (width ``k``,
     starting at ``s``) are ``by_start[:, s, k]`` and the right children (width ``w - k``, ending
@@ -124,6 +140,9 @@ def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: S
         comb = chart.scale_start[:, :S, 1:w] + chart.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
         m = _finite_or_zero(comb.max(axis=-1))
         weights = np.exp(comb - m[..., None])
+        if allowed is not None:  # a masked span: every split weight 0, so its cells are 0
+            starts = np.arange(S)
+            weights *= allowed[:, starts, starts + w][..., None]
         left = chart.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
         right = chart.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
         pair_t = semiring.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]

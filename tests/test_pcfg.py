@@ -393,7 +393,7 @@ def test_batching_does_not_change_results(monkeypatch):
     tiny = pcfg.Corpus(g, sents)
     assert len(tiny.batches) == len(sents)
     monkeypatch.setattr(pcfg, "BATCH_BYTES", 2 * 25 * g.N * 8)  # two 4-word sentences per batch
-    assert [len(ix) for ix, _ in pcfg.Corpus(g, sents).batches] == [1, 1, 2, 2, 2]  # lengths 2, 3, 4 x 6
+    assert [len(b.index) for b in pcfg.Corpus(g, sents).batches] == [1, 1, 2, 2, 2]  # lengths 2, 3, 4 x 6
     np.testing.assert_allclose(pcfg.sentence_log_likelihoods(g, sents), one_by_one, rtol=1e-13)
     together = pcfg.expected_rule_counts(g, sents)
     for rule, c in together.items():

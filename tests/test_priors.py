@@ -57,7 +57,8 @@ def test_map_em_is_monotone_in_the_log_posterior(seed):
         res = em.fit(priors.MAP(hmm.HMM.random(3, 5, rng=seed + 20, stop=True), alpha), xs,
                      max_iter=40, keep_models=True)
     by_hand = [log_posterior_by_hand(m.model, xs, alpha) for m in res.models]
-    assert np.allclose(res.log_likelihoods, by_hand)     # it reports the log posterior
+    assert np.allclose(res.objectives, by_hand)          # its objective is the log posterior
+    assert np.allclose(res.log_likelihoods, [hmm.log_likelihood(m.model, xs) for m in res.models])
     assert np.all(np.diff(by_hand) >= -1e-9 * abs(by_hand[0]))
     assert by_hand[-1] > by_hand[0]
 
@@ -81,7 +82,26 @@ def test_map_em_fixed_point_is_a_maximum_of_the_log_posterior():
     z0 = np.r_[np.log(m.weights), np.log(m.probs).ravel()]
     best = minimize(neg_log_post, z0, method="BFGS")
     assert -best.fun <= -neg_log_post(z0) + 1e-7
-    assert np.isclose(-neg_log_post(z0), res.log_likelihood)
+    assert np.isclose(-neg_log_post(z0), res.objectives[-1])
+
+
+@pytest.mark.parametrize("method", ["soft", "hard"])
+def test_map_em_may_lower_the_likelihood_without_a_warning(method):
+    """Started at the maximum-likelihood estimate, a prior pulls the parameters away from it: the
+    log-likelihood falls (``log_likelihoods`` are the data's), the log posterior rises
+    (``objectives``), and ``em.fit`` watches the latter, so nothing warns."""
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 6, size=(12, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.NotConvergedWarning)
+        mle = em.fit(mixture.CategoricalMixture.random(2, 3, rng=2), X, method=method,
+                     max_iter=3000, tol=1e-13).model
+        warnings.simplefilter("error", em.LikelihoodDecreaseWarning)
+        res = em.fit(priors.MAP(mle, 5.0), X, method=method, max_iter=50, keep_models=True)
+    assert res.log_likelihoods[-1] < res.log_likelihoods[0] - 1e-3
+    assert np.allclose(res.log_likelihoods, [mixture.log_likelihood(m.model, X) for m in res.models])
+    assert np.all(np.diff(res.objectives) >= -1e-9 * abs(res.objectives[0]))
+    assert res.objectives[-1] > res.objectives[0]
 
 
 def test_prior_keeps_a_never_seen_event_possible():
