@@ -1,5 +1,6 @@
-"""The compiled inner loops of emlab's max-product semiring (notebooks 03, 04, 07): its matrix
-product and its choice (an argmax with ties to the first index).
+"""The compiled inner loops of emlab's semirings (notebooks 03, 04, 07): max-product's matrix
+product and its choice (an argmax with ties to the first index), and sum-product's choice (the
+inverse-CDF draw of :func:`emlab.semiring.draw` over a few outcomes in many columns).
 
 Sum-product has BLAS (``np.matmul``). Max-product,
 
@@ -11,6 +12,9 @@ definition as three loops and compiles them with numba (LLVM), so that Viterbi a
 what the forward and inside passes cost, as the design says they should: the same recursion in
 another semiring. The result is exactly numpy's: every product is the same floating-point
 multiplication, and a maximum does not round.
+
+The draw is the same: numpy can only add the rows of a column one vector at a time, the loop adds
+them in the same order and compares with the same target, so the sampled index is the same.
 
 The loops are compiled on first use and cached on disk (numba's ``cache=True``); without numba
 :data:`available` is False and :class:`emlab.semiring.Semiring` uses numpy broadcasting instead
@@ -24,7 +28,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["available", "max_product", "argmax_rows"]
+__all__ = ["available", "max_product", "argmax_rows", "draw_rows"]
 
 
 @cache
@@ -84,7 +88,22 @@ def _compiled():
                     out[c] = r
                     found[c] = True
 
-    return rows_long, rows_short, first_near_max
+    @numba.njit(cache=True, nogil=True)
+    def draw_columns(w, u, out):                # per column: inverse-CDF draw over the rows
+        R, C = w.shape
+        for c in range(C):
+            total = 0.0
+            for r in range(R):
+                total += w[r, c]
+            target = min(u[c] * total, np.nextafter(total, 0.0))
+            cum, k = 0.0, 0
+            for r in range(R):
+                cum += w[r, c]
+                if cum <= target:
+                    k += 1
+            out[c] = k
+
+    return rows_long, rows_short, first_near_max, draw_columns
 
 
 def available() -> bool:
@@ -107,7 +126,7 @@ def max_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
 
     Only when :func:`available`; ``a`` and ``b`` are float arrays with ``J >= 1``.
     """
-    rows_long, rows_short, _ = _compiled()
+    rows_long, rows_short, *_ = _compiled()
     a, b = _operand("a", a), _operand("b", b)
     if (a.ndim == b.ndim == 2 and b.shape[1] >= 32 and a.shape[1] == b.shape[0] > 0 and out is not None
             and a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous
@@ -143,10 +162,26 @@ def argmax_rows(weights: np.ndarray, rtol: float) -> np.ndarray:
     """For every column of the 2-D ``weights``, the first row whose entry is at least
     ``(1 - rtol)`` times the column's maximum (an argmax with ties broken towards the first row),
     compiled; only when :func:`available`."""
-    *_, first_near_max = _compiled()
+    first_near_max = _compiled()[2]
     weights = np.ascontiguousarray(_operand("weights", weights))
     if weights.ndim != 2:
         raise ValueError(f"weights must be 2-dimensional, got shape {weights.shape}")
     out = np.empty(weights.shape[1], dtype=np.intp)
     first_near_max(weights, float(rtol), out)
+    return out
+
+
+def draw_rows(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For every column of the non-negative 2-D ``weights``, the row ``k`` with
+    ``cum[k-1] <= u · total < cum[k]`` (``u``: one uniform per column), compiled: the same
+    draws, summed in the same order, as :func:`emlab.semiring.draw` along axis 0; only when
+    :func:`available`."""
+    draw_columns = _compiled()[3]
+    weights = np.ascontiguousarray(_operand("weights", weights))
+    u = np.ascontiguousarray(u, dtype=float)
+    if weights.ndim != 2 or u.shape != weights.shape[1:]:
+        raise ValueError(f"weights must be 2-dimensional and u hold one number per column, "
+                         f"got shapes {weights.shape} and {u.shape}")
+    out = np.empty(weights.shape[1], dtype=np.intp)
+    draw_columns(weights, u, out)
     return out

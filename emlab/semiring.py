@@ -66,12 +66,16 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False,
     if cumulative:
         cum = weights
     elif axis == 0 and weights.shape[0] <= 32:    # few outcomes along rows of many (a chain's states):
+        if weights.ndim == 2 and kernels.available():
+            return kernels.draw_rows(weights, u)  # the same sums and comparisons, compiled
         cum = weights if overwrite and weights.dtype == float else weights.astype(float)
         for k in range(1, cum.shape[0]):        # K vector additions, then one comparison
             cum[k] += cum[k - 1]
         total = cum[-1]
         ut = np.minimum(np.multiply(u, total), np.nextafter(total, 0.0))
         return np.add.reduce(cum <= ut, axis=0, dtype=np.intp)
+    elif weights.ndim == 2 and kernels.available():   # outcomes along rows (a tree node's choices)
+        return kernels.draw_rows(weights.T, u)
     else:
         cum = np.cumsum(weights, axis=axis, dtype=float)
     total = np.take(cum, [-1], axis=axis)

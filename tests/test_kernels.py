@@ -80,3 +80,29 @@ def test_the_numpy_fallback_gives_the_same_viterbi_paths_and_parses(monkeypatch)
 def test_bad_operands_are_named(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 50), st.integers(0, 2 ** 32 - 1))
+def test_draw_rows_makes_the_numpy_draws(R, C, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.random((R, C)) * (rng.random((R, C)) < 0.7)
+    w[rng.integers(R), :] += 1e-3                         # every column has a positive total
+    u = rng.random(C)
+    u[: C // 4] = np.nextafter(1.0, 0.0)                  # the largest uniform: the last positive row
+    cum = np.cumsum(w, axis=0)
+    want = np.sum(cum <= np.minimum(u * cum[-1], np.nextafter(cum[-1], 0.0)), axis=0)
+    got = kernels.draw_rows(w, u)
+    assert np.array_equal(got, want)
+    assert np.all(w[got, np.arange(C)] > 0)               # never an outcome of weight zero
+
+
+def test_semiring_draws_are_the_same_with_and_without_the_kernels(monkeypatch):
+    from emlab.semiring import draw
+    rng = np.random.default_rng(4)
+    rows, cols = rng.random((6, 300)), rng.random((300, 40))
+    u_rows, u_cols = rng.random(300), rng.random(300)
+    compiled = draw(rows, u_rows, axis=0), draw(cols, u_cols, axis=-1)
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    assert np.array_equal(compiled[0], draw(rows, u_rows, axis=0))
+    assert np.array_equal(compiled[1], draw(cols, u_cols, axis=-1))
