@@ -85,9 +85,10 @@ class LogLinearHMM:
         self.l2 = check_scalar("l2", l2, low=0)
         self.m_steps = check_positive_int("m_steps", m_steps)
         self.features, self.weights = _frozen(features), _frozen(weights)
+        K = np.shape(start)[0] if np.ndim(start) == 1 else None
+        if K is not None and weights.shape[0] != K:
+            raise ValueError(f"weights must have one row per state ({K}), got {weights.shape[0]}")
         self.hmm = hmm.HMM(start, trans, emissions(self.weights, self.features), stop)
-        if self.hmm.K != weights.shape[0]:
-            raise ValueError(f"weights must have one row per state ({self.hmm.K}), got {weights.shape[0]}")
         h = self.hmm
         self.start, self.trans, self.stop, self.emit = h.start, h.trans, h.stop, h.emit
 
