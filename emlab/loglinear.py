@@ -72,6 +72,15 @@ class LogLinearHMM:
     Arrays are copied and read-only; ``params()`` is ``start``, ``trans``, ``weights`` (and ``stop``);
     ``m.emit`` is the (K, V) emission matrix. The E-step's counts are the plain HMM's (``emit``
     counts ``c(k, v)`` of shape (K, V), the sufficient statistics of ``Q(W)``).
+
+    Examples
+    --------
+    Identity features and ``W = log e`` give back the plain HMM (the example of :mod:`emlab.hmm`):
+
+    >>> plain = hmm.HMM([.8, .2], [[.6, .4], [.5, .5]], [[.2, .4, .4], [.5, .4, .1]])
+    >>> m = LogLinearHMM(plain.start, plain.trans, np.log(plain.emit), np.eye(3))
+    >>> bool(np.allclose(m.emit, plain.emit)), round(float(np.exp(hmm.log_likelihood(m.hmm, [2, 0, 2]))), 6)
+    (True, 0.028562)
     """
 
     def __init__(self, start, trans, weights, features, stop=None, l2=0.0, m_steps=5):
