@@ -12,7 +12,8 @@ Each evaluation of ``L`` and its gradient costs one soft E-step — the same inf
 makes once per iteration — so runs are compared by the number of E-steps
 (``result.evaluations``), never by wall-clock time. Parameters that are zero stay zero (their logit
 is ``−∞`` and is not optimized), as do arrays the model keeps fixed
-(:func:`emlab.bound.frozen_arrays`).
+(:func:`emlab.bound.frozen_arrays`). A line-search trial point so far out that a probability the data
+need underflows to 0 has ``L = −∞``: the minimizer sees ``+∞`` there and backs off.
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
             ll, grad = evaluated[key][0], cache.pop(key)
         else:
             m = unpack(x)
-            ll, grad = log_likelihood_and_gradient(m, prepared, gen, frozen)
+            try:
+                ll, grad = log_likelihood_and_gradient(m, prepared, gen, frozen)
+            except ValueError:   # a trial point underflowed a probability the data need to 0: L = -inf
+                evaluated[key] = (-np.inf, m, len(evaluated) + 1)
+                return np.inf, np.zeros_like(x)      # the line search sees +inf and backs off
             evaluated[key] = (ll, m, len(evaluated) + 1)
         g = np.concatenate([grad[k][free[k]] for k in keys])
         return -ll / scale, -g / scale

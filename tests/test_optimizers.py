@@ -54,3 +54,18 @@ def test_lbfgs_rejects_a_joint_categorical_and_bad_arguments():
         optimizers.lbfgs(coins, X, max_evaluations=0)
     with pytest.raises(ValueError, match="gtol"):
         optimizers.lbfgs(coins, X, gtol=-1.0)
+
+
+def test_lbfgs_backs_off_a_trial_point_where_a_needed_probability_underflows_to_zero():
+    # A sparse truth: the optimum drives some emissions to 0, and on this corpus one line-search trial
+    # goes so far that a probability the data need underflows to 0 (log p(x) = -inf). That trial must
+    # count as +inf for the minimizer (the search backs off), not raise "probability zero".
+    rng = np.random.default_rng(35)
+    truth = hmm.HMM.random(3, 4, rng=rng, concentration=0.2)
+    seqs, _ = hmm.sample(truth, 5, 15, rng=rng)
+    start = hmm.HMM.random(3, 4, rng=rng)
+    run = optimizers.lbfgs(start, seqs, max_evaluations=300, gtol=1e-12, ftol=0)
+    assert np.all(np.isfinite(run.log_likelihoods))
+    assert np.all(np.diff(run.log_likelihoods) > -1e-9)
+    assert run.log_likelihood > run.log_likelihoods[0] + 10
+    assert np.isclose(run.log_likelihood, hmm.log_likelihood(run.model, seqs), rtol=1e-12)

@@ -27,7 +27,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from emlab import em, hmm, ibm1, mixture, pcfg
+from emlab import em, hmm, ibm1, loglinear, mixture, pcfg
 from emlab.chain import backtrace, chain
 from emlab.semiring import MAX, SUM
 from emlab.span import span
@@ -123,6 +123,13 @@ def _hmm_case(stop):
     return make
 
 
+def _loglinear_case(seed):
+    rng = np.random.default_rng(seed)
+    features = np.column_stack([np.eye(3), [1, 0, 1]])          # the symbol plus one shared feature
+    m = loglinear.LogLinearHMM.random(2, features, rng=rng)
+    return m, [rng.integers(0, 3, size=T) for T in (1, 2, 3, 4)]
+
+
 def _pcfg_case(seed):
     rng = np.random.default_rng(seed)
     g = pcfg.PCFG.random(["S", "A", "B"], ["a", "b", "c"], rng=rng, start="S")
@@ -156,6 +163,7 @@ REGISTRY = {
     "categorical-mixture": (_categorical_case, categorical_mixture_structures),
     "gaussian-mixture": (_gaussian_case, gaussian_mixture_structures),
     "ibm1": (_ibm1_case, ibm1_structures),
+    "loglinear-hmm": (_loglinear_case, hmm_structures),
 }
 SEEDS = [0, 1, 2]
 EM_SEEDS = range(10)
