@@ -32,11 +32,11 @@ compares them in that unit.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 from . import hmm
-from .em import EMResult, EStep, param_change
+from .em import EMResult, EStep
 from .gradient import softmax
+from .optimizers import lbfgs_over_logits
 from .threads import one_blas_thread
 from .validation import as_generator, check_numbers, check_positive_int, check_scalar
 
@@ -248,55 +248,8 @@ def lbfgs(model: LogLinearHMM, data, max_evaluations: int = 200, gtol: float = 1
     gen = as_generator(rng)
     prepared = model.prepare(data)
     eta0 = _logits(model)
-    keys = sorted(eta0)
-    free = {k: np.isfinite(v) for k, v in eta0.items()}
-
-    def unpack(x):
-        eta, at = {}, 0
-        for k in keys:
-            e = eta0[k].copy()
-            n = int(free[k].sum())
-            e[free[k]] = x[at:at + n]
-            at += n
-            eta[k] = e
-        return _from_logits(model, eta)
-
-    x0 = np.concatenate([eta0[k][free[k]] for k in keys])
-    first_ll, first_grad = log_likelihood_and_gradient(model, prepared, gen)
-    scale = max(1.0, abs(first_ll))
-    evaluated = {x0.tobytes(): (first_ll, model, 1)}
-    cache = {x0.tobytes(): first_grad}
-
-    def fun(x):
-        key = x.tobytes()
-        if key in cache:                         # the start, evaluated above: no second E-step
-            ll, grad = evaluated[key][0], cache.pop(key)
-        else:
-            m = unpack(x)
-            try:
-                ll, grad = log_likelihood_and_gradient(m, prepared, gen)
-            except ValueError:                   # p(x) = 0 at this trial point: L = -inf
-                evaluated[key] = (-np.inf, m, len(evaluated) + 1)
-                return np.inf, np.zeros_like(x)
-            evaluated[key] = (ll, m, len(evaluated) + 1)
-        g = np.concatenate([grad[k][free[k]] for k in keys])
-        return -ll / scale, -g / scale
-
-    lls, at, models = [first_ll], [1], [model]
-
-    def record(xk):
-        ll, m, n = evaluated[np.asarray(xk).tobytes()]
-        lls.append(ll)
-        at.append(n)
-        models.append(m)
-
-    out = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=record,
-                   options={"maxfun": max_evaluations, "maxiter": max_evaluations, "gtol": gtol,
-                            "ftol": ftol})
-    changes = [param_change(a.params(), b.params()) for a, b in zip(models[:-1], models[1:], strict=True)]
-    result = EMResult(model=models[-1], log_likelihoods=lls, objectives=list(lls), param_changes=changes,
-                      converged=bool(out.success), n_iter=len(changes), method="lbfgs")
-    result.evaluations = at
-    result.n_evaluations = len(evaluated)
-    return result
+    return lbfgs_over_logits(model, eta0, {k: np.isfinite(v) for k, v in eta0.items()},
+                             lambda eta: _from_logits(model, eta),
+                             lambda m: log_likelihood_and_gradient(m, prepared, gen),
+                             max_evaluations, gtol, ftol)
 

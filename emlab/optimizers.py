@@ -18,6 +18,9 @@ need underflows to 0 has ``L = −∞``: the minimizer sees ``+∞`` there and b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy.optimize import minimize
 
@@ -27,7 +30,7 @@ from .gradient import log_likelihood_and_gradient, logits, softmax
 from .threads import one_blas_thread
 from .validation import as_generator, check_positive_int
 
-__all__ = ["lbfgs"]
+__all__ = ["lbfgs", "lbfgs_over_logits"]
 
 
 @one_blas_thread          # scipy's L-BFGS-B calls BLAS on tiny vectors: threads only add contention
@@ -62,6 +65,26 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
     params0 = model.params()
     eta0 = logits(params0)
     free = {k: np.isfinite(v) & (k not in frozen) for k, v in eta0.items()}
+
+    def to_model(eta):
+        return with_params(model, {k: params0[k] if k in frozen else softmax(eta[k]) for k in eta})
+
+    return lbfgs_over_logits(model, eta0, free, to_model,
+                             lambda m: log_likelihood_and_gradient(m, prepared, gen, frozen),
+                             max_evaluations, gtol, ftol, memory, keep_models)
+
+
+def lbfgs_over_logits(model, eta0: dict[str, np.ndarray], free: dict[str, np.ndarray],
+                      to_model: Callable[[dict[str, np.ndarray]], Any],
+                      value_and_gradient: Callable[[Any], tuple[float, dict[str, np.ndarray]]],
+                      max_evaluations: int = 200, gtol: float = 1e-8, ftol: float = 1e-14,
+                      memory: int = 10, keep_models: bool = False) -> EMResult:
+    """The L-BFGS run behind :func:`lbfgs` and :func:`emlab.loglinear.lbfgs`: minimize
+    ``−L / max(1, |L_0|)`` over the entries ``free`` of the logit arrays ``eta0`` (``model``'s own),
+    where ``to_model(eta)`` builds the model of some logits and ``value_and_gradient(m)`` returns
+    ``L(m)`` and ``∂L/∂eta`` (one E-step). A trial point where that raises ``ValueError`` (the data
+    get probability zero there) counts as ``+∞``, so the line search backs off. Returns the
+    :class:`emlab.em.EMResult` :func:`lbfgs` describes."""
     keys = sorted(eta0)
 
     def unpack(x):
@@ -72,22 +95,22 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
             e[free[k]] = x[at:at + n]
             at += n
             eta[k] = e
-        return with_params(model, {k: params0[k] if k in frozen else softmax(eta[k]) for k in keys})
+        return to_model(eta)
 
     x0 = np.concatenate([eta0[k][free[k]] for k in keys])
-    first_ll, first_grad = log_likelihood_and_gradient(model, prepared, gen, frozen)
+    first_ll, first_grad = value_and_gradient(model)
     scale = max(1.0, abs(first_ll))
     evaluated = {x0.tobytes(): (first_ll, model, 1)}
     cache = {x0.tobytes(): first_grad}
 
-    def value_and_gradient(x):
+    def objective(x):
         key = x.tobytes()
         if key in cache:                       # the start, evaluated above: no second E-step
             ll, grad = evaluated[key][0], cache.pop(key)
         else:
             m = unpack(x)
             try:
-                ll, grad = log_likelihood_and_gradient(m, prepared, gen, frozen)
+                ll, grad = value_and_gradient(m)
             except ValueError:   # a trial point underflowed a probability the data need to 0: L = -inf
                 evaluated[key] = (-np.inf, m, len(evaluated) + 1)
                 return np.inf, np.zeros_like(x)      # the line search sees +inf and backs off
@@ -103,7 +126,7 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
         at.append(n)
         models.append(m)
 
-    out = minimize(value_and_gradient, x0, jac=True, method="L-BFGS-B", callback=record,
+    out = minimize(objective, x0, jac=True, method="L-BFGS-B", callback=record,
                    options={"maxfun": max_evaluations, "maxiter": max_evaluations, "gtol": gtol,
                             "ftol": ftol, "maxcor": memory})
     changes = [param_change(a.params(), b.params()) for a, b in zip(models[:-1], models[1:], strict=True)]
