@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fuzz_helpers import REFUSED, finishes, messy_arrays, messy_sequences, outcome, scalars
 
-from emlab import em, hmm, mixture, pcfg
+from emlab import em, hmm, loglinear, mixture, pcfg
 from emlab.data import grammars
 
 pytestmark = pytest.mark.filterwarnings("ignore::emlab.em.NotConvergedWarning")
@@ -368,3 +368,19 @@ def test_decode_letters_names_codes(codes):
     text = outcome(lambda: data.decode_letters(codes), "codes")
     if text is not REFUSED:
         assert len(text) == len(codes)
+
+
+# ------------------------------------------------------------------ the log-linear HMM (lecture 11)
+@given(weights=messy_arrays(max_dims=3), features=messy_arrays(max_dims=3), l2=scalars(0.1),
+       seq=messy_sequences(V=3, max_len=5))
+@settings(max_examples=120)
+@pytest.mark.filterwarnings("ignore::emlab.em.NotConvergedWarning")   # two iterations on purpose
+def test_loglinear_hmm_on_odd_weights_features_and_data(weights, features, l2, seq):
+    m = outcome(lambda: loglinear.LogLinearHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], weights, features,
+                                               l2=l2), "weights", "features", "l2", "start")
+    if m is REFUSED:
+        return
+    assert np.all(np.isfinite(m.emit)) and np.allclose(m.emit.sum(axis=1), 1.0)
+    ll = outcome(lambda: em.fit(m, [seq], max_iter=2, tol=0.0), "sequence", "seq", "symbol")
+    if ll is not REFUSED:
+        assert np.all(np.diff(ll.objectives) >= -1e-9 * abs(ll.objectives[0]))
