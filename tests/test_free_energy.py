@@ -1,13 +1,15 @@
 """The free energy F(q, θ) = E_q log p(x, y) + H(q) = L − KL (emlab.free_energy, notebook 09).
 
-References are brute force: every state path / every tree listed, p(x, y) multiplied out by hand
-here, and L from the library's forward / inside passes (a different computation)."""
+References are brute force: every state path / every tree listed, p(x, y) multiplied out
+from its definition (test_hmm's ``joint``), and L from the library's forward / inside passes (a
+different computation)."""
 
 import itertools
 import math
 
 import numpy as np
 import pytest
+from test_hmm import joint
 
 from emlab import free_energy as fe
 from emlab import hmm, mixture, pcfg
@@ -21,13 +23,6 @@ def _grammar(seed):
     return pcfg.PCFG.random(["S", "A"], ["a", "b"], rng=seed, start="S")
 
 
-def _joint_by_hand(m, x, y):
-    p = m.start[y[0]] * m.emit[y[0], x[0]]
-    for t in range(1, len(x)):
-        p *= m.trans[y[t - 1], y[t]] * m.emit[y[t], x[t]]
-    if m.stop is not None:
-        p *= m.stop[y[-1]]
-    return p
 
 
 @pytest.mark.parametrize("stop", [False, True])
@@ -37,7 +32,7 @@ def test_enumerated_paths_are_every_path_with_its_joint(stop):
     enum = fe.enumerate_paths(m, x)
     assert sorted(enum.structures) == list(itertools.product(range(3), repeat=4))
     for y, lj in zip(enum.structures, enum.log_joint, strict=True):
-        assert math.isclose(np.exp(lj), _joint_by_hand(m, x, y), rel_tol=1e-12)
+        assert math.isclose(np.exp(lj), joint(m, x, y), rel_tol=1e-12)
     assert math.isclose(fe.log_evidence(enum.log_joint), hmm.log_likelihood(m, [x]), rel_tol=1e-12)
 
 
