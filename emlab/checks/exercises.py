@@ -328,19 +328,17 @@ def check_m_step_hmm(m_step) -> CheckResult:
     return run_cases("m_step", cases, "normalizing each row of the counts")
 
 
+def _random_grammar(seed: int, N: int = 3, V: int = 2):
+    """``(binary (N,N,N), lexical (N,V))`` of a random CNF grammar: each row a Dirichlet(1) draw."""
+    b = np.random.default_rng(seed).dirichlet(np.ones(N * N + V), size=N)
+    return b[:, : N * N].reshape(N, N, N), b[:, N * N :]
+
+
 def _pcfg_cases():
     binary, lexical, sent = MS_GRAMMAR
     yield "astronomers saw stars with ears (Manning & Schütze)", binary, lexical, sent
     yield "astronomers saw stars", binary, lexical, sent[:3]
-    rng = np.random.default_rng(5)
-    N, V = 3, 2
-    b = rng.dirichlet(np.ones(N * N + V), size=N)
-    yield (
-        "random 3-nonterminal grammar, 4 words",
-        b[:, : N * N].reshape(N, N, N),
-        b[:, N * N :],
-        np.array([0, 1, 1, 0]),
-    )
+    yield "random 3-nonterminal grammar, 4 words", *_random_grammar(5), np.array([0, 1, 1, 0])
 
 
 def check_inside(inside) -> CheckResult:
@@ -859,16 +857,9 @@ def _compare_viterbi(s, t, e, f, x, score):
 def _cky_cases():
     binary, lexical, sent = MS_GRAMMAR
     yield "astronomers saw stars with ears (Manning & Schütze)", binary, lexical, sent
-    rng = np.random.default_rng(6)
-    N, V = 3, 2
-    b = rng.dirichlet(np.ones(N * N + V), size=N)
-    yield (
-        "random 3-nonterminal grammar, 4 words",
-        b[:, : N * N].reshape(N, N, N),
-        b[:, N * N :],
-        np.array([1, 0, 0, 1]),
-    )
-    yield "a one-word sentence", b[:, : N * N].reshape(N, N, N), b[:, N * N :], np.array([1])
+    grammar = _random_grammar(6)
+    yield "random 3-nonterminal grammar, 4 words", *grammar, np.array([1, 0, 0, 1])
+    yield "a one-word sentence", *grammar, np.array([1])
 
 
 def check_cky(cky) -> CheckResult:
