@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .semiring import SUM, Semiring
+from . import kernels
+from .semiring import SUM, TIE_RTOL, Semiring
 
 __all__ = ["chain", "backtrace"]
 
@@ -72,15 +73,15 @@ def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = S
         else:
             for t in range(T):
                 v = table[t]
+                if t > 0 and messages is None:
+                    semiring.scaled_step(M, table[t - 1], B[t], out=v, scale=c[t], work=work)
+                    continue
                 if t == 0:
                     np.multiply(init, B[0], out=v)
                     if messages is not None:
                         messages[0] = init
-                elif messages is not None:
-                    np.multiply(semiring.matmul(M, table[t - 1], out=messages[t], work=work), B[t], out=v)
                 else:
-                    semiring.matmul(M, table[t - 1], out=v, work=work)
-                    v *= B[t]
+                    np.multiply(semiring.matmul(M, table[t - 1], out=messages[t], work=work), B[t], out=v)
                 semiring.total(v, axis=0, keepdims=True, out=c[t])
                 v /= c[t]
     c = c[:, 0, :]
@@ -105,13 +106,22 @@ def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, sem
     table a draw with ``rng`` from ``p(y_t | y_{t+1}, x) ∝ α_t(y_t) q(y_{t+1} | y_t)`` (FFBS).
     """
     T, K, N = table.shape
+    if K == 0:
+        raise ValueError(f"table must have at least one state (axis 1), got shape {table.shape}")
+    if T == 0 or N == 0:
+        return np.empty((N, T), dtype=np.intp)
     trans = np.ascontiguousarray(trans, dtype=float)
-    path = np.empty((N, T), dtype=np.intp)
     u = semiring.uniforms(rng, (T, N))          # row i is used by the i-th choice, y_T first
+    if kernels.available():                     # the same products and choices, as one compiled loop
+        return kernels.chain_backtrace(table, trans, np.ones(K) if last is None else last, u, TIE_RTOL)
+    path = np.empty((N, T), dtype=np.intp)
     weights = table[-1] * (1.0 if last is None else np.asarray(last)[:, None])
-    path[:, -1] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[0])
-    for i, t in enumerate(range(T - 2, -1, -1), start=1):
-        np.take(trans, path[:, t + 1], axis=1, out=weights)
-        weights *= table[t]
+    for i, t in enumerate(range(T - 1, -1, -1)):
+        if i > 0:
+            np.take(trans, path[:, t + 1], axis=1, out=weights)
+            weights *= table[t]
         path[:, t] = semiring.choose(weights, rng, axis=0, overwrite=True, u=None if u is None else u[i])
+        if path[:, t].max() >= K:                # a draw over a column of zero weight
+            bad = int(np.flatnonzero(path[:, t] >= K)[0])
+            raise ValueError(f"sequence {bad} has probability zero: there is no path to draw")
     return path

@@ -16,23 +16,32 @@ A model plugs into :func:`fit` with four methods (the :class:`EMModel` protocol)
     The parameter arrays, used to measure how far each iteration moved.
 
 :func:`e_step` is the one place where the three E-steps differ. A model gives it hooks (the
-:class:`EStepHooks` protocol): its ``batches`` of prepared data; a ``chart`` of a batch (the sum
-pass, holding ``log_evidence``, one ``log p(x)`` per item); ``posterior_counts`` from a chart;
-the ``best`` structures with their ``log p(x, y)`` (the max pass and its back-trace); ``sampled``
-structures drawn from the posterior (a backward sweep over the chart); ``structure_counts`` of
-given structures; and ``impossible_item`` to name an item of probability zero. Then:
+:class:`EStepHooks` protocol): its ``batches`` of prepared data; a ``chart`` of a batch in a
+semiring (:mod:`emlab.semiring`: the sum pass with ``SUM``, the max pass with ``MAX``), holding
+``log_evidence``, one value per item (``log p(x)``, or ``max_y log p(x, y)`` on a ``MAX`` chart);
+``posterior_counts`` from a sum chart (its adjoint pass); the ``best`` structures with their
+``log p(x, y)`` (the back-trace over a max chart); ``sampled`` structures drawn from the posterior
+(a backward sweep over a sum chart); ``structure_counts`` of given structures; and
+``impossible_item`` to name an item of probability zero. Then each method runs one pass and one
+sweep (issue 10's cost model: soft EM two passes plus counts, hard EM a max pass plus a
+back-trace, stochastic EM a sum pass plus a sampling sweep):
 
-====================  =====================================  =================================
-``method``            counts                                 objective
-====================  =====================================  =================================
-``"soft"``            posterior expected counts              ``Σ log p(x)``
-``"hard"``            counts of the best structure           ``Σ max_y log p(x, y)``
-``"stochastic"``      counts of a structure drawn with rng   ``Σ log p(x)``
-====================  =====================================  =================================
+====================  ==========  =====================================  =========================
+``method``            chart       counts                                 objective
+====================  ==========  =====================================  =========================
+``"soft"``            ``SUM``     posterior expected counts              ``Σ log p(x)``
+``"hard"``            ``MAX``     counts of the best structure           ``Σ max_y log p(x, y)``
+``"stochastic"``      ``SUM``     counts of a structure drawn with rng   ``Σ log p(x)``
+====================  ==========  =====================================  =========================
 
 (for a plain model; a wrapper may change the objective, e.g. :class:`emlab.priors.MAP` adds the log
 prior, while ``log_likelihood`` stays ``Σ log p(x)``). Data with probability zero raise
 ``ValueError`` naming the item (its posterior is undefined).
+
+Hard EM does not need ``log p(x)``; its :class:`EStep` computes it (one sum pass) when its
+``log_likelihood`` is first read, which :func:`fit` does at every iterate to record
+``log_likelihoods``. A model whose chart serves both semirings (a mixture: ``K`` numbers per item)
+has ``chart.semiring`` ``SUM`` and gives ``log p(x)`` at once.
 
 The loop (notebook 02, Algorithm EM)::
 
@@ -67,6 +76,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .semiring import MAX, SUM, Semiring
 from .threads import one_blas_thread
 from .validation import as_generator, check_positive_int, check_scalar
 
@@ -86,14 +96,29 @@ class NotConvergedWarning(UserWarning):
     """``fit`` reached ``max_iter`` before its stopping rule was met."""
 
 
-@dataclass(frozen=True)
 class EStep:
     """What an E-step returns: expected counts (same shapes as the parameters), the
-    marginal log-likelihood of the data and the objective of the method used."""
+    marginal log-likelihood of the data and the objective of the method used.
 
-    counts: dict[str, np.ndarray]
-    log_likelihood: float
-    objective: float
+    ``log_likelihood`` may be given as a function of no arguments: it is then computed when first
+    read (hard EM's E-step runs the max pass only, so ``log p(x)`` costs a sum pass of its own,
+    paid by whoever asks for it) and kept."""
+
+    __slots__ = ("counts", "objective", "_log_likelihood")
+
+    def __init__(self, counts: dict[str, np.ndarray], log_likelihood: float | Callable[[], float],
+                 objective: float):
+        self.counts, self.objective, self._log_likelihood = counts, objective, log_likelihood
+
+    @property
+    def log_likelihood(self) -> float:
+        if callable(self._log_likelihood):
+            self._log_likelihood = float(self._log_likelihood())
+        return self._log_likelihood
+
+    def __repr__(self) -> str:
+        ll = "(not computed yet)" if callable(self._log_likelihood) else self._log_likelihood
+        return f"EStep(counts={sorted(self.counts)}, log_likelihood={ll}, objective={self.objective})"
 
 
 class EMModel(Protocol):
@@ -107,7 +132,7 @@ class EStepHooks(Protocol):
     """What a model gives :func:`e_step` (see the module docstring)."""
 
     def batches(self, prepared) -> Iterable[Any]: ...
-    def chart(self, batch) -> Any: ...                      # has .log_evidence (one per item)
+    def chart(self, batch, semiring: Semiring = SUM) -> Any: ...   # has .log_evidence, .semiring
     def posterior_counts(self, batch, chart) -> dict[str, np.ndarray]: ...
     def best(self, batch, chart) -> tuple[Any, np.ndarray]: ...   # structures, log p(x, y*)
     def sampled(self, batch, chart, rng: np.random.Generator) -> Any: ...
@@ -128,28 +153,36 @@ def _stochastic(model, batch, chart, rng):
     return model.structure_counts(batch, model.sampled(batch, chart, rng)), float(np.sum(chart.log_evidence))
 
 
-#: what each method collects from a batch: (counts, objective)
-_COLLECT = {"soft": _soft, "hard": _hard, "stochastic": _stochastic}
+#: what each method collects from a batch, (counts, objective), and over which chart
+_COLLECT = {"soft": (_soft, SUM), "hard": (_hard, MAX), "stochastic": (_stochastic, SUM)}
 
 
 @one_blas_thread
 def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep:
-    """The E-step of every model: for each batch, the chart (sum pass) and ``log p(x)``; items of
+    """The E-step of every model: for each batch, the chart of the method's semiring (the sum pass
+    for soft and stochastic EM, the max pass for hard EM) and its ``log_evidence``; items of
     probability zero refused by name; then the counts ``method`` collects (see the module
-    docstring), summed over the batches."""
-    collect = _COLLECT[check_method(method)]
+    docstring), summed over the batches.
+
+    An item has probability zero exactly when its chart value is zero in either semiring
+    (``p(x) = Σ_y p(x, y)`` and ``max_y p(x, y)`` are zero together), so the refusal is the same.
+    On a ``MAX`` chart ``log_evidence`` is ``max_y log p(x, y)``, not ``log p(x)``: hard EM's
+    ``log_likelihood`` is then computed by a sum pass when first read (:class:`EStep`)."""
+    collect, semiring = _COLLECT[check_method(method)]
     if rng is not None or collect is _stochastic:   # (a fresh generator costs an OS entropy read)
         rng = as_generator(rng)
     total: dict[str, np.ndarray] | None = None
     ll = objective = 0.0
+    marginal = True                                 # every chart so far gave log p(x)
     for batch in model.batches(prepared):
-        chart = model.chart(batch)
+        chart = model.chart(batch, semiring)
         logp = np.asarray(chart.log_evidence)
         bad = np.flatnonzero(~np.isfinite(logp))
         if bad.size:
             item = model.impossible_item(prepared, batch, int(bad[0]))
             raise ValueError(f"{item}, so its expected counts are undefined (the E-step needs p(x) > 0)")
         counts, score = collect(model, batch, chart, rng)
+        marginal = marginal and chart.semiring is SUM
         ll += float(logp.sum())
         objective += score
         if total is None:
@@ -157,7 +190,16 @@ def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep
         else:
             for k in total:
                 total[k] += counts[k]
-    return EStep(counts=total, log_likelihood=ll, objective=objective)
+    return EStep(counts=total, log_likelihood=ll if marginal else _log_evidence(model, prepared),
+                 objective=objective)
+
+
+def _log_evidence(model: EStepHooks, prepared) -> Callable[[], float]:
+    """``Σ log p(x)`` over the data by the sum pass, as a function to call later."""
+    @one_blas_thread
+    def total() -> float:
+        return float(sum(np.sum(model.chart(batch, SUM).log_evidence) for batch in model.batches(prepared)))
+    return total
 
 
 @dataclass

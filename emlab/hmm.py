@@ -39,7 +39,7 @@ import numpy as np
 
 from . import categorical, em
 from .chain import backtrace, chain
-from .semiring import MAX, SUM, draw
+from .semiring import MAX, SUM, Semiring, check_chart, draw
 from .threads import one_blas_thread
 from .validation import (
     SUM_TOL,
@@ -206,22 +206,22 @@ class HMM:
         """The equal-length groups of the corpus (:class:`Batch`: ``index``, ``X`` (N, T), ``workspace``)."""
         return corpus.batches
 
-    def chart(self, batch) -> ChainChart:
-        """The scaled forward pass of a batch (sum-product), with ``log p(x_n)`` per sequence."""
-        return _forward(self, batch.X, batch.workspace)
+    def chart(self, batch, semiring: Semiring = SUM) -> ChainChart:
+        """The scaled forward pass of a batch (``SUM``, with ``log p(x_n)`` per sequence) or
+        Viterbi's max pass (``MAX``, with ``max_y log p(x_n, y)``)."""
+        return _pass(self, batch.X, semiring, batch.workspace)
 
     def posterior_counts(self, batch, chart: ChainChart) -> dict[str, np.ndarray]:
-        """Posterior expected counts (the backward pass, then γ and ξ summed)."""
-        return _posterior_counts(self, batch, chart)
+        """Posterior expected counts from a ``SUM`` chart (the backward pass, then γ and ξ summed)."""
+        return _posterior_counts(self, batch, check_chart(chart, SUM, "posterior_counts"))
 
     def best(self, batch, chart: ChainChart) -> tuple[np.ndarray, np.ndarray]:
-        """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the max pass (over the chart's
-        emissions) plus its back-trace."""
-        return _viterbi(self, chart.B, chart.log_b, batch.workspace)
+        """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the back-trace over a ``MAX`` chart."""
+        return backtrace(check_chart(chart, MAX, "best").table, self.trans, self.stop, MAX), chart.log_evidence
 
     def sampled(self, batch, chart: ChainChart, rng: np.random.Generator) -> np.ndarray:
-        """One path per sequence drawn from ``p(y | x)``: the backward sweep over the forward table."""
-        return backtrace(chart.alpha, self.trans, self.stop, SUM, rng)
+        """One path per sequence drawn from ``p(y | x)``: the backward sweep over a ``SUM`` chart."""
+        return backtrace(check_chart(chart, SUM, "sampled").table, self.trans, self.stop, SUM, rng)
 
     def structure_counts(self, batch, paths: np.ndarray) -> dict[str, np.ndarray]:
         """Counts of the state paths (N, T) of the batch."""
@@ -330,13 +330,16 @@ def _one(m: HMM, seq) -> np.ndarray:
 
 # ================================================================ the hooks' kernels
 class ChainChart:
-    """The scaled forward pass of a batch: emissions ``B`` (T, K, N) (rows rescaled by ``b``, log
-    ``log_b`` (T, N), when tiny), ``alpha`` (T, K, N) with ``alpha[t, :, n] = p(y_t | x_1..x_t)``,
-    ``scale`` (T, N), ``end`` (N,) ``= Σ_i alpha[T-1, i] stop[i]`` and ``log_evidence`` (N,)
-    ``= log p(x_n) = Σ_t (log scale[t] + log_b[t]) + log end`` (``-inf`` when p(x_n) = 0)."""
+    """The scaled forward pass of a batch in a ``semiring``: emissions ``B`` (T, K, N) (rows
+    rescaled by ``b``, log ``log_b`` (T, N), when tiny), the ``table`` (T, K, N) (with ``SUM``
+    ``α̂``, ``table[t, :, n] = p(y_t | x_1..x_t)``; with ``MAX`` Viterbi's ``δ`` scaled to maximum 1),
+    ``scale`` (T, N), ``end`` (N,) ``= ⊕_i table[T-1, i] stop[i]`` and ``log_evidence`` (N,)
+    ``= Σ_t (log scale[t] + log_b[t]) + log end``: ``log p(x_n)`` with ``SUM``, ``max_y log p(x_n, y)``
+    with ``MAX`` (``-inf`` when p(x_n) = 0)."""
 
-    def __init__(self, B, log_b, alpha, scale, end):
-        self.B, self.log_b, self.alpha, self.scale, self.end = B, log_b, alpha, scale, end
+    def __init__(self, B, log_b, table, scale, end, semiring: Semiring = SUM):
+        self.B, self.log_b, self.table, self.scale, self.end = B, log_b, table, scale, end
+        self.semiring = semiring
         with np.errstate(divide="ignore"):
             self.log_evidence = np.log(scale).sum(axis=0) + np.log(end) + log_b.sum(axis=0)
 
@@ -368,12 +371,18 @@ def _emissions(m: HMM, X: np.ndarray, ws: dict | None = None) -> tuple[np.ndarra
     return B, log_b
 
 
-def _forward(m: HMM, X: np.ndarray, ws: dict | None = None) -> ChainChart:
-    """Sum-product chain with ``init = start``, ``M = transᵀ`` (03, forward algorithm)."""
+def _pass(m: HMM, X: np.ndarray, semiring: Semiring = SUM, ws: dict | None = None) -> ChainChart:
+    """The chain with ``init = start``, ``M = transᵀ``: with ``SUM`` the forward algorithm, with
+    ``MAX`` Viterbi's recursion ``δ_t(j) = max_i δ_{t-1}(i) q(j|i) e(x_t|j)`` (03)."""
     B, log_b = _emissions(m, X, ws)
-    alpha, scale = chain(m.start, m.trans.T, B, SUM, table=_buffer(ws, "alpha", B.shape))
-    end = m.stop @ alpha[-1] if m.stop is not None else np.ones(X.shape[0])
-    return ChainChart(B, log_b, alpha, scale, end)
+    table, scale = chain(m.start, m.trans.T, B, semiring, table=_buffer(ws, semiring.name, B.shape))
+    if m.stop is None:
+        end = np.ones(X.shape[0])
+    elif semiring is SUM:
+        end = m.stop @ table[-1]
+    else:
+        end = (table[-1] * m.stop[:, None]).max(axis=0)
+    return ChainChart(B, log_b, table, scale, end, semiring)
 
 
 def _backward(m: HMM, chart: ChainChart, ws: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -399,25 +408,15 @@ def _posterior_counts(m: HMM, batch: Batch, chart: ChainChart) -> dict[str, np.n
     """
     K = m.K
     beta, u = _backward(m, chart, batch.workspace)
-    gamma = np.multiply(chart.alpha, beta, out=beta)
+    gamma = np.multiply(chart.table, beta, out=beta)
     counts = {"start": gamma[0].sum(axis=1)}
     # Σ_{n,t} ξ_t(i, j) = q(j|i) Σ_{n,t} α̂_t(i) u_{t+1}(j): a (K, N) @ (N, K) product per step, summed.
-    counts["trans"] = m.trans * np.matmul(chart.alpha[:-1], u[1:].transpose(0, 2, 1)).sum(axis=0)
+    counts["trans"] = m.trans * np.matmul(chart.table[:-1], u[1:].transpose(0, 2, 1)).sum(axis=0)
     index = _emit_index(batch.X, K, m.V, batch.workspace)   # cell (k, x_t) of emit for every (t, k, n)
     counts["emit"] = np.bincount(index, gamma.ravel(), minlength=K * m.V).reshape(K, m.V)
     if m.stop is not None:
         counts["stop"] = gamma[-1].sum(axis=1)
     return counts
-
-
-def _viterbi(m: HMM, B: np.ndarray, log_b: np.ndarray, ws: dict | None = None):
-    """Max-product chain plus back-trace (03, Viterbi) over the emissions ``B`` (T, K, N) of
-    :func:`_emissions`: paths (N, T) and ``max_y log p(x_n, y)``."""
-    delta, scale = chain(m.start, m.trans.T, B, MAX, table=_buffer(ws, "delta", B.shape))
-    last = delta[-1] * m.stop[:, None] if m.stop is not None else delta[-1]
-    with np.errstate(divide="ignore"):
-        score = np.log(scale).sum(axis=0) + np.log(last.max(axis=0)) + log_b.sum(axis=0)
-    return backtrace(delta, m.trans, m.stop, MAX), score
 
 
 def _path_counts(K: int, V: int, stop: bool, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -459,9 +458,9 @@ def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     ``α_t = alpha_hat[t] · exp(Σ_{s<=t} log_c[s])`` and
     ``log p(x) = Σ_t log_c[t] + log Σ_k alpha_hat[T-1, k] stop[k]`` (the last term is 0 without STOP).
     """
-    chart = _forward(m, _one(m, seq))
+    chart = _pass(m, _one(m, seq))
     with np.errstate(divide="ignore"):
-        return chart.alpha[:, :, 0].copy(), np.log(chart.scale[:, 0]) + chart.log_b[:, 0]
+        return chart.table[:, :, 0].copy(), np.log(chart.scale[:, 0]) + chart.log_b[:, 0]
 
 
 def backward(m: HMM, seq) -> np.ndarray:
@@ -471,7 +470,7 @@ def backward(m: HMM, seq) -> np.ndarray:
     Like :func:`posteriors`, raises ``ValueError`` when ``p(x) = 0`` (the scaling is then undefined;
     :func:`backward_table` gives the unscaled ``β``).
     """
-    chart = _forward(m, _one(m, seq))
+    chart = _pass(m, _one(m, seq))
     _refuse_zero(chart, "its scaled backward probabilities")
     return _backward(m, chart)[0][:, :, 0].copy()
 
@@ -508,10 +507,10 @@ def backward_table(m: HMM, seq) -> np.ndarray:
 def posteriors(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     """``(gamma, xi)``: ``gamma[t, k] = p(y_t = k | x)`` (T, K), ``xi[t, i, j] = p(y_t = i, y_{t+1} = j | x)``
     (T-1, K, K). Raises ``ValueError`` if ``p(x) = 0`` (the posterior is undefined)."""
-    chart = _forward(m, _one(m, seq))
+    chart = _pass(m, _one(m, seq))
     _refuse_zero(chart, "its posteriors")
     beta, u = _backward(m, chart)
-    a = chart.alpha[:, :, 0]
+    a = chart.table[:, :, 0]
     gamma = a * beta[:, :, 0]
     xi = a[:-1, :, None] * m.trans[None] * u[1:, None, :, 0]
     return gamma, xi
@@ -527,8 +526,8 @@ def viterbi(m: HMM, seq) -> tuple[np.ndarray, float]:
 
     ``log_prob`` is ``-inf`` (and the path arbitrary) when every path has probability zero.
     """
-    paths, score = _viterbi(m, *_emissions(m, _one(m, seq)))
-    return paths[0], float(score[0])
+    chart = _pass(m, _one(m, seq), MAX)
+    return backtrace(chart.table, m.trans, m.stop, MAX)[0], float(chart.log_evidence[0])
 
 
 def expected_counts(m: HMM, seqs, method: str = "soft", rng=None) -> dict[str, np.ndarray]:

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import em
 from .categorical import normalize
+from .semiring import SUM, Semiring
 from .validation import as_generator, check_positive_int, check_scalar, check_stochastic, check_symbols
 
 __all__ = ["IBM1", "Corpus", "log_likelihood", "alignment_posteriors", "sample_corpus",
@@ -67,11 +68,13 @@ class Corpus:
 @dataclass(frozen=True)
 class AlignmentChart:
     """``weights[n, j, i] = t(f_nj | e_ni)`` (0 on padding), ``evidence[n, j] = Σ_i weights`` and
-    ``log_evidence[n] = log p(f_n | e_n)``."""
+    ``log_evidence[n] = log p(f_n | e_n)``. Every semiring reads the same weights (the best and a
+    sampled alignment are chosen per target word), so its ``log_evidence`` is always the sum's."""
 
     weights: np.ndarray
     evidence: np.ndarray
     log_evidence: np.ndarray
+    semiring = SUM
 
     def posteriors(self) -> np.ndarray:
         """``p(a_j = i | f, e)`` as an ``(N, m_max, l_max)`` array (0 on padding)."""
@@ -178,7 +181,7 @@ class IBM1:
     def batches(self, prepared: Corpus) -> list[Corpus]:
         return [prepared]
 
-    def chart(self, c: Corpus) -> AlignmentChart:
+    def chart(self, c: Corpus, semiring: Semiring = SUM) -> AlignmentChart:
         both = c.f_mask[:, :, None] & c.e_mask[:, None, :]
         weights = np.where(both, self.t[c.e[:, None, :], c.f[:, :, None]], 0.0)
         evidence = weights.sum(axis=2)

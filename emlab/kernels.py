@@ -28,7 +28,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["available", "max_product", "argmax_rows", "draw_rows"]
+__all__ = ["available", "max_product", "scaled_max_step", "argmax_rows", "draw_rows", "chain_backtrace"]
 
 
 @cache
@@ -42,19 +42,39 @@ def _compiled():
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def rows_long(a, b, out):                   # k innermost: for long rows of b (a chain's batch)
-        P, I, J = a.shape
-        K = b.shape[2]
-        for p in range(P):
-            for i in range(I):
+    def matrix_long(a, b, out):                 # k innermost: for long rows of b (a chain's batch)
+        I, J = a.shape
+        K = b.shape[1]
+        for i in range(I):
+            for k in range(K):
+                out[i, k] = a[i, 0] * b[0, k]
+            for j in range(1, J):
+                aij = a[i, j]
                 for k in range(K):
-                    out[p, i, k] = a[p, i, 0] * b[p, 0, k]
-                for j in range(1, J):
-                    aij = a[p, i, j]
-                    for k in range(K):
-                        x = aij * b[p, j, k]
-                        if x > out[p, i, k]:
-                            out[p, i, k] = x
+                    x = aij * b[j, k]
+                    if x > out[i, k]:
+                        out[i, k] = x
+
+    @numba.njit(cache=True, nogil=True)
+    def rows_long(a, b, out):
+        for p in range(a.shape[0]):
+            matrix_long(a[p], b[p], out[p])
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def scaled_step(M, prev, factor, out, scale):   # chain.chain's MAX step, one pass per operation
+        matrix_long(M, prev, out)
+        K, N = out.shape
+        for n in range(N):
+            scale[n] = out[0, n] * factor[0, n]
+        for i in range(K):
+            for n in range(N):
+                x = out[i, n] * factor[i, n]
+                out[i, n] = x
+                if x > scale[n]:
+                    scale[n] = x
+        for i in range(K):
+            for n in range(N):
+                out[i, n] /= scale[n]              # 0 / 0 = NaN on a dead column, as in numpy
 
     @numba.njit(cache=True, nogil=True)
     def rows_short(a, bt, out):                 # j innermost over bᵀ: for short rows (a chart's cells)
@@ -81,12 +101,10 @@ def _compiled():
         for c in range(C):
             top[c] *= 1.0 - rtol
             out[c] = 0
-        found = np.zeros(C, np.bool_)
-        for r in range(R):
+        for r in range(R - 1, -1, -1):          # the last row that qualifies, going up: the first
             for c in range(C):
-                if not found[c] and w[r, c] >= top[c]:
+                if w[r, c] >= top[c]:
                     out[c] = r
-                    found[c] = True
 
     @numba.njit(cache=True, nogil=True)
     def draw_columns(w, u, out):                # per column: inverse-CDF draw over the rows
@@ -103,7 +121,31 @@ def _compiled():
                     k += 1
             out[c] = k
 
-    return rows_long, rows_short, first_near_max, draw_columns
+    @numba.njit(cache=True, nogil=True)
+    def sweep(table, trans, last, u, rtol, path):   # chain.backtrace: u empty -> argmax, else draws
+        T, K, N = table.shape
+        w = np.empty((K, N))
+        choice = np.empty(N, np.intp)
+        for i in range(K):
+            for n in range(N):
+                w[i, n] = table[T - 1, i, n] * last[i]
+        for step in range(T):
+            t = T - 1 - step
+            if step > 0:
+                for i in range(K):
+                    for n in range(N):
+                        w[i, n] = trans[i, choice[n]] * table[t, i, n]
+            if u.shape[0] == 0:
+                first_near_max(w, rtol, choice)
+            else:
+                draw_columns(w, u[step], choice)
+            for n in range(N):
+                if choice[n] >= K:               # a column of zero weight: nothing to draw
+                    return n
+                path[n, t] = choice[n]
+        return -1
+
+    return rows_long, rows_short, first_near_max, draw_columns, sweep, scaled_step
 
 
 def available() -> bool:
@@ -131,7 +173,7 @@ def max_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
     if (a.ndim == b.ndim == 2 and b.shape[1] >= 32 and a.shape[1] == b.shape[0] > 0 and out is not None
             and a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous
             and out.shape == (a.shape[0], b.shape[1]) and out.dtype == float):
-        rows_long(a[None], b[None], out[None])  # a chain's step: no copies, no reshapes
+        rows_long(a[None], b[None], out[None])  # a plain matrix product: no copies, no reshapes
         return out
     try:
         lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -156,6 +198,27 @@ def max_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
         out[...] = result
         return out
     return result
+
+
+def scaled_max_step(M: np.ndarray, prev: np.ndarray, factor: np.ndarray, out: np.ndarray,
+                    scale: np.ndarray) -> None:
+    """One step of the MAX chain in :func:`emlab.chain.chain`, compiled and fused:
+    ``out = (M ⊗ prev) ⊙ factor``, ``scale[n] = max_k out[k, n]``, then ``out /= scale`` (a
+    column of zeros becomes NaN, as in numpy). The same multiplications in the same order as
+    :meth:`emlab.semiring.Semiring.matmul` followed by numpy's ``*=``, ``max`` and ``/=``, so the
+    same numbers. ``M`` (K, J), ``prev`` (J, N), ``factor`` and ``out`` (K, N), ``scale`` (N,):
+    float arrays, C-contiguous (``scale`` may be a strided row); only when :func:`available`."""
+    step = _compiled()[5]
+    arrays = {"M": M, "prev": prev, "factor": factor, "out": out}
+    for name, arr in arrays.items():
+        if not (isinstance(arr, np.ndarray) and arr.dtype == float and arr.ndim == 2 and arr.flags.c_contiguous):
+            raise ValueError(f"{name} must be a C-contiguous 2-D float array")
+    K, J = M.shape
+    N = out.shape[1]
+    if J == 0 or prev.shape != (J, N) or factor.shape != (K, N) or out.shape != (K, N) or scale.shape != (N,):
+        raise ValueError(f"scaled_max_step needs M (K, J >= 1), prev (J, N), factor and out (K, N) and "
+                         f"scale (N,), got {M.shape}, {prev.shape}, {factor.shape}, {out.shape}, {scale.shape}")
+    step(M, prev, factor, out, scale)
 
 
 def argmax_rows(weights: np.ndarray, rtol: float) -> np.ndarray:
@@ -185,3 +248,25 @@ def draw_rows(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     out = np.empty(weights.shape[1], dtype=np.intp)
     draw_columns(weights, u, out)
     return out
+
+
+def chain_backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray, u: np.ndarray | None,
+                    rtol: float) -> np.ndarray:
+    """The backward sweep of :func:`emlab.chain.backtrace` as one compiled loop: over a scaled
+    table (T, K, N), ``y_T`` is chosen from ``table[T-1] ⊙ last`` and ``y_t`` from
+    ``trans[:, y_{t+1}] ⊙ table[t]`` with :func:`argmax_rows` (``u`` None) or :func:`draw_rows`
+    (``u`` (T, N): row ``s`` is used by the ``s``-th choice, ``y_T`` first). The same products and
+    the same choices as the numpy loop, so the same paths (N, T); only when :func:`available`.
+    Raises ``ValueError`` naming the sequence when a draw meets a column of zero weight."""
+    sweep = _compiled()[4]
+    table = np.ascontiguousarray(table, dtype=float)
+    T, K, N = table.shape
+    u = np.empty((0, N)) if u is None else np.ascontiguousarray(u, dtype=float)
+    if u.shape[1:] != (N,) or u.shape[0] not in (0, T):
+        raise ValueError(f"u must hold one uniform per step and sequence, shape {(T, N)}, got {u.shape}")
+    path = np.empty((N, T), dtype=np.intp)
+    bad = sweep(table, np.ascontiguousarray(trans, dtype=float), np.ascontiguousarray(last, dtype=float),
+                u, float(rtol), path)
+    if bad >= 0:
+        raise ValueError(f"sequence {bad} has probability zero: there is no path to draw")
+    return path

@@ -141,7 +141,7 @@ class LogLinearHMM:
         """The plain HMM's E-step; ``log_likelihood`` and ``objective`` minus ``λ/2 ‖W‖²``."""
         est = self.hmm.e_step(prepared, method, rng)
         pen = self.penalty()
-        return EStep(counts=est.counts, log_likelihood=est.log_likelihood - pen,
+        return EStep(counts=est.counts, log_likelihood=lambda: est.log_likelihood - pen,   # read when asked
                      objective=est.objective - pen)
 
     def m_step(self, counts: dict[str, np.ndarray]) -> LogLinearHMM:

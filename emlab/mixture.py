@@ -37,7 +37,7 @@ import numpy as np
 from . import em
 from .categorical import normalize
 from .data.coins import COINS_FLIPS, COINS_HEADS, COINS_REPORTED, COINS_START
-from .semiring import MAX, SUM
+from .semiring import MAX, SUM, Semiring
 from .validation import as_generator, check_array, check_positive_int, check_scalar, check_stochastic
 
 __all__ = [
@@ -78,7 +78,10 @@ def _raise_if_impossible(item_ll: np.ndarray) -> None:
 
 
 class MixtureChart:
-    """The chart of a mixture: ``joint[n, k] = log p(x_n, z = k)`` and ``log_evidence[n] = log p(x_n)``."""
+    """The chart of a mixture: ``joint[n, k] = log p(x_n, z = k)`` and ``log_evidence[n] = log p(x_n)``.
+    Every semiring reads the same ``K`` numbers per item, so ``log_evidence`` is always the sum's."""
+
+    semiring = SUM
 
     def __init__(self, joint: np.ndarray):
         self.joint = joint
@@ -103,7 +106,7 @@ class _Mixture:
     def batches(self, X: np.ndarray) -> list[np.ndarray]:
         return [X]
 
-    def chart(self, X: np.ndarray) -> MixtureChart:
+    def chart(self, X: np.ndarray, semiring: Semiring = SUM) -> MixtureChart:
         return MixtureChart(self.joint_log_probs(X))
 
     def posterior_counts(self, X: np.ndarray, chart: MixtureChart) -> dict[str, np.ndarray]:

@@ -64,7 +64,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import categorical, em
-from .semiring import MAX, SUM, draw
+from .semiring import MAX, SUM, Semiring, check_chart, draw
 from .span import Chart, length_table, outside_counts, span, walk
 from .threads import one_blas_thread
 from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rules, tree_yield
@@ -328,24 +328,25 @@ class PCFG:
         """Sentences of one length, in batches of about :data:`BATCH_BYTES` of chart."""
         return corpus.batches
 
-    def chart(self, batch: Batch) -> InsideChart:
-        """The scaled inside chart of a batch (sum-product), with ``log p(x)`` per sentence."""
-        return InsideChart(span(self.binary, self.lexical, batch.words, SUM, batch.allowed),
+    def chart(self, batch: Batch, semiring: Semiring = SUM) -> InsideChart:
+        """The scaled span chart of a batch: inside (``SUM``, with ``log p(x)`` per sentence) or
+        CKY (``MAX``, with ``log p(x, t*)``)."""
+        return InsideChart(span(self.binary, self.lexical, batch.words, semiring, batch.allowed),
                            self._nt[self.start])
 
     def posterior_counts(self, batch: Batch, chart: InsideChart) -> dict[str, np.ndarray]:
-        """Expected rule counts: the outside pass over the inside chart."""
-        cb, cl, _ = outside_counts(self.binary, self.lexical, batch.words, chart.chart, chart.start)
+        """Expected rule counts: the outside pass over an inside (``SUM``) chart."""
+        cb, cl, _ = outside_counts(self.binary, self.lexical, batch.words,
+                                   check_chart(chart, SUM, "posterior_counts").chart, chart.start)
         return {"binary": cb, "lexical": cl}
 
     def best(self, batch: Batch, chart: InsideChart):
-        """CKY: the max-product chart and the best trees read off it, with ``log p(x, t*)``."""
-        cky = span(self.binary, self.lexical, batch.words, MAX, batch.allowed)
-        return walk(cky, self.binary, chart.start), InsideChart(cky, chart.start).log_evidence
+        """The best trees read off a CKY (``MAX``) chart, with ``log p(x, t*)``."""
+        return walk(check_chart(chart, MAX, "best").chart, self.binary, chart.start), chart.log_evidence
 
     def sampled(self, batch: Batch, chart: InsideChart, rng: np.random.Generator):
-        """One tree per sentence drawn from ``p(t | x)``, top-down through the inside chart."""
-        return walk(chart.chart, self.binary, chart.start, rng)
+        """One tree per sentence drawn from ``p(t | x)``, top-down through an inside (``SUM``) chart."""
+        return walk(check_chart(chart, SUM, "sampled").chart, self.binary, chart.start, rng)
 
     def structure_counts(self, batch: Batch, uses) -> dict[str, np.ndarray]:
         """Rule counts of the trees given as rule uses (:func:`emlab.span.walk`)."""
@@ -562,7 +563,7 @@ class InsideChart:
     a parse)."""
 
     def __init__(self, chart: Chart, start: int):
-        self.chart, self.start = chart, start
+        self.chart, self.start, self.semiring = chart, start, chart.semiring
         self.log_evidence = chart.log_prob(start)
 
 
@@ -616,7 +617,7 @@ def viterbi_parse(g: PCFG, sentence) -> tuple:
     Given a one-sentence :class:`Bracketed`, the best tree consistent with its brackets."""
     corpus = _one_sentence(g, sentence)
     batch = corpus.batches[0]
-    cky = InsideChart(span(g.binary, g.lexical, batch.words, MAX, batch.allowed), g._nt[g.start])
+    cky = g.chart(batch, MAX)
     best = float(cky.log_evidence[0])
     if best == -np.inf:
         return None, -np.inf

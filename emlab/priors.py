@@ -131,7 +131,7 @@ class MAP:
         """The wrapped model's E-step; its ``objective`` carries the log prior (the log posterior),
         its ``log_likelihood`` is the data's, unchanged."""
         est = self.model.e_step(prepared, method, rng)
-        return EStep(counts=est.counts, log_likelihood=est.log_likelihood,
+        return EStep(counts=est.counts, log_likelihood=lambda: est.log_likelihood,   # read when asked
                      objective=est.objective + self.log_prior())
 
     def m_step(self, counts: dict[str, np.ndarray]) -> MAP:

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import kernels
 
-__all__ = ["Semiring", "SUM", "MAX", "draw", "TIE_RTOL"]
+__all__ = ["Semiring", "SUM", "MAX", "draw", "check_chart", "TIE_RTOL"]
 
 #: Relative difference below which two maxima are a tie (broken towards the first index).
 TIE_RTOL = 1e-12
@@ -117,6 +117,21 @@ class Semiring:
         prod = a[..., :, None, :] * np.swapaxes(b, -1, -2)[..., None, :, :]
         return np.maximum.reduce(prod, axis=-1, out=out)
 
+    def scaled_step(self, M: np.ndarray, prev: np.ndarray, factor: np.ndarray, out: np.ndarray,
+                    scale: np.ndarray, work: np.ndarray | None = None) -> None:
+        """One step of a scaled chain (:func:`emlab.chain.chain`): ``out = (M ⊗ prev) ⊙ factor``,
+        ``scale = ⊕`` of ``out`` over its first axis (shape (1, N)), then ``out /= scale``. For
+        ``MAX`` on contiguous arrays this is one compiled loop (:func:`emlab.kernels.scaled_max_step`,
+        the same numbers)."""
+        if (self.plus is np.maximum and kernels.available() and out.flags.c_contiguous
+                and factor.flags.c_contiguous and prev.flags.c_contiguous and M.flags.c_contiguous):
+            kernels.scaled_max_step(M, prev, factor, out, scale[0])
+            return
+        self.matmul(M, prev, out=out, work=work)
+        out *= factor
+        self.total(out, axis=0, keepdims=True, out=scale)
+        out /= scale
+
     def total(self, a: np.ndarray, axis: int = -1, keepdims: bool = False, out=None) -> np.ndarray:
         """``⊕`` of ``a`` along ``axis``: the sum or the maximum."""
         if self.plus is np.add and a.ndim == 2 and axis == 0 and keepdims:
@@ -153,3 +168,13 @@ class Semiring:
 SUM = Semiring("SUM", np.add)
 #: max-product: Viterbi and CKY; the back-trace takes argmaxes over its tables
 MAX = Semiring("MAX", np.maximum)
+
+
+def check_chart(chart, semiring: Semiring, hook: str):
+    """``chart`` if it was computed in ``semiring`` (its ``.semiring``), else a ``ValueError``
+    saying which chart ``hook`` needs: a back-trace over the wrong table would give a wrong
+    structure silently."""
+    if getattr(chart, "semiring", None) is not semiring:
+        raise ValueError(f"{hook} needs a chart in the {semiring} semiring (model.chart(batch, {semiring})), "
+                         f"got one in {getattr(chart, 'semiring', None)}")
+    return chart
