@@ -28,7 +28,8 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["available", "max_product", "scaled_max_step", "argmax_rows", "draw_rows", "chain_backtrace"]
+__all__ = ["available", "max_product", "scaled_max_step", "argmax_rows", "draw_rows", "chain_backtrace",
+           "best_trees"]
 
 
 @cache
@@ -145,7 +146,93 @@ def _compiled():
                 path[n, t] = choice[n]
         return -1
 
-    return rows_long, rows_short, first_near_max, draw_columns, sweep, scaled_step
+    @numba.njit(cache=True, nogil=True)
+    def first_within(x, count, rtol):           # the first of x[:count] within rtol of their max
+        top = x[0]
+        for r in range(1, count):
+            if x[r] > top:
+                top = x[r]
+        top *= 1.0 - rtol
+        for r in range(count):
+            if x[r] >= top:
+                return r
+        return 0
+
+    @numba.njit(cache=True, nogil=True)
+    def tree_walk(by_start, by_end_rev, W, rules, start, rtol, bins, lexs):   # span.walk on MAX
+        nbatch, n, N = by_start.shape[0], by_start.shape[1] - 1, rules.shape[0]
+        cap = nbatch * (2 * n - 1)
+        pending = np.empty((cap, 4), np.intp)   # open nodes (b, s, A, width), roots first
+        after = np.empty((cap, 4), np.intp)
+        for b in range(nbatch):
+            pending[b, 0], pending[b, 1], pending[b, 2], pending[b, 3] = b, 0, start, n
+        npend, nbins = nbatch, 0
+        by_split = np.empty(max(n - 1, 1))
+        children = np.empty(N * N)
+        for w in range(n, 0, -1):
+            here = 0
+            for r in range(npend):
+                if pending[r, 3] == w:
+                    here += 1
+            if w == 1:
+                m = 0
+                for r in range(npend):
+                    if pending[r, 3] == 1:
+                        lexs[m, 0], lexs[m, 1], lexs[m, 2] = pending[r, 0], pending[r, 2], pending[r, 1]
+                        m += 1
+                return nbins, m
+            nafter = npend - here
+            left_at, right_at = nafter, nafter + here
+            rest = 0
+            for r in range(npend):
+                b, s, A = pending[r, 0], pending[r, 1], pending[r, 2]
+                if pending[r, 3] != w:
+                    after[rest] = pending[r]
+                    rest += 1
+                    continue
+                for k in range(w - 1):          # ⊕ over the children of every split, as span.walk
+                    weight = W[w, b, s, k]
+                    for B in range(N):
+                        lft = by_start[b, s, k + 1, B]
+                        for C in range(N):
+                            x = (lft * (by_end_rev[b, s + w, n - w + 1 + k, C] * weight)) * rules[A, B * N + C]
+                            if (B == 0 and C == 0) or x > by_split[k]:
+                                by_split[k] = x
+                k = first_within(by_split, w - 1, rtol)
+                weight = W[w, b, s, k]
+                for B in range(N):
+                    lft = by_start[b, s, k + 1, B]
+                    for C in range(N):
+                        children[B * N + C] = (lft * (by_end_rev[b, s + w, n - w + 1 + k, C] * weight)) * rules[A, B * N + C]
+                BC = first_within(children, N * N, rtol)
+                B, C, k = BC // N, BC % N, k + 1
+                row = bins[nbins]
+                row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b, A, B, C, s, s + k, s + w
+                nbins += 1
+                after[left_at, 0], after[left_at, 1], after[left_at, 2], after[left_at, 3] = b, s, B, k
+                after[right_at, 0], after[right_at, 1], after[right_at, 2], after[right_at, 3] = b, s + k, C, w - k
+                left_at += 1
+                right_at += 1
+            npend = nafter + 2 * here
+            pending, after = after, pending
+        return nbins, 0
+
+    @numba.njit(cache=True, nogil=True)
+    def rows_batched(a, b, out):                # (P, Q) batches of any strides, j innermost
+        P, Q, I, J = a.shape
+        K = b.shape[3]
+        for p in range(P):
+            for q in range(Q):
+                for i in range(I):
+                    for k in range(K):
+                        m = a[p, q, i, 0] * b[p, q, 0, k]
+                        for j in range(1, J):
+                            x = a[p, q, i, j] * b[p, q, j, k]
+                            if x > m:
+                                m = x
+                        out[p, q, i, k] = m
+
+    return rows_long, rows_short, first_near_max, draw_columns, sweep, scaled_step, tree_walk, rows_batched
 
 
 def available() -> bool:
@@ -183,17 +270,23 @@ def max_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
     if J == 0 or b.shape[-2] != J:
         raise ValueError(f"max_product needs a (..., I, J) and b (..., J, K) with J >= 1, "
                          f"got {a.shape} and {b.shape}")
-    a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (I, J))).reshape(-1, I, J)
-    if K >= 32:
-        b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (J, K))).reshape(-1, J, K)
-        kernel = rows_long
-    else:
-        b3 = np.ascontiguousarray(np.swapaxes(np.broadcast_to(b, lead + (J, K)), -1, -2)).reshape(-1, K, J)
-        kernel = rows_short
     shape = lead + (I, K)
     direct = out is not None and out.flags.c_contiguous and out.dtype == float and out.shape == shape
     result = out if direct else np.empty(shape)
-    kernel(a3, b3, result.reshape(-1, I, K))
+    if a.ndim == b.ndim == 4 and a.shape[:2] == b.shape[:2]:
+        _compiled()[7](a, b, result)             # a chart's split products: strided views, no copies
+    elif a.ndim == b.ndim == 2 and K < 32 <= I:  # long columns (a chart's cells): (bᵀ ⊗ aᵀ)ᵀ
+        transposed = np.empty((K, I))
+        rows_long(np.ascontiguousarray(b.T)[None], np.ascontiguousarray(a.T)[None], transposed[None])
+        result[...] = transposed.T
+    elif K >= 32:
+        a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (I, J))).reshape(-1, I, J)
+        b3 = np.ascontiguousarray(np.broadcast_to(b, lead + (J, K))).reshape(-1, J, K)
+        rows_long(a3, b3, result.reshape(-1, I, K))
+    else:
+        a3 = np.ascontiguousarray(np.broadcast_to(a, lead + (I, J))).reshape(-1, I, J)
+        b3 = np.ascontiguousarray(np.swapaxes(np.broadcast_to(b, lead + (J, K)), -1, -2)).reshape(-1, K, J)
+        rows_short(a3, b3, result.reshape(-1, I, K))
     if out is not None and not direct:
         out[...] = result
         return out
@@ -270,3 +363,22 @@ def chain_backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray, u: n
     if bad >= 0:
         raise ValueError(f"sequence {bad} has probability zero: there is no path to draw")
     return path
+
+
+def best_trees(chart, binary: np.ndarray, start: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`emlab.span.walk` over a CKY (``MAX``) chart as one compiled loop: at every open
+    node, widest first, the split whose best children weigh most, then those children, each the
+    first within ``rtol`` of the maximum, from the weights ``cell(i, k)[B] · (cell(k, j)[C] ·
+    weight_k) · q(A → B C)`` multiplied in ``walk``'s order. The same trees, rows in the same order:
+    ``(binary uses (M, 7), lexical uses (L, 3))``; only when :func:`available`."""
+    tree_walk = _compiled()[6]
+    nbatch, n = chart.scale_start.shape[0], chart.n
+    N = binary.shape[0]
+    W = np.zeros((n + 1, nbatch, n, max(n - 1, 1)))
+    for w, weights in chart.weights.items():
+        W[w, :, :weights.shape[1], :w - 1] = weights
+    bins = np.empty((nbatch * max(n - 1, 0), 7), dtype=np.intp)
+    lexs = np.empty((nbatch * n, 3), dtype=np.intp)
+    nb, nl = tree_walk(chart.by_start, chart.by_end_rev, W,
+                       np.ascontiguousarray(binary, dtype=float).reshape(N, N * N), int(start), float(rtol), bins, lexs)
+    return bins[:nb], lexs[:nl]

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .semiring import SUM, Semiring
+from . import kernels
+from .semiring import MAX, SUM, TIE_RTOL, Semiring
 
 __all__ = ["Chart", "span", "outside_counts", "walk", "length_table"]
 
@@ -217,6 +218,8 @@ def walk(chart: Chart, binary: np.ndarray, start: int, rng: np.random.Generator 
     sentences with a parse.
     """
     nbatch, n, semiring = chart.scale_start.shape[0], chart.n, chart.semiring
+    if semiring is MAX and kernels.available():  # the same choices, as one compiled loop
+        return kernels.best_trees(chart, binary, start, TIE_RTOL)
     N = binary.shape[0]
     rules = binary.reshape(N, N * N)
     # open nodes, rows (b, s, A, width): the roots first; children join as their parents are chosen
