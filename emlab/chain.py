@@ -105,12 +105,15 @@ def backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray | None, sem
     the argmax (Viterbi, since ``δ_{t+1}(j) = max_i δ_t(i) q(j|i) e(x_{t+1}|j)``), on a ``SUM``
     table a draw with ``rng`` from ``p(y_t | y_{t+1}, x) ∝ α_t(y_t) q(y_{t+1} | y_t)`` (FFBS).
     """
+    table, trans = np.asarray(table, dtype=float), np.ascontiguousarray(trans, dtype=float)
+    if table.ndim != 3 or table.shape[1] == 0:
+        raise ValueError(f"table must be (T, K, N) with at least one state, got shape {table.shape}")
     T, K, N = table.shape
-    if K == 0:
-        raise ValueError(f"table must have at least one state (axis 1), got shape {table.shape}")
+    if trans.shape != (K, K) or (last is not None and np.shape(last) != (K,)):
+        raise ValueError(f"trans must be ({K}, {K}) and last ({K},) or None for a table of {K} states, "
+                         f"got {trans.shape} and {None if last is None else np.shape(last)}")
     if T == 0 or N == 0:
         return np.empty((N, T), dtype=np.intp)
-    trans = np.ascontiguousarray(trans, dtype=float)
     u = semiring.uniforms(rng, (T, N))          # row i is used by the i-th choice, y_T first
     if kernels.available():                     # the same products and choices, as one compiled loop
         return kernels.chain_backtrace(table, trans, np.ones(K) if last is None else last, u, TIE_RTOL)

@@ -26,8 +26,9 @@ so the M-step is :func:`emlab.categorical.normalize` of each (with STOP, of the 
     q(y | y') = c(y', y) / c(y')        e(x | y) = c(y, x) / c(y)                 (03, M-step)
 
 The E-step of every method (``"soft"`` Baum-Welch, ``"hard"`` Viterbi, ``"stochastic"``) is
-:func:`emlab.em.e_step`; this module supplies its hooks (batches, the forward chart, posterior
-counts, the best and a sampled path, counts of given paths).
+:func:`emlab.em.e_step`; this module supplies its hooks (batches, the chart in either semiring:
+the forward pass or Viterbi's max pass, posterior counts, the best and a sampled path, counts of
+given paths).
 
 Layout: the :class:`HMM` class (validation, initializations, hooks) → :class:`Corpus` → the hooks'
 kernels → the public functions.
@@ -39,7 +40,7 @@ import numpy as np
 
 from . import categorical, em
 from .chain import backtrace, chain
-from .semiring import MAX, SUM, Semiring, check_chart, draw
+from .semiring import MAX, SUM, Semiring, check_chart, check_semiring, draw
 from .threads import one_blas_thread
 from .validation import (
     SUM_TOL,
@@ -209,7 +210,7 @@ class HMM:
     def chart(self, batch, semiring: Semiring = SUM) -> ChainChart:
         """The scaled forward pass of a batch (``SUM``, with ``log p(x_n)`` per sequence) or
         Viterbi's max pass (``MAX``, with ``max_y log p(x_n, y)``)."""
-        return _pass(self, batch.X, semiring, batch.workspace)
+        return _pass(self, batch.X, check_semiring(semiring), batch.workspace)
 
     def posterior_counts(self, batch, chart: ChainChart) -> dict[str, np.ndarray]:
         """Posterior expected counts from a ``SUM`` chart (the backward pass, then γ and ξ summed)."""

@@ -42,7 +42,7 @@ import numpy as np
 
 from . import em
 from .categorical import normalize
-from .semiring import SUM, Semiring
+from .semiring import SUM, Semiring, check_semiring
 from .validation import as_generator, check_positive_int, check_scalar, check_stochastic, check_symbols
 
 __all__ = ["IBM1", "Corpus", "log_likelihood", "alignment_posteriors", "sample_corpus",
@@ -182,6 +182,7 @@ class IBM1:
         return [prepared]
 
     def chart(self, c: Corpus, semiring: Semiring = SUM) -> AlignmentChart:
+        check_semiring(semiring)                 # (both semirings read this one chart)
         both = c.f_mask[:, :, None] & c.e_mask[:, None, :]
         weights = np.where(both, self.t[c.e[:, None, :], c.f[:, :, None]], 0.0)
         evidence = weights.sum(axis=2)

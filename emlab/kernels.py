@@ -1,6 +1,8 @@
-"""The compiled inner loops of emlab's semirings (notebooks 03, 04, 07): max-product's matrix
-product and its choice (an argmax with ties to the first index), and sum-product's choice (the
-inverse-CDF draw of :func:`emlab.semiring.draw` over a few outcomes in many columns).
+"""The compiled inner loops of emlab's semirings and sweeps (notebooks 03, 04, 07): max-product's
+matrix product, its fused chain step and its choice (an argmax with ties to the first index),
+sum-product's choice (the inverse-CDF draw of :func:`emlab.semiring.draw` over a few outcomes in
+many columns), and the two backward sweeps written as one loop each: the chain back-trace of
+:func:`emlab.chain.backtrace` (argmax or draw) and CKY's top-down walk of :func:`emlab.span.walk`.
 
 Sum-product has BLAS (``np.matmul``). Max-product,
 
@@ -14,11 +16,16 @@ another semiring. The result is exactly numpy's: every product is the same float
 multiplication, and a maximum does not round.
 
 The draw is the same: numpy can only add the rows of a column one vector at a time, the loop adds
-them in the same order and compares with the same target, so the sampled index is the same.
+them in the same order and compares with the same target, so the sampled index is the same. The
+sweeps are numpy's loops over steps or tree nodes, compiled so that a step costs no Python call:
+the same weights (the same multiplications in the same order), the same choices, so the same
+paths and trees, rows in the same order. (Sampling a tree stays in numpy: its split totals are
+numpy's pairwise sums, which a loop would not reproduce bit for bit.)
 
 The loops are compiled on first use and cached on disk (numba's ``cache=True``); without numba
-:data:`available` is False and :class:`emlab.semiring.Semiring` uses numpy broadcasting instead
-(same numbers, slower). ``EMLAB_NUMBA=0`` in the environment forces that fallback.
+:data:`available` is False and :class:`emlab.semiring.Semiring`, :func:`emlab.chain.backtrace`
+and :func:`emlab.span.walk` use numpy instead (same numbers, slower). ``EMLAB_NUMBA=0`` in the
+environment forces that fallback.
 """
 
 from __future__ import annotations
@@ -373,7 +380,10 @@ def best_trees(chart, binary: np.ndarray, start: int, rtol: float) -> tuple[np.n
     ``(binary uses (M, 7), lexical uses (L, 3))``; only when :func:`available`."""
     tree_walk = _compiled()[6]
     nbatch, n = chart.scale_start.shape[0], chart.n
-    N = binary.shape[0]
+    N = chart.by_start.shape[-1]
+    if np.shape(binary) != (N, N, N) or not 0 <= int(start) < N:
+        raise ValueError(f"binary must be ({N}, {N}, {N}) and start in 0..{N - 1} for a chart of {N} "
+                         f"nonterminals, got {np.shape(binary)} and {start}")
     W = np.zeros((n + 1, nbatch, n, max(n - 1, 1)))
     for w, weights in chart.weights.items():
         W[w, :, :weights.shape[1], :w - 1] = weights

@@ -37,7 +37,7 @@ import numpy as np
 from . import em
 from .categorical import normalize
 from .data.coins import COINS_FLIPS, COINS_HEADS, COINS_REPORTED, COINS_START
-from .semiring import MAX, SUM, Semiring
+from .semiring import MAX, SUM, Semiring, check_semiring
 from .validation import as_generator, check_array, check_positive_int, check_scalar, check_stochastic
 
 __all__ = [
@@ -107,6 +107,7 @@ class _Mixture:
         return [X]
 
     def chart(self, X: np.ndarray, semiring: Semiring = SUM) -> MixtureChart:
+        check_semiring(semiring)                 # (both semirings read this one chart)
         return MixtureChart(self.joint_log_probs(X))
 
     def posterior_counts(self, X: np.ndarray, chart: MixtureChart) -> dict[str, np.ndarray]:

@@ -64,7 +64,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import categorical, em
-from .semiring import MAX, SUM, Semiring, check_chart, draw
+from .semiring import MAX, SUM, Semiring, check_chart, check_semiring, draw
 from .span import Chart, length_table, outside_counts, span, walk
 from .threads import one_blas_thread
 from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rules, tree_yield
@@ -331,7 +331,7 @@ class PCFG:
     def chart(self, batch: Batch, semiring: Semiring = SUM) -> InsideChart:
         """The scaled span chart of a batch: inside (``SUM``, with ``log p(x)`` per sentence) or
         CKY (``MAX``, with ``log p(x, t*)``)."""
-        return InsideChart(span(self.binary, self.lexical, batch.words, semiring, batch.allowed),
+        return InsideChart(span(self.binary, self.lexical, batch.words, check_semiring(semiring), batch.allowed),
                            self._nt[self.start])
 
     def posterior_counts(self, batch: Batch, chart: InsideChart) -> dict[str, np.ndarray]:

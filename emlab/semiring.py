@@ -35,7 +35,7 @@ import numpy as np
 
 from . import kernels
 
-__all__ = ["Semiring", "SUM", "MAX", "draw", "check_chart", "TIE_RTOL"]
+__all__ = ["Semiring", "SUM", "MAX", "draw", "check_semiring", "check_chart", "TIE_RTOL"]
 
 #: Relative difference below which two maxima are a tie (broken towards the first index).
 TIE_RTOL = 1e-12
@@ -168,6 +168,13 @@ class Semiring:
 SUM = Semiring("SUM", np.add)
 #: max-product: Viterbi and CKY; the back-trace takes argmaxes over its tables
 MAX = Semiring("MAX", np.maximum)
+
+
+def check_semiring(semiring) -> Semiring:
+    """``semiring`` if it is :data:`SUM` or :data:`MAX`, else a ``ValueError`` naming the choices."""
+    if semiring is not SUM and semiring is not MAX:
+        raise ValueError(f"semiring must be emlab.semiring.SUM or emlab.semiring.MAX, got {semiring!r}")
+    return semiring
 
 
 def check_chart(chart, semiring: Semiring, hook: str):

@@ -106,3 +106,160 @@ def test_semiring_draws_are_the_same_with_and_without_the_kernels(monkeypatch):
     monkeypatch.setattr(kernels, "available", lambda: False)
     assert np.array_equal(compiled[0], draw(rows, u_rows, axis=0))
     assert np.array_equal(compiled[1], draw(cols, u_cols, axis=-1))
+
+
+# ------------------------------------------------------------ the compiled sweeps and the fused step
+def _fallback(monkeypatch_context, call):
+    """``call()`` with the kernels switched off (the numpy loops)."""
+    with monkeypatch_context() as mp:
+        mp.setattr(kernels, "available", lambda: False)
+        return call()
+
+
+def _outcome(call):
+    try:
+        return call()
+    except ValueError as e:
+        return str(e)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 40), st.integers(1, 30), st.booleans(), st.booleans(),
+       st.integers(0, 2 ** 32 - 1))
+def test_the_compiled_back_trace_is_the_numpy_sweep(T, K, N, with_last, ties, seed):
+    """Same paths from the compiled sweep and the numpy loop, in both semirings, with zeros in
+    the table and the transitions, exact ties (``ties``: entries from a few values), and the same
+    clear error when a draw meets a column of zero weight."""
+    from emlab.chain import backtrace
+    from emlab.semiring import SUM
+    rng = np.random.default_rng(seed)
+    values = (lambda shape: rng.integers(0, 3, shape) / 2.0) if ties else rng.random
+    table, trans = values((T, K, N)), values((K, K))
+    table[rng.random((T, K, N)) < 0.2] = 0.0
+    last = values(K) if with_last else None
+    for semiring in (SUM, MAX):
+        compiled = _outcome(lambda: backtrace(table, trans, last, semiring, np.random.default_rng(seed)))
+        fallback = _fallback(pytest.MonkeyPatch.context, lambda: _outcome(
+            lambda: backtrace(table, trans, last, semiring, np.random.default_rng(seed))))
+        if isinstance(compiled, str) or isinstance(fallback, str):
+            assert compiled == fallback and "probability zero" in compiled
+        else:
+            assert np.array_equal(compiled, fallback)
+            if semiring is MAX:                  # a back-pointer is an argmax of its weights
+                w = table[-1] * (1.0 if last is None else last[:, None])
+                top = w.max(axis=0)
+                assert np.all(w[compiled[:, -1], np.arange(N)] >= top * (1 - TIE_RTOL))
+
+
+def test_a_draw_over_zero_weight_names_the_sequence():
+    from emlab.chain import backtrace
+    from emlab.semiring import SUM
+    table = np.ones((3, 2, 4))
+    table[-1, :, 2] = 0.0                        # sequence 2 has no weight at its last step
+    with pytest.raises(ValueError, match="sequence 2 has probability zero"):
+        backtrace(table, np.full((2, 2), 0.5), None, SUM, np.random.default_rng(0))
+    assert backtrace(np.ones((0, 2, 4)), np.eye(2), None, SUM, np.random.default_rng(0)).shape == (4, 0)
+    with pytest.raises(ValueError, match="at least one state"):
+        backtrace(np.ones((3, 0, 4)), np.eye(0), None, MAX)
+    with pytest.raises(ValueError, match=r"trans must be \(2, 2\)"):
+        backtrace(np.ones((3, 2, 4)), np.eye(3), None, MAX)      # (compiled, it would read past trans)
+    with pytest.raises(ValueError, match=r"last \(2,\)"):
+        backtrace(np.ones((3, 2, 4)), np.eye(2), np.ones(3), SUM, np.random.default_rng(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 80), st.integers(0, 2 ** 32 - 1))
+def test_the_fused_max_step_is_numpy_s_four_operations(K, J, N, seed):
+    rng = np.random.default_rng(seed)
+    M, prev, factor = rng.random((K, J)), rng.random((J, N)), rng.random((K, N))
+    factor[:, rng.random(N) < 0.2] = 0.0         # dead columns: 0 / 0
+    want = definition(M, prev) * factor
+    scale = want.max(axis=0, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        want /= scale
+    out, got_scale = np.empty((K, N)), np.empty((1, N))
+    kernels.scaled_max_step(M, prev, factor, out, got_scale[0])
+    np.testing.assert_array_equal(got_scale, scale)
+    np.testing.assert_array_equal(out, want)     # NaN in the same places
+
+
+def test_the_fused_max_step_refuses_bad_arrays():
+    good = dict(M=np.ones((2, 3)), prev=np.ones((3, 4)), factor=np.ones((2, 4)), out=np.empty((2, 4)),
+                scale=np.empty(4))
+    with pytest.raises(ValueError, match="prev must be a C-contiguous"):
+        kernels.scaled_max_step(**{**good, "prev": np.ones((4, 3)).T})
+    with pytest.raises(ValueError, match="scaled_max_step needs"):
+        kernels.scaled_max_step(**{**good, "factor": np.ones((2, 5))})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 40), st.integers(1, 70), st.integers(1, 9),
+       st.integers(0, 2 ** 32 - 1))
+def test_max_product_on_strided_batches_and_tall_matrices_is_the_definition(P, Q, I, J, K, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random((P, Q, J, I)).transpose(0, 1, 3, 2)    # strided views, as a chart's split products
+    b = rng.random((P, Q, J + 3, K))[:, :, 1:J + 1]
+    assert np.array_equal(kernels.max_product(a, b), definition(a, b))
+    out = np.empty((K, I, P, Q)).transpose(2, 3, 1, 0)   # a strided out is filled
+    kernels.max_product(a, b, out=out)
+    assert np.array_equal(out, definition(a, b))
+    tall, short = rng.random((I + 32, J)), rng.random((J, K))   # long columns, few of them
+    assert np.array_equal(kernels.max_product(tall, short), definition(tall, short))
+
+
+def _tied_grammar(rng, N, V):
+    """A grammar whose rule probabilities take few values, so that many trees tie exactly."""
+    nts, words = [f"X{i}" for i in range(N)], [f"w{i}" for i in range(V)]
+    weights = rng.integers(1, 3, size=(N, N * N + V)).astype(float)
+    weights /= weights.sum(axis=1, keepdims=True)
+    rules = [(nts[a], (nts[j // N], nts[j % N]), weights[a, j]) for a in range(N) for j in range(N * N)]
+    rules += [(nts[a], (words[v],), weights[a, N * N + v]) for a in range(N) for v in range(V)]
+    return pcfg.PCFG.from_rules(rules, start="X0")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_compiled_cky_walk_reads_the_same_trees_as_span_walk(seed):
+    """On random and on tied grammars (uniform-ish, many equal trees), with and without brackets,
+    the compiled walk returns exactly the rule uses of the numpy walk, in the same order, and its
+    tree has the CKY score (enumeration: the reference's best tree probability)."""
+    from emlab.checks.references import best_tree_reference
+    from emlab.span import walk
+    rng = np.random.default_rng(seed)
+    N, V = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    g = (_tied_grammar(rng, N, V) if seed % 2 else
+         pcfg.PCFG.random([f"X{i}" for i in range(N)], [f"w{i}" for i in range(V)], rng=rng, start="X0"))
+    sentences = [[f"w{v}" for v in rng.integers(0, V, int(rng.integers(1, 7)))] for _ in range(5)]
+    data = pcfg.Bracketed.from_trees([pcfg.viterbi_parse(g, s)[0] for s in sentences], 0.5, rng) \
+        if seed % 3 == 0 else sentences
+    corpus = g.prepare(data)
+    for batch in corpus.batches:
+        chart = g.chart(batch, MAX)
+        compiled = walk(chart.chart, g.binary, chart.start)
+        fallback = _fallback(pytest.MonkeyPatch.context, lambda: walk(chart.chart, g.binary, chart.start))
+        for got, want in zip(compiled, fallback, strict=True):
+            assert np.array_equal(got, want)
+        if seed % 3 == 0 or batch.words.shape[1] > 4:
+            continue                              # (the enumeration knows no brackets; it is slow)
+        bins, lexs = compiled                     # the tree of the batch's first sentence
+        mine, lex = bins[bins[:, 0] == 0], lexs[lexs[:, 0] == 0]
+        logp = (np.log(g.binary[mine[:, 1], mine[:, 2], mine[:, 3]]).sum()
+                + np.log(g.lexical[lex[:, 1], batch.words[0, lex[:, 2]]]).sum())
+        best, _ = best_tree_reference(g.binary, g.lexical, batch.words[0], chart.start)
+        assert logp == pytest.approx(np.log(best), rel=1e-12)
+        assert chart.log_evidence[0] == pytest.approx(np.log(best), rel=1e-12)
+
+
+def test_hooks_refuse_a_chart_of_the_wrong_semiring():
+    from emlab.semiring import SUM
+    m = hmm.HMM.random(2, 3, rng=0)
+    batch = next(iter(m.batches(m.prepare([[0, 1, 2]]))))
+    with pytest.raises(ValueError, match="best needs a chart in the MAX semiring"):
+        m.best(batch, m.chart(batch, SUM))
+    with pytest.raises(ValueError, match="sampled needs a chart in the SUM semiring"):
+        m.sampled(batch, m.chart(batch, MAX), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="semiring must be"):
+        m.chart(batch, "max")
+    g = pcfg.PCFG.random(["S", "A"], ["a"], rng=0, start="S")
+    batch = g.prepare([["a", "a"]]).batches[0]
+    with pytest.raises(ValueError, match="posterior_counts needs a chart in the SUM semiring"):
+        g.posterior_counts(batch, g.chart(batch, MAX))
