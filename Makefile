@@ -11,7 +11,7 @@ WORK   ?= work
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_NB := --nbval-lax --nbval-current-env
 
-.PHONY: lab lab-instructor test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks strip clean
+.PHONY: lab lab-instructor test test-unit test-notebooks lint html exercises grade grade-merge grade-report student-dist test-browser benchmarks benchmarks-torch strip clean
 
 # The environment is rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -91,9 +91,17 @@ student-dist: $(VENV)/.installed
 
 # Speed as ratios against peers measured in the same run (BLAS pinned to one thread in each).
 BENCHMARKS := benchmarks/hmm_vs_hmmlearn.py benchmarks/pcfg_inside_outside.py benchmarks/em_methods.py \
-	benchmarks/spreadsheet_redraw.py benchmarks/grading_throughput.py
+	benchmarks/pcfg_vs_torch_struct.py benchmarks/spreadsheet_redraw.py benchmarks/grading_throughput.py
 benchmarks: $(VENV)/.installed
 	for b in $(BENCHMARKS); do $(BIN)/python $$b || exit 1; done
+
+# The torch-struct peer in an environment of its own (torch is no dependency of emlab); TORCH_SPEC
+# picks the build, e.g. TORCH_SPEC='torch==2.13.0+cpu' where the package index has the CPU wheel.
+TORCH_SPEC ?= torch
+benchmarks-torch:
+	test -x .venv-torch/bin/python || $(PYTHON) -m venv .venv-torch
+	.venv-torch/bin/python -m pip install --quiet -e . '$(TORCH_SPEC)' 'torch-struct>=0.5,<1'
+	.venv-torch/bin/python benchmarks/pcfg_vs_torch_struct.py
 
 # Instructors: strip outputs and execution metadata from every tracked notebook before committing.
 strip: $(VENV)/.installed

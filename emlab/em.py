@@ -182,7 +182,7 @@ def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep
             item = model.impossible_item(prepared, batch, int(bad[0]))
             raise ValueError(f"{item}, so its expected counts are undefined (the E-step needs p(x) > 0)")
         counts, score = collect(model, batch, chart, rng)
-        marginal = marginal and chart.semiring is SUM
+        marginal = marginal and getattr(chart, "semiring", SUM) is SUM
         ll += float(logp.sum())
         objective += score
         if total is None:

@@ -192,7 +192,8 @@ def outside_counts(binary, lexical, words, ins: Chart, start: int):
         g = (a / ins.top[w][..., None]).reshape(nbatch * S, N)
         cb_t += g.T @ ins.pairs[w].reshape(nbatch * S, N * N)
         G = (g @ rule_mat).reshape(nbatch, S, N, N)  # [B, C]
-        acc_start[:, :S, 1:w] += np.matmul(ins.right[w], G.transpose(0, 1, 3, 2))  # (B, S, w-1, N)
+        G_t = np.ascontiguousarray(G.transpose(0, 1, 3, 2))  # (BLAS takes it contiguous: 2x faster)
+        acc_start[:, :S, 1:w] += np.matmul(ins.right[w], G_t)  # (B, S, w-1, N)
         to_right = np.matmul(ins.left[w], G)  # (B, S, w-1, N)
         to_right *= ins.weights[w][..., None]
         acc_end[:, w:, n - w + 1:n] += to_right
