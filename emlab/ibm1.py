@@ -42,7 +42,7 @@ import numpy as np
 
 from . import em
 from .categorical import normalize
-from .semiring import SUM, Semiring, check_semiring
+from .semiring import SUM, Semiring, check_semiring, draw
 from .validation import as_generator, check_positive_int, check_scalar, check_stochastic, check_symbols
 
 __all__ = ["IBM1", "Corpus", "log_likelihood", "alignment_posteriors", "sample_corpus",
@@ -214,10 +214,8 @@ class IBM1:
 
     def sampled(self, c: Corpus, chart: AlignmentChart, rng: np.random.Generator) -> np.ndarray:
         """One alignment per target word, drawn independently from ``p(a_j | f, e)``."""
-        post = chart.posteriors()
-        cum = np.cumsum(post, axis=2)
-        u = rng.random(post.shape[:2])[:, :, None] * cum[:, :, -1:]
-        a = np.minimum((cum <= u).sum(axis=2), c.e_mask.sum(axis=1)[:, None] - 1)
+        post = chart.posteriors()                # rows of padding are all zero: drawn as 0 below
+        a = draw(post, rng.random(post.shape[:2]), axis=-1)
         return np.where(c.f_mask, a, 0)
 
     def structure_counts(self, c: Corpus, a: np.ndarray) -> dict[str, np.ndarray]:
