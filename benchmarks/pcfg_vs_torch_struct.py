@@ -78,7 +78,8 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     rng = np.random.default_rng(2024)
-    g = pcfg.PCFG.random([f"X{i}" for i in range(N_NT)], [f"w{i}" for i in range(N_WORDS)], rng=rng, start="X0")
+    nonterminals, vocabulary = [f"X{i}" for i in range(N_NT)], [f"w{i}" for i in range(N_WORDS)]
+    g = pcfg.PCFG.random(nonterminals, vocabulary, rng=rng, start="X0")
     sentences = pcfg.sample(g, N_SENT, rng=rng, length=LENGTH)
     prepared = g.prepare(sentences)
     words = np.concatenate([b.words for b in prepared.batches])
@@ -100,14 +101,16 @@ def main() -> None:
     lexical = np.zeros((N_NT, N_WORDS))
     np.add.at(lexical.T, words.ravel(), per_position.reshape(-1, N_NT))
     ll_rel = abs(ll - est.log_likelihood) / abs(est.log_likelihood)
-    count_err = max(np.max(np.abs(binary - est.counts["binary"])), np.max(np.abs(lexical - est.counts["lexical"])))
+    count_err = max(np.max(np.abs(binary - est.counts["binary"])),
+                    np.max(np.abs(lexical - est.counts["lexical"])))
     ok = ll_rel < 1e-9 and count_err < 1e-6 * N_SENT * LENGTH
     print(f"PCFG inside-outside E-step vs torch-struct (torch {torch.__version__}, float64, "
           f"CPU, 1 thread): {N_NT} nonterminals, {N_WORDS} words, {N_SENT} sentences of length {LENGTH}; "
           f"median of {REPEATS} alternating runs, load average {os.getloadavg()[0]:.1f}")
     print(f"  emlab.pcfg E-step             {ours * 1e3:9.2f} ms")
     print(f"  torch-struct SentCFG marginals {peer * 1e3:8.2f} ms")
-    print(f"  speed-up vs torch-struct: {peer / ours:.1f}x   (target >= 60x)  {'MET' if peer / ours >= 60 else 'NOT MET'}")
+    verdict = "MET" if peer / ours >= 60 else "NOT MET"
+    print(f"  speed-up vs torch-struct: {peer / ours:.1f}x   (target >= 60x)  {verdict}")
     print(f"  agreement: log-likelihood relative difference {ll_rel:.1e}, largest expected-count difference "
           f"{count_err:.1e} ({'OK' if ok else 'MISMATCH'})")
     if not ok:

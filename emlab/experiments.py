@@ -34,9 +34,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import em
+from .metrics import Alignment, align_states, confusion_matrix
 from .validation import (
     as_generator,
     check_bool,
+    check_labels,
     check_model,
     check_numbers,
     check_positive_int,
@@ -253,7 +255,7 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
             raise ValueError("the informed strategy needs labelled=(X, z): a few labelled count vectors")
         base = CategoricalMixture.uniform(K, V, learn_weights=learn_weights)
         X = base.prepare(labelled[0])
-        z = _labels("z", labelled[1])
+        z = check_labels("z", labelled[1])
         if z.size != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} items but z has {z.size} labels")
         if z.max() >= K:
@@ -279,67 +281,6 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
 # ----------------------------------------------------------------------------------------------
 # States are learned up to a permutation
 # ----------------------------------------------------------------------------------------------
-
-def _labels(name: str, value) -> np.ndarray:
-    try:
-        if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
-            value = np.concatenate([np.asarray(v).ravel() for v in value])
-        arr = np.asarray(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a 1-D array of state labels or a list of them, "
-                         f"got {type(value).__name__}") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of state labels (or a list of them)")
-    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
-        raise ValueError(f"{name} must hold non-negative integer state labels")
-    return arr.astype(np.intp)
-
-
-def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | None = None) -> np.ndarray:
-    """``C[i, j]`` = number of positions whose true state is ``i`` and learned state is ``j``.
-    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays) of equal length."""
-    t, g = _labels("true", true), _labels("learned", learned)
-    if t.size != g.size:
-        raise ValueError(f"true has {t.size} labels but learned has {g.size}")
-    n_true = int(t.max()) + 1 if n_true is None else check_positive_int("n_true", n_true)
-    n_learned = int(g.max()) + 1 if n_learned is None else check_positive_int("n_learned", n_learned)
-    for name, labels, n in (("true", t, n_true), ("learned", g, n_learned)):
-        if labels.max() >= n:
-            raise ValueError(f"{name} holds state {int(labels.max())}, "
-                             f"outside n_{name}={n} states (0..{n - 1})")
-    c = np.zeros((n_true, n_learned))
-    np.add.at(c, (t, g), 1)
-    return c
-
-
-@dataclass(frozen=True)
-class Alignment:
-    """How learned states map to true ones.
-
-    ``mapping[j]`` is the true state matched to learned state ``j`` (−1 if none: more learned
-    states than true ones); ``accuracy`` the fraction of positions whose relabelled learned
-    state equals the true one; ``confusion`` the matrix of :func:`confusion_matrix`.
-    """
-
-    mapping: np.ndarray
-    accuracy: float
-    confusion: np.ndarray
-
-    def relabel(self, learned) -> np.ndarray:
-        """The learned labels renamed to the true states they were matched with."""
-        return self.mapping[_labels("learned", learned)]
-
-
-def align_states(true, learned, n_true: int | None = None, n_learned: int | None = None) -> Alignment:
-    """Match learned states to true states one-to-one so that the most positions agree: the
-    Hungarian algorithm on the confusion matrix (maximize the matched overlap). EM's states are
-    only identified up to a permutation, so accuracy must be measured after this alignment."""
-    c = confusion_matrix(true, learned, n_true, n_learned)
-    rows, cols = linear_sum_assignment(c, maximize=True)
-    mapping = np.full(c.shape[1], -1, dtype=np.intp)
-    mapping[cols] = rows
-    return Alignment(mapping=mapping, accuracy=float(c[rows, cols].sum() / c.sum()), confusion=c)
-
 
 def match_rows(true_rows, learned_rows) -> tuple[np.ndarray, float]:
     """The permutation ``perm`` making ``learned_rows[perm]`` closest to ``true_rows`` (least

@@ -218,7 +218,8 @@ class HMM:
 
     def best(self, batch, chart: ChainChart) -> tuple[np.ndarray, np.ndarray]:
         """Viterbi paths (N, T) and ``max_y log p(x_n, y)``: the back-trace over a ``MAX`` chart."""
-        return backtrace(check_chart(chart, MAX, "best").table, self.trans, self.stop, MAX), chart.log_evidence
+        paths = backtrace(check_chart(chart, MAX, "best").table, self.trans, self.stop, MAX)
+        return paths, chart.log_evidence
 
     def sampled(self, batch, chart: ChainChart, rng: np.random.Generator) -> np.ndarray:
         """One path per sequence drawn from ``p(y | x)``: the backward sweep over a ``SUM`` chart."""

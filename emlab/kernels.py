@@ -202,7 +202,8 @@ def _compiled():
                     for B in range(N):
                         lft = by_start[b, s, k + 1, B]
                         for C in range(N):
-                            x = (lft * (by_end_rev[b, s + w, n - w + 1 + k, C] * weight)) * rules[A, B * N + C]
+                            rgt = by_end_rev[b, s + w, n - w + 1 + k, C] * weight
+                            x = (lft * rgt) * rules[A, B * N + C]
                             if (B == 0 and C == 0) or x > by_split[k]:
                                 by_split[k] = x
                 k = first_within(by_split, w - 1, rtol)
@@ -210,14 +211,16 @@ def _compiled():
                 for B in range(N):
                     lft = by_start[b, s, k + 1, B]
                     for C in range(N):
-                        children[B * N + C] = (lft * (by_end_rev[b, s + w, n - w + 1 + k, C] * weight)) * rules[A, B * N + C]
+                        rgt = by_end_rev[b, s + w, n - w + 1 + k, C] * weight
+                        children[B * N + C] = (lft * rgt) * rules[A, B * N + C]
                 BC = first_within(children, N * N, rtol)
                 B, C, k = BC // N, BC % N, k + 1
                 row = bins[nbins]
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b, A, B, C, s, s + k, s + w
                 nbins += 1
-                after[left_at, 0], after[left_at, 1], after[left_at, 2], after[left_at, 3] = b, s, B, k
-                after[right_at, 0], after[right_at, 1], after[right_at, 2], after[right_at, 3] = b, s + k, C, w - k
+                lft_row, rgt_row = after[left_at], after[right_at]
+                lft_row[0], lft_row[1], lft_row[2], lft_row[3] = b, s, B, k
+                rgt_row[0], rgt_row[1], rgt_row[2], rgt_row[3] = b, s + k, C, w - k
                 left_at += 1
                 right_at += 1
             npend = nafter + 2 * here
@@ -311,13 +314,15 @@ def scaled_max_step(M: np.ndarray, prev: np.ndarray, factor: np.ndarray, out: np
     step = _compiled()[5]
     arrays = {"M": M, "prev": prev, "factor": factor, "out": out}
     for name, arr in arrays.items():
-        if not (isinstance(arr, np.ndarray) and arr.dtype == float and arr.ndim == 2 and arr.flags.c_contiguous):
+        if not (isinstance(arr, np.ndarray) and arr.dtype == float and arr.ndim == 2
+                and arr.flags.c_contiguous):
             raise ValueError(f"{name} must be a C-contiguous 2-D float array")
     K, J = M.shape
     N = out.shape[1]
     if J == 0 or prev.shape != (J, N) or factor.shape != (K, N) or out.shape != (K, N) or scale.shape != (N,):
         raise ValueError(f"scaled_max_step needs M (K, J >= 1), prev (J, N), factor and out (K, N) and "
-                         f"scale (N,), got {M.shape}, {prev.shape}, {factor.shape}, {out.shape}, {scale.shape}")
+                         f"scale (N,), got {M.shape}, {prev.shape}, {factor.shape}, {out.shape}, "
+                         f"{scale.shape}")
     step(M, prev, factor, out, scale)
 
 
@@ -389,6 +394,6 @@ def best_trees(chart, binary: np.ndarray, start: int, rtol: float) -> tuple[np.n
         W[w, :, :weights.shape[1], :w - 1] = weights
     bins = np.empty((nbatch * max(n - 1, 0), 7), dtype=np.intp)
     lexs = np.empty((nbatch * n, 3), dtype=np.intp)
-    nb, nl = tree_walk(chart.by_start, chart.by_end_rev, W,
-                       np.ascontiguousarray(binary, dtype=float).reshape(N, N * N), int(start), float(rtol), bins, lexs)
+    rules = np.ascontiguousarray(binary, dtype=float).reshape(N, N * N)
+    nb, nl = tree_walk(chart.by_start, chart.by_end_rev, W, rules, int(start), float(rtol), bins, lexs)
     return bins[:nb], lexs[:nl]

@@ -4,14 +4,14 @@ EM names hidden states arbitrarily, so a tagging accuracy needs a mapping from l
 true labels first. Two standard ones (Johnson 2007, "Why doesn't EM find good HMM POS-taggers?";
 Christodoulopoulos, Goldwater & Steedman 2010 compare them), both read off the confusion matrix
 ``C[i, j]`` = number of positions with true label ``i`` and learned state ``j``
-(:func:`emlab.experiments.confusion_matrix`):
+(:func:`confusion_matrix`):
 
 - **many-to-1**: every learned state is mapped to the true label it co-occurs with most,
   ``Σ_j max_i C[i, j] / N``. Several states may map to one label, so it can only grow with the
   number of states (one state per position would score 1).
 - **1-to-1**: the one-to-one matching of states to labels with the largest total overlap,
   ``max_π Σ_j C[π(j), j] / N``, found by the Hungarian algorithm
-  (``scipy.optimize.linear_sum_assignment``; :func:`emlab.experiments.align_states`). With more
+  (``scipy.optimize.linear_sum_assignment``; :func:`align_states`). With more
   states than labels the unmatched states count as wrong.
 
 Trees are scored by their **unlabeled brackets** (the PARSEVAL measures of Black et al. 1991, as used
@@ -25,10 +25,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .experiments import align_states, confusion_matrix
-from .trees import tree_yield
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-__all__ = ["many_to_one", "one_to_one", "brackets", "BracketScore", "bracket_scores"]
+from .trees import tree_yield
+from .validation import check_labels, check_positive_int
+
+__all__ = ["confusion_matrix", "Alignment", "align_states", "many_to_one", "one_to_one", "brackets",
+           "BracketScore", "bracket_scores"]
+
+
+def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | None = None) -> np.ndarray:
+    """``C[i, j]`` = number of positions whose true state is ``i`` and learned state is ``j``.
+    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays) of equal length."""
+    t, g = check_labels("true", true), check_labels("learned", learned)
+    if t.size != g.size:
+        raise ValueError(f"true has {t.size} labels but learned has {g.size}")
+    n_true = int(t.max()) + 1 if n_true is None else check_positive_int("n_true", n_true)
+    n_learned = int(g.max()) + 1 if n_learned is None else check_positive_int("n_learned", n_learned)
+    for name, labels, n in (("true", t, n_true), ("learned", g, n_learned)):
+        if labels.max() >= n:
+            raise ValueError(f"{name} holds state {int(labels.max())}, "
+                             f"outside n_{name}={n} states (0..{n - 1})")
+    c = np.zeros((n_true, n_learned))
+    np.add.at(c, (t, g), 1)
+    return c
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How learned states map to true ones.
+
+    ``mapping[j]`` is the true state matched to learned state ``j`` (−1 if none: more learned
+    states than true ones); ``accuracy`` the fraction of positions whose relabelled learned
+    state equals the true one; ``confusion`` the matrix of :func:`confusion_matrix`.
+    """
+
+    mapping: np.ndarray
+    accuracy: float
+    confusion: np.ndarray
+
+    def relabel(self, learned) -> np.ndarray:
+        """The learned labels renamed to the true states they were matched with."""
+        return self.mapping[check_labels("learned", learned)]
+
+
+def align_states(true, learned, n_true: int | None = None, n_learned: int | None = None) -> Alignment:
+    """Match learned states to true states one-to-one so that the most positions agree: the
+    Hungarian algorithm on the confusion matrix (maximize the matched overlap). EM's states are
+    only identified up to a permutation, so accuracy must be measured after this alignment."""
+    c = confusion_matrix(true, learned, n_true, n_learned)
+    rows, cols = linear_sum_assignment(c, maximize=True)
+    mapping = np.full(c.shape[1], -1, dtype=np.intp)
+    mapping[cols] = rows
+    return Alignment(mapping=mapping, accuracy=float(c[rows, cols].sum() / c.sum()), confusion=c)
 
 
 def many_to_one(true, learned, n_true: int | None = None, n_learned: int | None = None) -> float:

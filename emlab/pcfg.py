@@ -331,8 +331,8 @@ class PCFG:
     def chart(self, batch: Batch, semiring: Semiring = SUM) -> InsideChart:
         """The scaled span chart of a batch: inside (``SUM``, with ``log p(x)`` per sentence) or
         CKY (``MAX``, with ``log p(x, t*)``)."""
-        return InsideChart(span(self.binary, self.lexical, batch.words, check_semiring(semiring), batch.allowed),
-                           self._nt[self.start])
+        chart = span(self.binary, self.lexical, batch.words, check_semiring(semiring), batch.allowed)
+        return InsideChart(chart, self._nt[self.start])
 
     def posterior_counts(self, batch: Batch, chart: InsideChart) -> dict[str, np.ndarray]:
         """Expected rule counts: the outside pass over an inside (``SUM``) chart."""

@@ -238,3 +238,20 @@ def check_sequence(name: str, value, what: str = "a list") -> None:
     if (value is None or zero_d or isinstance(value, (str, bytes, dict, set))
             or not (hasattr(value, "__len__") and hasattr(value, "__iter__"))):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+
+
+def check_labels(name: str, value) -> np.ndarray:
+    """``value`` as a non-empty 1-D integer array of state labels (a list of per-sequence arrays is
+    concatenated), else a ``ValueError`` naming ``name``."""
+    try:
+        if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+            value = np.concatenate([np.asarray(v).ravel() for v in value])
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a 1-D array of state labels or a list of them, "
+                         f"got {type(value).__name__}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of state labels (or a list of them)")
+    if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+        raise ValueError(f"{name} must hold non-negative integer state labels")
+    return arr.astype(np.intp)

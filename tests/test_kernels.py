@@ -138,9 +138,9 @@ def test_the_compiled_back_trace_is_the_numpy_sweep(T, K, N, with_last, ties, se
     table[rng.random((T, K, N)) < 0.2] = 0.0
     last = values(K) if with_last else None
     for semiring in (SUM, MAX):
-        compiled = _outcome(lambda: backtrace(table, trans, last, semiring, np.random.default_rng(seed)))
-        fallback = _fallback(pytest.MonkeyPatch.context, lambda: _outcome(
-            lambda: backtrace(table, trans, last, semiring, np.random.default_rng(seed))))
+        def run(semiring=semiring):
+            return _outcome(lambda: backtrace(table, trans, last, semiring, np.random.default_rng(seed)))
+        compiled, fallback = run(), _fallback(pytest.MonkeyPatch.context, run)
         if isinstance(compiled, str) or isinstance(fallback, str):
             assert compiled == fallback and "probability zero" in compiled
         else:
@@ -234,8 +234,9 @@ def test_the_compiled_cky_walk_reads_the_same_trees_as_span_walk(seed):
     corpus = g.prepare(data)
     for batch in corpus.batches:
         chart = g.chart(batch, MAX)
-        compiled = walk(chart.chart, g.binary, chart.start)
-        fallback = _fallback(pytest.MonkeyPatch.context, lambda: walk(chart.chart, g.binary, chart.start))
+        def run(chart=chart):
+            return walk(chart.chart, g.binary, chart.start)
+        compiled, fallback = run(), _fallback(pytest.MonkeyPatch.context, run)
         for got, want in zip(compiled, fallback, strict=True):
             assert np.array_equal(got, want)
         if seed % 3 == 0 or batch.words.shape[1] > 4:
