@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .semiring import SUM, TIE_RTOL, Semiring
+from .semiring import SUM, TIE_RTOL, Semiring, check_semiring
 
 __all__ = ["chain", "backtrace"]
 
@@ -50,13 +50,23 @@ def chain(init: np.ndarray, M: np.ndarray, B: np.ndarray, semiring: Semiring = S
     scale : (T, N) the ``c_t``. A sequence whose ``v_t`` is all zero from some step on (a prefix
         of probability zero) has ``c = 0`` and ``v̂ = 0`` from there (no NaN).
     """
+    check_semiring(semiring)
+    B, M, init = np.asarray(B, dtype=float), np.asarray(M, dtype=float), np.asarray(init, dtype=float)
+    if B.ndim != 3 or B.shape[1] == 0:
+        raise ValueError(f"B must be (T, K, N) with at least one state, got shape {B.shape}")
     T, K, N = B.shape
+    if M.shape != (K, K) or init.shape not in ((K,), (K, N)):
+        raise ValueError(f"M must be ({K}, {K}) and init ({K},) or ({K}, {N}) for B of shape {B.shape}, "
+                         f"got {M.shape} and {init.shape}")
+    for name, given, shape in (("scale", scale, (T, N)), ("table", table, (T, K, N)),
+                               ("messages", messages, (T, K, N))):
+        if given is not None and np.shape(given) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {np.shape(given)}")
     table = np.empty((T, K, N)) if table is None else table
     own = scale is None
     c = np.empty((T, 1, N)) if own else scale[:, None, :]
     work = None if semiring is SUM else np.empty((K, K, N))
     M = np.ascontiguousarray(M)
-    init = np.asarray(init, dtype=float)
     init = init[:, None] if init.ndim == 1 else init
     with np.errstate(invalid="ignore", divide="ignore"):
         if not own:                              # given scales: B_t / c_t for all steps at once,

@@ -319,8 +319,9 @@ def scaled_max_step(M: np.ndarray, prev: np.ndarray, factor: np.ndarray, out: np
             raise ValueError(f"{name} must be a C-contiguous 2-D float array")
     K, J = M.shape
     N = out.shape[1]
-    if J == 0 or prev.shape != (J, N) or factor.shape != (K, N) or out.shape != (K, N) or scale.shape != (N,):
-        raise ValueError(f"scaled_max_step needs M (K, J >= 1), prev (J, N), factor and out (K, N) and "
+    if (K == 0 or J == 0 or prev.shape != (J, N) or factor.shape != (K, N) or out.shape != (K, N)
+            or scale.shape != (N,)):
+        raise ValueError(f"scaled_max_step needs M (K >= 1, J >= 1), prev (J, N), factor and out (K, N) and "
                          f"scale (N,), got {M.shape}, {prev.shape}, {factor.shape}, {out.shape}, "
                          f"{scale.shape}")
     step(M, prev, factor, out, scale)
@@ -332,8 +333,8 @@ def argmax_rows(weights: np.ndarray, rtol: float) -> np.ndarray:
     compiled; only when :func:`available`."""
     first_near_max = _compiled()[2]
     weights = np.ascontiguousarray(_operand("weights", weights))
-    if weights.ndim != 2:
-        raise ValueError(f"weights must be 2-dimensional, got shape {weights.shape}")
+    if weights.ndim != 2 or weights.shape[0] == 0:
+        raise ValueError(f"weights must be 2-dimensional with at least one row, got shape {weights.shape}")
     out = np.empty(weights.shape[1], dtype=np.intp)
     first_near_max(weights, float(rtol), out)
     return out
@@ -347,8 +348,9 @@ def draw_rows(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     draw_columns = _compiled()[3]
     weights = np.ascontiguousarray(_operand("weights", weights))
     u = np.ascontiguousarray(u, dtype=float)
-    if weights.ndim != 2 or u.shape != weights.shape[1:]:
-        raise ValueError(f"weights must be 2-dimensional and u hold one number per column, "
+    if weights.ndim != 2 or weights.shape[0] == 0 or u.shape != weights.shape[1:]:
+        raise ValueError(f"weights must be 2-dimensional with at least one row and u hold one number "
+                         f"per column, "
                          f"got shapes {weights.shape} and {u.shape}")
     out = np.empty(weights.shape[1], dtype=np.intp)
     draw_columns(weights, u, out)
@@ -364,14 +366,20 @@ def chain_backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray, u: n
     the same choices as the numpy loop, so the same paths (N, T); only when :func:`available`.
     Raises ``ValueError`` naming the sequence when a draw meets a column of zero weight."""
     sweep = _compiled()[4]
-    table = np.ascontiguousarray(table, dtype=float)
+    table = np.ascontiguousarray(_operand("table", table))
+    if table.ndim != 3 or table.shape[1] == 0:
+        raise ValueError(f"table must be (T, K, N) with at least one state, got shape {table.shape}")
     T, K, N = table.shape
+    trans, last = _operand("trans", trans), np.ascontiguousarray(last, dtype=float)
+    if trans.shape != (K, K) or last.shape != (K,):
+        raise ValueError(f"trans must be ({K}, {K}) and last ({K},), got {trans.shape} and {last.shape}")
     u = np.empty((0, N)) if u is None else np.ascontiguousarray(u, dtype=float)
     if u.shape[1:] != (N,) or u.shape[0] not in (0, T):
         raise ValueError(f"u must hold one uniform per step and sequence, shape {(T, N)}, got {u.shape}")
     path = np.empty((N, T), dtype=np.intp)
-    bad = sweep(table, np.ascontiguousarray(trans, dtype=float), np.ascontiguousarray(last, dtype=float),
-                u, float(rtol), path)
+    if T == 0 or N == 0:
+        return path
+    bad = sweep(table, np.ascontiguousarray(trans), last, u, float(rtol), path)
     if bad >= 0:
         raise ValueError(f"sequence {bad} has probability zero: there is no path to draw")
     return path

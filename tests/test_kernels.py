@@ -264,3 +264,35 @@ def test_hooks_refuse_a_chart_of_the_wrong_semiring():
     batch = g.prepare([["a", "a"]]).batches[0]
     with pytest.raises(ValueError, match="posterior_counts needs a chart in the SUM semiring"):
         g.posterior_counts(batch, g.chart(batch, MAX))
+
+
+# ------------------------------------------------------------ fuzz: any shapes, never a crash
+def _shapes(ndim_max=4, side_max=4):
+    return st.lists(st.integers(0, side_max), min_size=0, max_size=ndim_max).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_shapes(), _shapes(), _shapes(), _shapes(), st.integers(0, 2 ** 32 - 1))
+def test_kernels_and_sweeps_refuse_any_inconsistent_shapes_by_name(s1, s2, s3, s4, seed):
+    """Arrays of any shapes (empty axes included) into every compiled entry point and the sweeps
+    that call them: a result, or a ValueError naming the argument. A compiled loop does not check
+    its bounds, so a shape the wrapper let through could read past an array: this would crash
+    the test process, or give NaN where the inputs are finite."""
+    from test_fuzz_helpers import outcome
+
+    from emlab.chain import backtrace, chain
+    from emlab.semiring import SUM
+    rng = np.random.default_rng(seed)
+    a, b, c, d = (rng.random(s) for s in (s1, s2, s3, s4))
+    u = rng.random(s4)
+    outcome(lambda: kernels.max_product(a, b), "a ", "b ", "J >= 1", "do not broadcast")
+    outcome(lambda: kernels.argmax_rows(a, TIE_RTOL), "weights")
+    outcome(lambda: kernels.draw_rows(a, u), "weights")
+    outcome(lambda: kernels.scaled_max_step(a, b, c, d, u), "M ", "prev", "factor", "out", "scaled_max_step")
+    outcome(lambda: kernels.chain_backtrace(a, b, c, None, TIE_RTOL), "table", "trans", "last")
+    outcome(lambda: kernels.chain_backtrace(a, b, c, d, TIE_RTOL), "table", "trans", "last", "u must")
+    for semiring in (SUM, MAX):
+        outcome(lambda semiring=semiring: backtrace(a, b, None, semiring, np.random.default_rng(0)),
+                "table", "trans", "probability zero")
+        outcome(lambda semiring=semiring: chain(c, b, a, semiring), "init", "M", "B", "semiring",
+                allow_nan=True)
