@@ -4,8 +4,15 @@ Both sides use this module: the sandbox runner encodes what a student's function
 grader encodes the instructor's inputs. Nothing here ever evaluates code or unpickles: a decoder
 builds ``None``/``bool``/``int``/``float``/``complex``/``str``, lists, tuples, dicts, sets, plain
 ``numpy.ndarray`` (numeric dtypes only, never a subclass), numpy scalars, random generators from
-their bit-generator state, and SymPy expressions rebuilt node by node from an allow-list of SymPy
-classes (never ``sympify``/``eval``). Anything else the student returns arrives as a
+their bit-generator state and seed sequence (so ``rng.spawn`` gives the same children on both
+sides), and SymPy expressions rebuilt node by node from an allow-list of SymPy classes (never
+``sympify``/``eval``).
+
+The encoder (the sandbox's side, for what a student returns) first turns the other honest forms of
+those values into them: any other number (``Fraction``, ``Decimal``) into a float, any other
+container (``collections.deque``, ``array.array``, ``range``, dict views, a generator, a mapping or
+sequence class) into a list or dict, an object with ``__array__`` into an array, a SymPy N-dim
+array or sparse matrix into a dense ``Matrix`` (rank 2) or nested lists. Anything else arrives as a
 :class:`Returned` namespace of its public data attributes, or as an :class:`Unreadable` marker.
 
 Limits (:class:`Limits`) bound the depth, the number of items and the size of every message, so a
@@ -19,8 +26,11 @@ from __future__ import annotations
 
 import ast
 import base64
+import collections.abc
+import itertools
 import json
 import math
+import numbers
 from dataclasses import dataclass
 
 __all__ = [
@@ -131,11 +141,8 @@ def _enc(x, limits, depth, budget, globals_of):
         if isinstance(x, np.ndarray) or isinstance(x, np.generic):
             return _enc_array(np, x, limits, depth, budget, globals_of)
         if isinstance(x, np.random.Generator):
-            return {
-                "$rng": type(x.bit_generator).__name__,
-                "state": _enc(x.bit_generator.state, limits, depth + 1, budget, None),
-            }
-    sympy_node = _enc_sympy(x, limits)
+            return _enc_rng(np, x, limits, depth, budget)
+    sympy_node = _enc_sympy(x, limits, depth, budget, globals_of)
     if sympy_node is not None:
         return sympy_node
     if isinstance(x, list):
@@ -156,9 +163,75 @@ def _enc(x, limits, depth, budget, globals_of):
         }
     if callable(x) and globals_of is not None and (name := globals_of(x)) is not None:
         return {"$global": name}
-    if callable(x) or type(x).__module__ in ("builtins", "io", "_io"):
+    if callable(x) or type(x).__module__ in ("io", "_io"):  # a function, a file
+        return {"$unreadable": _type_name(x)}
+    plain = _as_plain(x, np, limits, budget)
+    if plain is not _NOT_PLAIN:
+        return _enc(plain, limits, depth, budget, globals_of)
+    if type(x).__module__ == "builtins":
         return {"$unreadable": _type_name(x)}
     return _enc_object(x, limits, depth, budget)
+
+
+_NOT_PLAIN = object()
+
+
+def _as_plain(x, np, limits, budget):
+    """The plain value an honest answer of another type stands for (see the module docstring), or
+    ``_NOT_PLAIN``. Only standard protocols are used: numbers, mappings, sequences, sets, iterators,
+    the buffer protocol and ``__array__``; an iterator is read at most up to the item limit."""
+    if isinstance(x, (bytes, bytearray, str)):
+        return _NOT_PLAIN
+    if isinstance(x, numbers.Number):  # Fraction, Decimal, ... (int/float/complex are handled before)
+        try:
+            return complex(x) if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real) else float(x)
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            return _NOT_PLAIN
+    if isinstance(x, collections.abc.Mapping):
+        return dict(_bounded(x.items(), limits, budget))
+    if np is not None and (isinstance(x, memoryview) or hasattr(x, "__array__") or hasattr(x, "__array_interface__")
+                           or type(x).__module__ == "array"):
+        try:
+            arr = np.asarray(x)
+        except Exception:  # noqa: BLE001 - a broken __array__ is simply not an array
+            return _NOT_PLAIN
+        return arr if isinstance(arr, np.ndarray) and arr.dtype != object else _NOT_PLAIN
+    if isinstance(x, (collections.abc.Sequence, collections.abc.Set, collections.abc.Iterator,
+                      collections.abc.MappingView, range)):
+        return list(_bounded(x, limits, budget))
+    return _NOT_PLAIN
+
+
+def _bounded(items, limits, budget):
+    """The first items of an iterable, refusing one longer than the message may hold."""
+    out = list(itertools.islice(iter(items), max(budget[0], 0) + 1))
+    if len(out) > budget[0]:
+        raise CodecError(f"more than {limits.max_items} items")
+    return out
+
+
+def _enc_rng(np, x, limits, depth, budget):
+    """A generator as its bit generator's name and state, and the seed sequence it came from (if
+    any), which ``spawn`` and ``bit_generator.seed_seq`` read."""
+    node = {
+        "$rng": type(x.bit_generator).__name__,
+        "state": _enc(x.bit_generator.state, limits, depth + 1, budget, None),
+    }
+    seq = getattr(x.bit_generator, "seed_seq", None)
+    if isinstance(seq, np.random.SeedSequence):
+        node["seed_seq"] = _enc(
+            {
+                "entropy": seq.entropy,
+                "spawn_key": list(seq.spawn_key),
+                "pool_size": seq.pool_size,
+                "n_children_spawned": seq.n_children_spawned,
+            },
+            limits,
+            depth + 1,
+            budget,
+            None,
+        )
+    return node
 
 
 def _enc_array(np, x, limits, depth, budget, globals_of):
@@ -187,10 +260,17 @@ def _enc_array(np, x, limits, depth, budget, globals_of):
     return node
 
 
-def _enc_sympy(x, limits):
+def _enc_sympy(x, limits, depth, budget, globals_of):
     sympy = _sympy()
     if sympy is None:
         return None
+    if isinstance(x, sympy.NDimArray):  # e.g. derive_by_array's Hessian: a Matrix, or nested lists
+        if x.rank() == 0:
+            return _enc(x[()], limits, depth, budget, globals_of)
+        dense = sympy.ImmutableDenseMatrix(x.tolist()) if x.rank() == 2 else x.tolist()
+        return _enc(dense, limits, depth, budget, globals_of)
+    if isinstance(x, sympy.MatrixBase) and not isinstance(x, sympy.matrices.dense.DenseMatrix):
+        x = sympy.ImmutableDenseMatrix(x)  # a sparse matrix: the same entries, densely
     if isinstance(x, (sympy.Basic, sympy.MatrixBase)):
         text = sympy.srepr(x)
         if len(text) > limits.max_sympy_chars:
@@ -350,12 +430,46 @@ def _dec_rng(node, limits, depth, budget):
     if kind not in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"):
         raise CodecError(f"bit generator {kind[:20]!r} is not allowed")
     state = _dec(node.get("state"), limits, depth + 1, budget, None)
-    bitgen = getattr(np.random, kind)()
+    seq = None
+    if "seed_seq" in node:
+        seq = _dec_seed_seq(np, _dec(node["seed_seq"], limits, depth + 1, budget, None))
+    bitgen = getattr(np.random, kind)(seq)
     try:
         bitgen.state = state
     except (TypeError, ValueError, KeyError) as exc:
         raise CodecError(f"a random generator state that does not fit: {type(exc).__name__}") from None
     return np.random.Generator(bitgen)
+
+
+def _dec_seed_seq(np, fields):
+    """A ``SeedSequence`` from its four fields, each checked (small non-negative integers)."""
+
+    def count(v, high):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < high:
+            raise CodecError("a seed sequence with a malformed field")
+        return v
+
+    if not isinstance(fields, dict) or set(fields) != {"entropy", "spawn_key", "pool_size", "n_children_spawned"}:
+        raise CodecError("a malformed seed sequence")
+    entropy = fields["entropy"]
+    if isinstance(entropy, (list, tuple)):
+        if len(entropy) > 1024:
+            raise CodecError("a seed sequence with too much entropy")
+        entropy = [count(e, 2**256) for e in entropy]
+    elif entropy is not None:
+        entropy = count(entropy, 2**1024)
+    key = fields["spawn_key"]
+    if not isinstance(key, list) or len(key) > 64:
+        raise CodecError("a seed sequence with a malformed spawn key")
+    try:
+        return np.random.SeedSequence(
+            entropy,
+            spawn_key=tuple(count(k, 2**64) for k in key),
+            pool_size=count(fields["pool_size"], 1025),
+            n_children_spawned=count(fields["n_children_spawned"], 2**63),
+        )
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"a seed sequence that does not fit: {type(exc).__name__}") from None
 
 
 def _list(v) -> list:
