@@ -193,7 +193,6 @@ def attack_sources() -> dict[str, dict]:
         f"{sub}/{MARKER}",
         f"/usr/lib/{MARKER}",
         f"/etc/{MARKER}",
-        f"/dev/shm/{MARKER}",
         f"/var/tmp/{MARKER}",
         f"/run/{MARKER}",
         f"{PATHS['tmpdir']}/{MARKER}",
@@ -357,6 +356,23 @@ def attack_sources() -> dict[str, dict]:
     )
     add("honest_lists", correct(forward=FORWARD.replace("return alpha", "return alpha.tolist()")), (3, 2))
     add("honest_helper", _with_helper_cell(), (3, 2))
+    add("honest_writefile", _with_writefile_helper(), (3, 2))  # as in Jupyter: the folder is importable
+    add(
+        "honest_pool",  # multiprocessing needs a writable /dev/shm (its semaphores): the sandbox has its own
+        correct(
+            forward=FORWARD.replace("def forward(", "def _forward(")
+            + textwrap.dedent("""
+            import multiprocessing
+
+
+            def forward(start, trans, emit, seq):
+                with multiprocessing.get_context("fork").Pool(2) as pool:
+                    (alpha,) = pool.starmap(_forward, [(start, trans, emit, seq)])
+                return alpha
+            """)
+        ),
+        (3, 2),
+    )
     add(
         "honest_magics",
         correct(
@@ -940,6 +956,30 @@ def forward(start, trans, emit, seq):
         },
     )
     return nb
+
+
+def _with_writefile_helper() -> dict:
+    """A helper module written by a ``%%writefile`` cell and imported by the answer."""
+    nb = correct(forward="import numpy as np\nfrom fwd_helper import step\n\n" + _with_helper_answer())
+    i = nb["cells"].index(_cell(nb, "ex03a_forward_solution"))
+    source = "%%writefile fwd_helper.py\ndef step(prev, trans, e):\n    return (prev @ trans) * e\n"
+    nb["cells"].insert(
+        i,
+        {"cell_type": "code", "id": "helper02", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": source},
+    )
+    return nb
+
+
+def _with_helper_answer() -> str:
+    return """
+def forward(start, trans, emit, seq):
+    start, trans, emit = (np.asarray(a, float) for a in (start, trans, emit))
+    alpha = [start * emit[:, seq[0]]]
+    for v in seq[1:]:
+        alpha.append(step(alpha[-1], trans, emit[:, v]))
+    return np.array(alpha)
+"""
 
 
 def _duplicated() -> dict:

@@ -232,6 +232,7 @@ def grade(args) -> int:
         processes=args.processes,
         file_mb=args.file_mb,
         disk_mb=args.disk_mb,
+        shm_mb=args.shm_mb,
         output_kb=args.output_kb,
         cell_seconds=args.cell_seconds,
         notebook_seconds=args.notebook_seconds,
@@ -360,7 +361,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--shard")
     p.add_argument("--assignment")
     d = sandbox.Limits()
-    for name in ("memory_mb", "processes", "file_mb", "disk_mb", "output_kb"):
+    for name in ("memory_mb", "processes", "file_mb", "disk_mb", "shm_mb", "output_kb"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
     for name in ("cell_seconds", "notebook_seconds"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))

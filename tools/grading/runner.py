@@ -27,6 +27,7 @@ import os
 import shutil
 import sys
 import traceback
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,7 +69,12 @@ def _write_all(fd: int, data: bytes) -> None:
 class Runner:
     def __init__(self, req_fd: int, ans_fd: int):
         self.req_fd, self.ans_fd = req_fd, ans_fd
-        self.ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+        # the notebook's namespace is a module of its own registered as __main__, as in a Jupyter
+        # kernel: what it defines can be pickled by name (a multiprocessing Pool's tasks)
+        self.main = types.ModuleType("__main__")
+        self.main.__builtins__ = builtins
+        sys.modules["__main__"] = self.main
+        self.ns: dict = self.main.__dict__
         self.ns.setdefault("display", _plain_display)
         self.shell = None
         self.labels: set[str] = set()
@@ -89,7 +95,7 @@ class Runner:
         if self.shell is None:
             from IPython.core.interactiveshell import InteractiveShell
 
-            self.shell = InteractiveShell.instance(user_ns=self.ns)
+            self.shell = InteractiveShell.instance(user_module=self.main, user_ns=self.ns)
             self.shell.register_magic_function(lambda line: None, "line", "matplotlib")
             self.ns["get_ipython"] = lambda: self.shell
         return self.shell.transform_cell(source)
@@ -199,7 +205,9 @@ def main() -> None:
         shutil.copytree(cache, config, dirs_exist_ok=True)
     os.chdir(os.environ.get("EMLAB_WORKDIR", os.getcwd()))
     sys.argv = ["notebook"]
-    sys.path[:0] = [p for p in os.environ.get("EMLAB_SANDBOX_PATH", "").split(":") if p]
+    # the library view first; then, as in a Jupyter kernel, the notebook's folder (a helper module
+    # the notebook wrote with %%writefile is importable)
+    sys.path[:0] = [p for p in os.environ.get("EMLAB_SANDBOX_PATH", "").split(":") if p] + [os.getcwd()]
     Runner(req, ans).serve()
 
 

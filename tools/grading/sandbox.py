@@ -6,7 +6,8 @@ Python installation and virtual environment the grader runs in, the sandbox runn
 by :func:`library_view`). Packages the exercise may not use (e.g. ``hmmlearn``) are hidden behind an
 empty directory. It never holds the repository, ``solutions/``, the staged course, the
 submissions, ``OUT`` or the grader's temporary folder. ``/tmp`` (with ``HOME``, ``IPYTHONDIR``,
-``JUPYTER_*`` and ``MPLCONFIGDIR`` in it) is a fresh size-limited tmpfs per sandbox; there is no
+``JUPYTER_*`` and ``MPLCONFIGDIR`` in it) and ``/dev/shm`` (where ``multiprocessing`` keeps its
+semaphores: a ``Pool`` works as it does in Jupyter) are fresh size-limited tmpfs per sandbox; there is no
 network, and the sandbox has its own PID namespace, so nothing in it can see, signal or outlive the
 grader (``--die-with-parent``; killing bubblewrap ends every process inside).
 
@@ -47,6 +48,7 @@ class Limits:
     processes: int = 64  # processes and threads of the sandbox user
     file_mb: int = 64  # largest file it may write
     disk_mb: int = 128  # size of its /tmp
+    shm_mb: int = 32  # size of its /dev/shm (multiprocessing's semaphores and shared memory)
     output_kb: int = 2048  # bytes of stdout + stderr before it is stopped
     cell_seconds: float = 30.0  # one cell or one call
     notebook_seconds: float = 180.0  # everything the notebook runs, restarts included
@@ -261,6 +263,12 @@ class SandboxSpec:
             "--perms",
             "1777",
             "--size",
+            str(self.limits.shm_mb * 2**20),
+            "--tmpfs",
+            "/dev/shm",
+            "--perms",
+            "1777",
+            "--size",
             str(self.limits.disk_mb * 2**20),
             "--tmpfs",
             "/tmp",
@@ -273,7 +281,7 @@ class SandboxSpec:
             "--dir",
             "/tmp/work",
         ]
-        made: set[str] = {"/", "/proc", "/dev", "/tmp", "/tmp/home", "/tmp/work"}
+        made: set[str] = {"/", "/proc", "/dev", "/dev/shm", "/tmp", "/tmp/home", "/tmp/work"}
         binds = [("/usr", "/usr"), ("/etc", "/etc")] + [(p, p) for p in _python_roots()]
         binds += [(str(self.library), "/opt/emlab-view"), (str(RUNTIME), "/opt/grader")]
         if self.mpl_cache is not None:
