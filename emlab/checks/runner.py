@@ -95,7 +95,10 @@ def _short(x, width: int = 300) -> str:
 
 
 def _numeric(x) -> bool:
+    """Whether ``x`` prints as an array of real numbers (a complex one prints with its ``repr``)."""
     try:
+        if np.iscomplexobj(np.asarray(x)):
+            return False
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
         return False
@@ -139,6 +142,22 @@ def run_cases(name: str, cases: Iterable[Case], what: str = "the reference") -> 
     return CheckResult(name, not failures, msg, failures)
 
 
+class _Complex(ValueError):
+    """An answer with non-zero imaginary parts where real numbers are asked for."""
+
+
+def _real_numbers(got) -> np.ndarray:
+    """``got`` as a float array. A complex answer whose imaginary parts are all zero (e.g. from
+    ``np.roots``) is its real part, as in the grader's ``expect_close``; one with an imaginary part
+    raises :class:`_Complex` (numpy would drop it with a warning)."""
+    arr = np.asarray(got)
+    if np.iscomplexobj(arr):
+        if np.any(arr.imag != 0):
+            raise _Complex
+        arr = arr.real
+    return np.asarray(arr, dtype=float)
+
+
 def compare_array(expected, name: str = "result", rtol: float = RTOL, atol: float = ATOL, mistakes=()):
     """A ``compare`` function: shape first, then values within tolerance (float32 answers at the
     float32 tolerance), reporting the worst entry and, when recognisable, the likely mistake.
@@ -153,7 +172,9 @@ def compare_array(expected, name: str = "result", rtol: float = RTOL, atol: floa
         if got is None:
             return f"{name}: your function returned nothing (None); did it `return` {name}?"
         try:
-            arr = np.asarray(got, dtype=float)
+            arr = _real_numbers(got)
+        except _Complex:
+            return f"{name} should be real, got complex numbers with imaginary parts: {_short(got)}"
         except (TypeError, ValueError):
             return f"{name} should be an array of numbers, got {type(got).__name__}: {_short(got)}"
         if arr.shape != expected.shape:
@@ -199,10 +220,12 @@ def compare_scalar(expected: float, name: str = "value", rtol: float = RTOL, ato
         if got is None:
             return f"{name}: your function returned nothing (None); did it `return` the value?"
         try:
-            arr = np.asarray(got, dtype=float)
+            arr = _real_numbers(got)
             if arr.size != 1:
                 raise ValueError
             value = float(arr.reshape(()))
+        except _Complex:
+            return f"{name} should be a real number, got {fmt(complex(np.asarray(got).reshape(-1)[0]))}"
         except (TypeError, ValueError):
             return f"{name} should be a number, got {type(got).__name__}: {_short(got)}"
         tol = tolerance_for(np.asarray(got), rtol)
