@@ -1,7 +1,9 @@
 """A class of our own submissions, graded by the real grader in one batch: every honest answer
 (other types, loop orders, log space, recursion) earns full marks on its item, every typical
 mistake earns 0 on it, and for every mistake the visible check the student ran before submitting
-already printed a ✘ (not only ✔).
+already printed a ✘ (not only ✔) — except the brute-force enumerators of ``emlab.checks.references``
+pasted into an answer: they are right on the visible checks' tiny cases, and earn 0 because a hidden
+case is too large to enumerate within the grader's time limit of one call.
 
 Each submission is an exercise notebook (``exercises/<name>.ipynb``) with every answer cell filled
 with the master's solution except the ones under test. The whole class is graded by
@@ -49,6 +51,17 @@ class Submission:
 
 def S(exercise, label, answers, item, verdict, check=None, **kw):
     return Submission(exercise, label, answers, {item: verdict}, check, **kw)
+
+
+def pasted(*names: str) -> str:
+    """The brute-force references ``names`` of the student kit (``emlab/checks/references.py``),
+    pasted into an answer cell as a student could (without the grader's cache decorator)."""
+    import inspect
+
+    from emlab.checks import references
+
+    sources = [inspect.getsource(getattr(references, n)).replace("@_remembered\n", "") for n in names]
+    return "import itertools\n\nimport numpy as np\n\n\n" + "\n\n".join(sources) + "\n\n"
 
 
 # ------------------------------------------------------------------------------- the class
@@ -192,6 +205,11 @@ def forward(start, trans, emit, seq):
         alpha[t] = (alpha[t - 1] @ trans) * emit[:, seq[t]]
     return alpha
 '''}, "ex03a_forward_test", ZERO, ("check_forward", "forward")),
+    S("03a_forward", "forward pasting the kit's path enumerator", {"ex03a_forward_solution": pasted(
+        "_suffix_share", "_prefix_share", "brute_force_hmm") + '''
+def forward(start, trans, emit, seq):
+    return brute_force_hmm(start, trans, emit, seq)[1]
+'''}, "ex03a_forward_test", ZERO),
     S("03a_forward", "log_likelihood in log space with logsumexp", {"ex03a_loglik_solution": '''
 def log_likelihood(start, trans, emit, seq):
     la = np.log(start) + np.log(emit[:, seq[0]])
@@ -389,6 +407,11 @@ def viterbi(start, trans, emit, stop, seq):
         path.append(int(b[path[-1]]))
     return np.array(path[::-1]), float(d.max())
 '''}, "ex03e_viterbi_test", ZERO, ("check_viterbi", "viterbi")),
+    S("03e_viterbi", "viterbi pasting the kit's path enumerator", {"ex03e_viterbi_solution": pasted(
+        "_path_joint", "brute_force_viterbi") + '''
+def viterbi(start, trans, emit, stop, seq):
+    return brute_force_viterbi(start, trans, emit, seq, stop=stop)
+'''}, "ex03e_viterbi_test", ZERO),
     # 04a: inside
     S("04a_inside", "inside by memoized recursion", {"ex04a_inside_solution": '''
 from functools import lru_cache
@@ -493,6 +516,11 @@ def expected_rule_counts(binary, lexical, sentence):
         lc[:, w] += out[i, i + 1] * ins[i, i + 1] / p
     return bc, lc
 '''}, "ex04b_counts_test", FULL, ("check_expected_rule_counts", "expected_rule_counts")),
+    S("04b_outside_counts", "outside pasting the kit's tree enumerator", {"ex04b_outside_solution": pasted(
+        "_trees", "brute_force_pcfg", "chart_from_enumeration", "_hole", "outside_reference") + '''
+def outside(binary, lexical, sentence, inside_chart):
+    return outside_reference(binary, lexical, sentence)
+'''}, "ex04b_outside_test", ZERO),
     # 04c: CKY
     S("04c_cky", "cky in log space by recursion", {"ex04c_cky_solution": '''
 from functools import lru_cache
@@ -546,6 +574,11 @@ def cky(binary, lexical, sentence):
 
     return chart[0, n, 0], tree(0, n, 0)
 '''}, "ex04c_cky_test", ZERO, ("check_cky", "cky")),
+    S("04c_cky", "cky pasting the kit's tree enumerator", {"ex04c_cky_solution": pasted(
+        "_tree_list", "best_tree_reference") + '''
+def cky(binary, lexical, sentence):
+    return best_tree_reference(binary, lexical, sentence)
+'''}, "ex04c_cky_test", ZERO),
     # 04d: PCFG M-step
     S("04d_pcfg_m_step", "pcfg_m_step with a loop over left-hand sides, lists", {"ex04d_mstep_solution": '''
 def pcfg_m_step(binary_counts, lexical_counts):
@@ -623,6 +656,12 @@ def random_init(K, V, rng):
     start = rng.dirichlet(np.ones(K))
     return hmm.HMM(start, rng.dirichlet(np.ones(K), size=K), rng.dirichlet(np.ones(V), size=K))
 '''}, "ex06_init_test", FULL, ("check_random_init", "random_init")),
+    S("06_restarts", "random_init with a uniform emit", {"ex06_init_solution": '''
+def random_init(K, V, rng):
+    start = rng.dirichlet(np.ones(K))
+    trans = np.array([rng.dirichlet(np.ones(K)) for _ in range(K)])
+    return hmm.HMM(start, trans, np.full((K, V), 1.0 / V))
+'''}, "ex06_init_test", ZERO, ("check_random_init", "random_init")),
     S("06_restarts", "restart_finals with a fresh generator per restart", {"ex06_restarts_solution": '''
 def restart_finals(seqs, n, rng):
     finals = []
@@ -816,6 +855,68 @@ def sample_paths(start, trans, emit, seq, n, rng):
             paths[s, t] = np.random.choice(K, p=p / p.sum())
     return paths
 '''}, "ex07b_sample_test", ZERO, ("check_sample_paths", "sample_paths")),
+    S("07b_ffbs", "sample_paths ignoring rng (each path floor(n p) times, by enumeration)",
+      {"ex07b_sample_solution": pasted("_path_joint", "path_posteriors") + '''
+def sample_paths(start, trans, emit, seq, n, rng):
+    ranked = sorted(path_posteriors(start, trans, emit, seq).items(), key=lambda kv: -kv[1])
+    rows = [path for path, p in ranked for _ in range(int(n * p))]
+    rows += [ranked[0][0]] * (n - len(rows))
+    return np.array(rows, dtype=int).reshape(n, len(seq))
+'''}, "ex07b_sample_test", ZERO, ("check_sample_paths", "sample_paths")),
+    # honest forms the grader's wire once lost (found by an adversarial probe): each must earn full marks
+    S("07b_ffbs", "one child stream per path from rng.spawn", {"ex07b_sample_solution": '''
+def sample_paths(start, trans, emit, seq, n, rng):
+    trans = np.asarray(trans, float)
+    alpha = forward(np.asarray(start, float), trans, np.asarray(emit, float), np.asarray(seq, int))
+    T, K = alpha.shape
+    paths = np.zeros((n, T), dtype=int)
+    for s, child in enumerate(rng.spawn(n)):
+        paths[s, -1] = child.choice(K, p=alpha[-1] / alpha[-1].sum())
+        for t in range(T - 2, -1, -1):
+            p = alpha[t] * trans[:, paths[s, t + 1]]
+            paths[s, t] = child.choice(K, p=p / p.sum())
+    return paths
+'''}, "ex07b_sample_test", FULL, check=("check_sample_paths", "sample_paths")),
+    S("01_lagrangian_sympy", "Hessian as derive_by_array's N-dim array", {"ex01_hessian_solution": '''
+def hessian(K):
+    theta = sp.symbols(f"theta_1:{K+1}")
+    c = sp.symbols(f"c_1:{K+1}")
+    lam = sp.Symbol("lambda")
+    L = sum(ck * sp.log(tk) for ck, tk in zip(c, theta)) - lam * (sum(theta) - 1)
+    return sp.derive_by_array(sp.derive_by_array(L, theta), theta)
+'''}, "ex01_hessian_test", FULL),
+    S("01_lagrangian_sympy", "Hessian as a SparseMatrix", {"ex01_hessian_solution": '''
+def hessian(K):
+    theta = sp.symbols(f"theta_1:{K+1}")
+    c = sp.symbols(f"c_1:{K+1}")
+    return sp.SparseMatrix(K, K, {(k, k): -c[k] / theta[k] ** 2 for k in range(K)})
+'''}, "ex01_hessian_test", FULL),
+    S("05_convergence", "log-likelihoods kept in a deque", {"ex05_run_em_solution": '''
+from collections import deque
+
+
+def run_em(step, loglik, theta0, tol=1e-8, max_iter=500):
+    theta = theta0
+    lls = deque([loglik(theta)])
+    for _ in range(max_iter):
+        theta = step(theta)
+        lls.append(loglik(theta))
+        if abs(lls[-1] - lls[-2]) / abs(lls[-2]) < tol:
+            break
+    return theta, lls
+'''}, "ex05_run_em_test", FULL),
+    S("02_two_coins_em", "M-step in exact fractions", {"ex02_m_step_solution": '''
+from fractions import Fraction
+
+
+def m_step(resp, heads, flips):
+    resp = np.asarray(resp, dtype=float)
+    ra = [Fraction(float(r[0])) for r in resp]
+    rb = [Fraction(float(r[1])) for r in resp]
+    ta = sum(r * int(h) for r, h in zip(ra, heads)) / sum(r * int(n) for r, n in zip(ra, flips))
+    tb = sum(r * int(h) for r, h in zip(rb, heads)) / sum(r * int(n) for r, n in zip(rb, flips))
+    return ta, tb
+'''}, "ex02_m_step_test", FULL),
 ]
 
 
@@ -922,10 +1023,19 @@ def test_every_submission_is_graded_fairly(graded, i):
             assert item["score"] == item["max"], (sub.label, item)
         elif verdict == ZERO:
             assert item["score"] == 0 and item["message"], (sub.label, item)
+            assert GRADER_SAYS.get(sub.label, "") in item["message"], (sub.label, item)
         else:  # a written answer: waiting for the instructor, with the text found
             assert item["status"] == "manual" and item["score"] is None, item
             assert "local maxima" in data["manual_answers"][gid]
             assert data["manual_flags"][gid] == "answer found outside its cell"
+
+
+#: What the grader's message says for a mistake the visible check cannot see.
+GRADER_SAYS = {
+    **{s.label: "write the dynamic program" for s in CLASS if "pasting the kit's" in s.label},
+    "sample_paths ignoring rng (each path floor(n p) times, by enumeration)": "different seeds",
+    "random_init with a uniform emit": "emit is uniform",
+}
 
 
 def _visible_check(sub: Submission):
@@ -992,6 +1102,8 @@ DIAGNOSES = {
     "hard_em turning an unused coin into NaN": "NaN",
     "sample_paths drawing every state from its own marginal": "the joint is not",
     "sample_paths ignoring rng (numpy's global generator)": "same seed",
+    "sample_paths ignoring rng (each path floor(n p) times, by enumeration)": "different seeds",
+    "random_init with a uniform emit": "emit",
     "path_counts with the transitions transposed": "transposed",
     "logit_gradient without the model counts": "model counts",
     "q_function with hard assignments": "weight by resp",

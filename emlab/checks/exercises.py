@@ -965,6 +965,9 @@ def check_sample_paths(sample_paths, n: int = 4000) -> CheckResult:
                     len(s),
                     n,
                     lambda a=(s, t, e, x): sample_paths(*a, 3, np.random.default_rng(1)),
+                    # (not on the one-step case: two honest runs may well agree there)
+                    (lambda seed, a=(s, t, e, x): sample_paths(*a, _SEEDED_N, np.random.default_rng(seed)))
+                    if len(x) > 1 else None,
                 ),
             )
         )
@@ -1019,7 +1022,19 @@ def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
     return None
 
 
-def _compare_samples(post, T, K, n, again):
+#: Paths drawn with each of two different seeds to see that a sampler uses its ``rng``: two honest
+#: runs give the same 100 paths with probability ``(Σ_y p(y | x)²)^100``: below 1e-40 on the cases it is
+#: used on (not on a one-step sequence, whose two paths may well be drawn alike).
+_SEEDED_N = 100
+
+_DIFFERENT_SEEDS_PROBLEM = (
+    f"two calls with different seeds gave the same {_SEEDED_N} paths: the sampler ignores its `rng` "
+    "(it is deterministic); draw every random number from `rng` (two honest runs agree with probability "
+    "below 1e-40 here)"
+)
+
+
+def _compare_samples(post, T, K, n, again, with_seed=None):
     def compare(got):
         if got is None:
             return "your function returned nothing (None); it should return an (n, T) array of paths"
@@ -1032,9 +1047,65 @@ def _compare_samples(post, T, K, n, again):
             return f"a second call raised {type(exc).__name__}"
         if a.shape != b.shape or np.any(a != b):
             return "two calls with the same seed gave different paths: draw every random number from `rng`"
+        if with_seed is not None:
+            try:
+                a, b = np.asarray(with_seed(11)), np.asarray(with_seed(12))
+            except Exception as exc:  # noqa: BLE001
+                return f"a call with another seed raised {type(exc).__name__}"
+            if a.shape == b.shape and np.all(a == b):
+                return _DIFFERENT_SEEDS_PROBLEM
         return None
 
     return compare
+
+
+def marginal_frequencies_problem(paths, gamma, xi, n, z: float = 5.0):
+    """None if in ``paths`` (n, T) the frequency of every state at every position and of every pair
+    of states at every two neighbouring positions is within ``z`` binomial standard deviations
+    (+ 1/n) of its posterior, ``gamma`` (T, K) and ``xi`` (T-1, K, K), else a sentence. For
+    sequences too long to list every path (:func:`path_frequencies_problem` compares whole paths)."""
+    gamma, xi = np.asarray(gamma, dtype=float), np.asarray(xi, dtype=float)
+    T, K = gamma.shape
+    try:
+        arr = np.asarray(paths)
+    except (TypeError, ValueError):
+        return "should return an array of state numbers of shape (n, T)"
+    if arr.shape != (n, T):
+        return f"should return shape ({n}, {T}) (n samples of T states), got {arr.shape}"
+    if (
+        not np.issubdtype(arr.dtype, np.number)
+        or np.any(arr != np.round(arr))
+        or arr.min() < 0
+        or arr.max() >= K
+    ):
+        return f"should hold state numbers 0..{K - 1}"
+    arr = arr.astype(int)
+    freq = np.stack([(arr == k).mean(axis=0) for k in range(K)], axis=1)
+    pair = np.zeros((T - 1, K, K))
+    np.add.at(pair, (np.arange(T - 1)[None, :], arr[:, :-1], arr[:, 1:]), 1.0 / n)
+    for got, want in ((freq, gamma), (pair, xi)):
+        drawn = (want == 0) & (got > 0)
+        if drawn.any():
+            where = [int(i) for i in np.argwhere(drawn)[0]]
+            what = f"state {where[1]} at position {where[0]}" if got.ndim == 2 else (
+                f"the states ({where[1]}, {where[2]}) at positions {where[0]}, {where[0] + 1}")
+            return f"{what} has posterior probability 0 but was drawn"
+    off = np.abs(freq - gamma) > z * np.sqrt(gamma * (1 - gamma) / n) + 1.0 / n
+    if off.any():
+        u, k = (int(i) for i in np.argwhere(off)[0])
+        return (
+            f"state {k} at position {u} was drawn in {fmt(freq[u, k])} of the samples but its posterior "
+            f"p(y_{u} = {k} | x) is {fmt(gamma[u, k])}"
+        )
+    off = np.abs(pair - xi) > z * np.sqrt(xi * (1 - xi) / n) + 1.0 / n
+    if off.any():
+        u, i, j = (int(v) for v in np.argwhere(off)[0])
+        return (
+            f"the states ({i}, {j}) at positions {u}, {u + 1} were drawn together in {fmt(pair[u, i, j])} of "
+            f"the samples but p(y_{u} = {i}, y_{u + 1} = {j} | x) = {fmt(xi[u, i, j])}: the marginals are "
+            "right, the joint is not (draw y_t given the y_{t+1} you drew, backwards from y_T)"
+        )
+    return None
 
 
 # ------------------------------------------------------------------------ 07c: Viterbi training

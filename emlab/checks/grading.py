@@ -20,11 +20,22 @@ their precision.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .runner import ATOL, RTOL  # the same tolerances as the visible checks
 
-__all__ = ["CheckFailure", "expect_close", "expect_equal", "expect_true", "tolerance_for", "RTOL", "ATOL"]
+__all__ = [
+    "CheckFailure",
+    "expect_close",
+    "expect_equal",
+    "expect_true",
+    "needs_dynamic_program",
+    "tolerance_for",
+    "RTOL",
+    "ATOL",
+]
 
 FLOAT32_RTOL = 2e-5
 
@@ -152,3 +163,45 @@ def expect_true(condition, message: str) -> None:
     """A property check with an instructor-written, safe message."""
     if not bool(condition):
         raise CheckFailure(message)
+
+
+#: The grader's stops (``SandboxStopped.kind`` in ``tools/grading/judge.py``) that an answer running
+#: out of time or memory on a large hidden case causes, and how they are named to the student.
+_STOPS = {"cell": "was stopped by the time limit of one call", "memory": "was stopped by the memory limit"}
+
+
+@contextmanager
+def needs_dynamic_program(case: str, what: str, uses: str | None = None):
+    """Wrap the call of a student's function on a hidden case too large to enumerate (every state
+    path, every tree): if the grader stops the call by its time or memory limit, the item fails with
+    a :class:`CheckFailure` that says so, names ``case`` and tells that ``what`` (e.g. "every state
+    path (3^30 of them)") cannot be enumerated in time: write the dynamic program; the same if the
+    function raised ``MemoryError``. ``uses``: another answer the function may call (its name),
+    which may be the one that enumerates. Any other exception, and any other stop of the grader (its
+    whole-notebook limit, say), passes unchanged. (The grader's exceptions are recognised by name:
+    ``SandboxStopped`` with its ``kind``, ``StudentRaised`` with its safe text, ``tools/grading/judge.py``.)
+
+    Outside the grader nothing is stopped, and the block runs as it is:
+
+    >>> with needs_dynamic_program("a hidden 30-step sequence", "every state path"):
+    ...     value = 1 + 1
+    >>> value
+    2
+    """
+    try:
+        yield
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind == "StudentRaised" and "raised MemoryError" in str(exc):  # ran out of memory by itself
+            limit = "ran out of memory (MemoryError)"
+        elif kind == "SandboxStopped":
+            limit = _STOPS.get(getattr(exc, "kind", None))
+        else:
+            limit = None
+        if limit is None:
+            raise
+        also = f" (if it calls your `{uses}` and that one enumerates: fix {uses} first)" if uses else ""
+        raise CheckFailure(
+            f"on {case}, your function {limit}: an answer that enumerates {what} "
+            f"cannot finish within it; write the dynamic program, which takes well under a second here{also}"
+        ) from None
