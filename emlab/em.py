@@ -78,7 +78,7 @@ import numpy as np
 
 from .semiring import MAX, SUM, Semiring
 from .threads import one_blas_thread
-from .validation import as_generator, check_positive_int, check_scalar
+from .validation import as_generator, check_model, check_positive_int, check_scalar
 
 METHODS = ("soft", "hard", "stochastic")
 STOPPING_RULES = ("objective", "params")
@@ -262,6 +262,7 @@ def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tupl
     log-likelihood is ``L(θ_t)``. This is the one loop in emlab; :func:`fit` and the
     notebooks' step-by-step widgets consume it.
     """
+    check_model("model", model, "prepare", "e_step", "m_step", "params")
     check_method(method)
     rng = as_generator(rng)
     prepared = model.prepare(data)
@@ -306,6 +307,7 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
         when soft or hard EM's objective (for a plain soft model: the log-likelihood) decreases
         by more than ``1e-9`` relative (the theorem says it cannot: something is wrong).
     """
+    check_model("model", model, "prepare", "e_step", "m_step", "params")
     check_method(method)
     if stop not in STOPPING_RULES:
         raise ValueError(f"stop must be one of {STOPPING_RULES}, got {stop!r}")
@@ -372,6 +374,8 @@ def restarts(init: Callable[[np.random.Generator], EMModel], data, n: int = 10,
     """
     from tqdm.auto import tqdm
 
+    if not callable(init):
+        raise TypeError(f"init must be a function rng -> starting model, got {type(init).__name__}")
     n = check_positive_int("n", n)
     children = as_generator(rng).spawn(n)
     results = []

@@ -153,7 +153,7 @@ def jitter(model, scale: float = 1e-3, rng=None):
     noisy = {name: p * np.exp(scale * gen.standard_normal(p.shape)) for name, p in params.items()}
     try:
         return model.m_step(noisy)
-    except KeyError as missing:
+    except (KeyError, ValueError) as missing:    # (an M-step names the count array it lacks)
         raise ValueError(f"jitter needs a product of categoricals whose M-step normalizes its parameters; "
                          f"{type(model).__name__}'s M-step wants statistics it does not expose "
                          f"({missing})") from None

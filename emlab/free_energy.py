@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import em
-from .validation import as_generator, check_positive_int
+from .validation import as_generator, check_array, check_categorical_model, check_positive_int
 
 __all__ = [
     "Enumeration", "enumerate_paths", "enumerate_trees", "posterior", "entropy", "free_energy", "kl",
@@ -225,12 +225,7 @@ def gap(q, log_joint) -> float:
 
 # ============================================================ through the model's E-step
 def _check_categorical_model(model) -> None:
-    if not all(hasattr(model, a) for a in ("prepare", "e_step", "m_step", "params")):
-        raise TypeError(f"model must implement emlab.em.EMModel, got {type(model).__name__}")
-    from .mixture import GaussianMixture
-    if isinstance(model, GaussianMixture):
-        raise TypeError("model must be a product of categoricals (HMM, PCFG, CategoricalMixture); a "
-                        "GaussianMixture's log p(x, y) is not Σ counts · log θ")
+    check_categorical_model("model", model, "the free energy F = Σ c · log θ + H")
 
 
 def expected_log_joint(model, counts: dict[str, np.ndarray]) -> float:
@@ -244,9 +239,7 @@ def expected_log_joint(model, counts: dict[str, np.ndarray]) -> float:
                          f"got {sorted(counts)}")
     total = 0.0
     for k, theta in params.items():
-        c = np.asarray(counts[k], dtype=float)
-        if c.shape != theta.shape:
-            raise ValueError(f"counts[{k!r}] must have shape {theta.shape}, got {c.shape}")
+        c = check_array(f"counts[{k!r}]", counts[k], shape=theta.shape)   # no NaN, inf or negative count
         nz = c > 0
         if np.any(theta[nz] == 0):
             return -np.inf

@@ -26,7 +26,7 @@ import numpy as np
 
 from .bound import frozen_arrays, with_params
 from .em import EMModel, param_change, relative_change
-from .validation import as_generator, check_bool, check_model, check_numbers, check_scalar
+from .validation import as_generator, check_bool, check_categorical_model, check_numbers, check_scalar
 
 
 @dataclass
@@ -105,7 +105,7 @@ def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
 
     Arrays the model keeps fixed (:func:`emlab.bound.frozen_arrays`, or ``frozen`` when given) get a
     zero gradient. ``rng`` (int seed or Generator) is handed to the E-step."""
-    params = check_model("model", model, "e_step", "m_step", "params").params()
+    params = check_categorical_model("model", model, "the gradient over softmax logits").params()
     _check_rowwise_categoricals(params)
     est = model.e_step(prepared, "soft", as_generator(rng))
     grads = {}
@@ -137,7 +137,7 @@ def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6, rng=None
     """``∂ log p(x) / ∂η`` by central differences, one logit at a time (an independent check of
     :func:`log_likelihood_and_gradient`; slow, for small models only). Entries with ``θ = 0`` get 0.
     ``rng`` (int seed or Generator) is handed to every E-step."""
-    check_model("model", model, "prepare", "e_step", "m_step", "params")
+    check_categorical_model("model", model, "finite_difference_gradient")
     eps = check_scalar("eps", eps, low=0, high=1, low_open=True)
     rng = as_generator(rng)
     prepared = model.prepare(data)
@@ -181,7 +181,7 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
     all, and ``evaluations``, the cumulative count at each iterate — the fair unit against EM's one
     E-step per iteration. ``rng`` (int seed or Generator) is handed to every E-step.
     """
-    check_model("model", model, "prepare", "e_step", "m_step", "params")
+    check_categorical_model("model", model, "gradient ascent over softmax logits")
     step = check_scalar("step", step, low=0, high=1e6, low_open=True)
     max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
     tol = check_scalar("tol", tol, low=0)

@@ -43,14 +43,17 @@ from .chain import backtrace, chain
 from .semiring import MAX, SUM, Semiring, check_chart, check_semiring, draw
 from .threads import one_blas_thread
 from .validation import (
-    SUM_TOL,
     as_corpus,
     as_generator,
     check_array,
+    check_counts,
+    check_instance,
     check_positive_int,
     check_rows_sum_to_one,
     check_scalar,
     check_symbols,
+    input_eps,
+    renormalized,
 )
 
 __all__ = [
@@ -94,22 +97,28 @@ class HMM:
     """
 
     def __init__(self, start, trans, emit, stop=None):
+        start_eps, trans_eps, emit_eps = input_eps(start), input_eps(trans), input_eps(emit)
         start = check_array("start", start, ndim=1)
         K = start.shape[0]
         if K == 0:
             raise ValueError("start must have at least one state")
-        if abs(start.sum() - 1.0) > SUM_TOL:
-            raise ValueError(f"start sums to {float(start.sum()):.12g}, not 1")
+        check_rows_sum_to_one("start", start, eps=start_eps)
         trans = check_array("trans", trans, shape=(K, K))
         emit = check_array("emit", emit, ndim=2)
         if emit.shape[0] != K or emit.shape[1] == 0:
             raise ValueError(f"emit must have shape ({K}, V) with V >= 1 (a row per state), got {emit.shape}")
-        check_rows_sum_to_one("emit", emit)
+        check_rows_sum_to_one("emit", emit, eps=emit_eps)
         if stop is None:
-            check_rows_sum_to_one("trans", trans)
+            check_rows_sum_to_one("trans", trans, eps=trans_eps)
         else:
+            trans_eps = max(trans_eps, input_eps(stop))
             stop = check_array("stop", stop, shape=(K,))
-            check_rows_sum_to_one("trans", trans, extra=stop, extra_name="stop")
+            check_rows_sum_to_one("trans", trans, extra=stop, extra_name="stop", eps=trans_eps)
+        # float32 input (rows sum to 1 only to its precision): stored renormalized in float64
+        start = renormalized(start) if start_eps else start
+        emit = renormalized(emit) if emit_eps else emit
+        if trans_eps:
+            trans, stop = (renormalized(trans), None) if stop is None else renormalized(trans, stop)
         self.start, self.trans, self.emit = (_frozen(a) for a in (start, trans, emit))
         self.stop = None if stop is None else _frozen(stop)
 
@@ -200,6 +209,7 @@ class HMM:
 
     def m_step(self, counts: dict[str, np.ndarray]) -> HMM:
         """Normalize each categorical of the counts; a row with no counts keeps its parameters."""
+        check_counts(counts, self.params())
         return _normalize_counts(counts, self, self.K, self.has_stop)
 
     # ----------------------------------------------------- hooks of em.e_step
@@ -444,6 +454,7 @@ def log_likelihood(m: HMM, seqs) -> float:
     ``seqs`` is a corpus (list of 1-D integer arrays) or one sequence. Returns ``-inf`` when some
     sequence has probability zero. Batched, scaled forward pass: exact and finite on long sequences.
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     return _corpus_log_likelihood(m, m.prepare(seqs))
 
 
@@ -460,6 +471,7 @@ def forward(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     ``α_t = alpha_hat[t] · exp(Σ_{s<=t} log_c[s])`` and
     ``log p(x) = Σ_t log_c[t] + log Σ_k alpha_hat[T-1, k] stop[k]`` (the last term is 0 without STOP).
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     chart = _pass(m, _one(m, seq))
     with np.errstate(divide="ignore"):
         return chart.table[:, :, 0].copy(), np.log(chart.scale[:, 0]) + chart.log_b[:, 0]
@@ -472,6 +484,7 @@ def backward(m: HMM, seq) -> np.ndarray:
     Like :func:`posteriors`, raises ``ValueError`` when ``p(x) = 0`` (the scaling is then undefined;
     :func:`backward_table` gives the unscaled ``β``).
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     chart = _pass(m, _one(m, seq))
     _refuse_zero(chart, "its scaled backward probabilities")
     return _backward(m, chart)[0][:, :, 0].copy()
@@ -483,6 +496,7 @@ def forward_table(m: HMM, seq) -> np.ndarray:
     Derived from the scaled pass, ``α_t = α̂_t · Π_{s<=t} c_s``; for drawing a trellis of a *short*
     sequence: the entries underflow to 0 on long ones (notebook 03 shows it), use :func:`forward`.
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     alpha, log_c = forward(m, seq)
     with np.errstate(under="ignore"):
         return alpha * np.exp(np.cumsum(log_c))[:, None]
@@ -495,6 +509,7 @@ def backward_table(m: HMM, seq) -> np.ndarray:
     run on the reversed sequence with its own scales ``d_t``, so ``β_t = (its message at t) ·
     Π_{s>t} d_s``. Defined for every sequence, also of probability zero; for short sequences.
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     B, log_b = _emissions(m, _one(m, seq))
     T, K, _ = B.shape
     init = m.stop if m.stop is not None else np.ones(K)
@@ -509,6 +524,7 @@ def backward_table(m: HMM, seq) -> np.ndarray:
 def posteriors(m: HMM, seq) -> tuple[np.ndarray, np.ndarray]:
     """``(gamma, xi)``: ``gamma[t, k] = p(y_t = k | x)`` (T, K), ``xi[t, i, j] = p(y_t = i, y_{t+1} = j | x)``
     (T-1, K, K). Raises ``ValueError`` if ``p(x) = 0`` (the posterior is undefined)."""
+    check_instance("m", m, HMM, "an hmm.HMM")
     chart = _pass(m, _one(m, seq))
     _refuse_zero(chart, "its posteriors")
     beta, u = _backward(m, chart)
@@ -528,12 +544,14 @@ def viterbi(m: HMM, seq) -> tuple[np.ndarray, float]:
 
     ``log_prob`` is ``-inf`` (and the path arbitrary) when every path has probability zero.
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     chart = _pass(m, _one(m, seq), MAX)
     return backtrace(chart.table, m.trans, m.stop, MAX)[0], float(chart.log_evidence[0])
 
 
 def expected_counts(m: HMM, seqs, method: str = "soft", rng=None) -> dict[str, np.ndarray]:
     """The E-step's counts (same keys and shapes as ``m.params()``) summed over a corpus."""
+    check_instance("m", m, HMM, "an hmm.HMM")
     return m.e_step(m.prepare(seqs), method, rng).counts
 
 
@@ -548,6 +566,7 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     would never end). All sequences advance together, one vectorized draw per step; randomness only
     from ``rng``.
     """
+    check_instance("m", m, HMM, "an hmm.HMM")
     rng = as_generator(rng)
     N = check_positive_int("n_sequences", n_sequences)
     if length is None and m.stop is None:

@@ -43,7 +43,15 @@ import numpy as np
 from . import em
 from .categorical import normalize
 from .semiring import SUM, Semiring, check_semiring, draw
-from .validation import as_generator, check_positive_int, check_scalar, check_stochastic, check_symbols
+from .validation import (
+    as_generator,
+    check_counts,
+    check_instance,
+    check_positive_int,
+    check_scalar,
+    check_stochastic,
+    check_symbols,
+)
 
 __all__ = ["IBM1", "Corpus", "log_likelihood", "alignment_posteriors", "sample_corpus",
            "random_table", "cooccurrence_counts"]
@@ -153,6 +161,12 @@ class IBM1:
     def prepare(self, data) -> Corpus:
         """Validate a list of ``(f, e)`` pairs and pad them into a :class:`Corpus`."""
         if isinstance(data, Corpus):
+            # (padding holds code 0, so the largest codes are those of real words)
+            if data.f.size and data.f.max() >= self.n_target or data.e.size and data.e.max() >= self.n_source:
+                raise ValueError(f"this Corpus was prepared for a larger vocabulary (target codes up to "
+                                 f"{int(data.f.max())}, source codes up to {int(data.e.max())}) than the "
+                                 f"model's {self.n_target} target and {self.n_source} source words: "
+                                 "prepare the pairs with this model")
             return data
         pairs = _check_pairs(data, self.n_source, self.n_target)
         m = max(len(f) for f, _ in pairs)
@@ -172,6 +186,7 @@ class IBM1:
 
     def m_step(self, counts: dict[str, np.ndarray]) -> IBM1:
         """``t(f | e) = c(e, f) / Σ_f' c(e, f')``; a source word never seen keeps its row."""
+        check_counts(counts, ("t",))
         return IBM1(normalize(counts["t"], previous=self.t))
 
     def params(self) -> dict[str, np.ndarray]:
@@ -234,11 +249,13 @@ class IBM1:
 
 def log_likelihood(model: IBM1, pairs) -> float:
     """``Σ_pairs log p(f | e, m)`` (``-inf`` when some pair is impossible)."""
+    check_instance("model", model, IBM1, "an ibm1.IBM1")
     return float(np.sum(model.chart(model.prepare(pairs)).log_evidence))
 
 
 def alignment_posteriors(model: IBM1, f, e) -> np.ndarray:
     """``P[j, i] = p(a_j = i | f, e)`` for one pair: an ``(m, l)`` array whose rows sum to 1."""
+    check_instance("model", model, IBM1, "an ibm1.IBM1")
     c = model.prepare([(f, e)])
     chart = model.chart(c)
     if not np.isfinite(chart.log_evidence[0]):

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .trees import tree_yield
-from .validation import check_labels, check_positive_int
+from .trees import tree_spans, tree_yield
+from .validation import check_label_pair, check_labels, check_positive_int
 
 __all__ = ["confusion_matrix", "Alignment", "align_states", "many_to_one", "one_to_one", "brackets",
            "BracketScore", "bracket_scores"]
@@ -37,10 +37,9 @@ __all__ = ["confusion_matrix", "Alignment", "align_states", "many_to_one", "one_
 
 def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | None = None) -> np.ndarray:
     """``C[i, j]`` = number of positions whose true state is ``i`` and learned state is ``j``.
-    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays) of equal length."""
-    t, g = check_labels("true", true), check_labels("learned", learned)
-    if t.size != g.size:
-        raise ValueError(f"true has {t.size} labels but learned has {g.size}")
+    ``true`` and ``learned`` are label arrays (or lists of per-sequence arrays, sequence by sequence
+    of equal length) of equal length."""
+    t, g = check_label_pair("true", true, "learned", learned)
     n_true = int(t.max()) + 1 if n_true is None else check_positive_int("n_true", n_true)
     n_learned = int(g.max()) + 1 if n_learned is None else check_positive_int("n_learned", n_learned)
     for name, labels, n in (("true", t, n_true), ("learned", g, n_learned)):
@@ -67,7 +66,11 @@ class Alignment:
 
     def relabel(self, learned) -> np.ndarray:
         """The learned labels renamed to the true states they were matched with."""
-        return self.mapping[check_labels("learned", learned)]
+        labels = check_labels("learned", learned)
+        if labels.max() >= self.mapping.size:
+            raise ValueError(f"learned holds state {int(labels.max())}, but the alignment has only "
+                             f"{self.mapping.size} learned states (0..{self.mapping.size - 1})")
+        return self.mapping[labels]
 
 
 def align_states(true, learned, n_true: int | None = None, n_learned: int | None = None) -> Alignment:
@@ -109,20 +112,9 @@ def brackets(tree) -> set[tuple[int, int]]:
     >>> sorted(brackets(("S", ("NP", "astronomers"), ("VP", ("V", "saw"), ("NP", "stars")))))
     [(1, 3)]
     """
-    n = len(tree_yield(tree))
-    spans: set[tuple[int, int]] = set()
-
-    def walk(t, i):
-        if len(t) == 2:
-            return i + 1
-        mid = walk(t[1], i)
-        end = walk(t[2], mid)
-        if 1 < end - i < n:
-            spans.add((i, end))
-        return end
-
-    walk(tree, 0)
-    return spans
+    labelled = tree_spans(tree)
+    n = labelled[0][2]
+    return {(i, j) for _, i, j in labelled if 1 < j - i < n}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,16 @@ from . import em
 from .categorical import normalize
 from .data.coins import COINS_FLIPS, COINS_HEADS, COINS_REPORTED, COINS_START
 from .semiring import MAX, SUM, Semiring, check_semiring
-from .validation import as_generator, check_array, check_positive_int, check_scalar, check_stochastic
+from .validation import (
+    as_generator,
+    check_array,
+    check_counts,
+    check_instance,
+    check_numbers,
+    check_positive_int,
+    check_scalar,
+    check_stochastic,
+)
 
 __all__ = [
     "CategoricalMixture", "GaussianMixture", "KMeansResult", "log_likelihood", "posteriors",
@@ -88,8 +97,16 @@ class MixtureChart:
         self.log_evidence = _logsumexp_rows(joint)
 
     def posteriors(self) -> np.ndarray:
-        """Responsibilities ``r[n, k] = p(z = k | x_n) = exp(joint[n, k] − log p(x_n))``."""
-        return np.exp(self.joint - self.log_evidence[:, None])
+        """Responsibilities ``r[n, k] = p(z = k | x_n) = exp(joint[n, k] − log p(x_n))``, computed
+        as ``w = exp(joint[n, k] − max_j joint[n, j])``, ``r[n, k] = w[n, k] / Σ_j w[n, j]``: the
+        same numbers, but every row sums to 1 even when ``|joint|`` is so large (~1e17) that
+        ``log p(x_n)`` has lost the ``log K`` a tie contributes. A row of ``-inf`` (an impossible
+        item) gives NaN; callers refuse such items first (:func:`_raise_if_impossible`)."""
+        top = self.joint.max(axis=1)
+        shift = np.where(np.isfinite(top), top, 0.0)
+        w = np.exp(self.joint - shift[:, None])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return w / w.sum(axis=1, keepdims=True)
 
 
 class _Mixture:
@@ -256,6 +273,7 @@ class CategoricalMixture(_Mixture):
 
     def m_step(self, counts: dict[str, np.ndarray]) -> CategoricalMixture:
         """Normalize each categorical (notebook 01); all-zero rows keep their previous values."""
+        check_counts(counts, ("weights", "probs"))
         weights = normalize(counts["weights"], previous=self.weights) if self.learn_weights else self.weights
         probs = normalize(counts["probs"], previous=self.probs)
         return CategoricalMixture(weights, probs, self.learn_weights)
@@ -351,7 +369,13 @@ class GaussianMixture(_Mixture):
     The expected sufficient statistics (``e_step(...).counts``) are ``{"weights": Σ_n r_nk (K,),
     "means": Σ_n r_nk x_n (K, D), "sq": Σ_n r_nk ||x_n||² (K,)}``. A component that receives
     no points keeps its previous mean and variance (and gets weight 0 if weights are learned).
+
+    Its means and variances are not categoricals (``categorical_params = False``), so what needs a
+    product of categoricals (stepwise and incremental EM, ``priors.MAP``, L-BFGS and gradient ascent
+    over softmax logits, the free energy's ``Σ c log θ``) refuses it with a ``TypeError``.
     """
+
+    categorical_params = False
 
     def __init__(self, weights, means, variance=1.0, learn_weights: bool = True,
                  learn_variance: bool = True, min_variance: float = 1e-6):
@@ -433,8 +457,10 @@ class GaussianMixture(_Mixture):
     def joint_log_probs(self, X: np.ndarray) -> np.ndarray:
         """``log π_k + log N(x_n; μ_k, σ_k² I) = log π_k − D/2 log(2π σ_k²) − ||x_n − μ_k||² / 2σ_k²``."""
         var = np.broadcast_to(self.variance, (self.n_components,))
-        return (_safe_log(self.weights)[None, :] - 0.5 * self.dim * np.log(2 * np.pi * var)[None, :]
-                - self.sq_distances(X) / (2 * var[None, :]))
+        # log(2π) + log σ² rather than log(2π σ²): the product overflows for σ² near 1e308
+        log_norm = 0.5 * self.dim * (np.log(2 * np.pi) + np.log(var))
+        return (_safe_log(self.weights)[None, :] - log_norm[None, :]
+                - self.sq_distances(X) / 2 / var[None, :])
 
     def _counts(self, X: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
         """Responsibility-weighted sufficient statistics ``{"weights": Σ_n r_nk, "means":
@@ -445,9 +471,13 @@ class GaussianMixture(_Mixture):
     def m_step(self, counts: dict[str, np.ndarray]) -> GaussianMixture:
         """``μ_k = Σ r x / Σ r``; ``σ² = Σ r ||x − μ||² / (D Σ r)`` (pooled over components when
         shared); ``π = normalize(Σ r)``. Components with ``Σ r = 0`` keep mean and variance."""
-        nk = np.asarray(counts["weights"], dtype=float)
-        s1 = np.asarray(counts["means"], dtype=float)
-        s2 = np.asarray(counts["sq"], dtype=float)
+        check_counts(counts, ("weights", "means", "sq"))
+        K, D = self.n_components, self.dim
+        nk = check_array("counts['weights']", counts["weights"], shape=(K,))
+        s1 = check_numbers("counts['means']", counts["means"], ndim=2)
+        if s1.shape != (K, D):
+            raise ValueError(f"counts['means'] must have shape {(K, D)}, got {s1.shape}")
+        s2 = check_array("counts['sq']", counts["sq"], shape=(K,))
         alive = nk > 0
         safe = np.where(alive, nk, 1.0)
         means = np.where(alive[:, None], s1 / safe[:, None], self.means)
@@ -534,17 +564,20 @@ def kmeans(X, centres, max_iter: int = 100) -> KMeansResult:
 
 def log_likelihood(model, X) -> float:
     """``Σ_n log p(x_n)`` under a mixture (``-inf`` when some item is impossible)."""
+    check_instance("model", model, _Mixture, "a mixture.CategoricalMixture or mixture.GaussianMixture")
     return float(model.item_log_likelihoods(X).sum())
 
 
 def posteriors(model, X) -> np.ndarray:
     """``p(z_n = k | x_n)``, shape (N, K)."""
+    check_instance("model", model, _Mixture, "a mixture.CategoricalMixture or mixture.GaussianMixture")
     return model.posteriors(X)
 
 
 def sample(model, n: int, size=None, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` items from a mixture and their true components. For a :class:`CategoricalMixture`
     ``size`` is the number of tokens per item (required); a :class:`GaussianMixture` takes none."""
+    check_instance("model", model, _Mixture, "a mixture.CategoricalMixture or mixture.GaussianMixture")
     if isinstance(model, CategoricalMixture):
         if size is None:
             raise ValueError("sample from a CategoricalMixture needs size= (tokens per item)")

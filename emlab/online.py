@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from . import free_energy as fe
-from .validation import as_generator, check_positive_int
+from .validation import as_generator, check_categorical_model, check_positive_int, check_sequence
 
 __all__ = ["OnlineResult", "incremental", "stepwise", "step_sizes"]
 
@@ -105,18 +105,23 @@ def _check_alpha(alpha) -> float:
     return float(alpha)
 
 
-def _n_items(data) -> int:
-    if isinstance(data, np.ndarray):
-        if data.ndim != 2:
-            raise ValueError(f"data must be a list of items or an (N, V) array, got an array of shape "
-                             f"{data.shape}")
-        return data.shape[0]
-    if not isinstance(data, (list, tuple)):
-        raise TypeError(f"data must be a list of items (sequences, sentences) or an (N, V) array, got "
-                        f"{type(data).__name__}")
-    if not data:
+def _items(model, data):
+    """The data as the model counts its items, validated once (naming the item at fault): the
+    (N, ·) array of a mixture, the sequences of an HMM's corpus, the sentences of a PCFG's, else the
+    list itself (IBM1's pairs). A single sequence or sentence is **one** item, as in
+    :func:`emlab.em.fit`, never one item per symbol."""
+    if not isinstance(data, str):                            # (a string is one sentence of a PCFG)
+        check_sequence("data", data, "a list of items (sequences, sentences) or an (N, V) array")
+    if len(data) == 0:
         raise ValueError("data is empty")
-    return len(data)
+    prepared = model.prepare(data)
+    if isinstance(prepared, np.ndarray):                     # a mixture's (N, V) or (N, D) items
+        return prepared
+    for attr in ("seqs", "texts"):                           # hmm.Corpus, pcfg.Corpus
+        items = getattr(prepared, attr, None)
+        if isinstance(items, list) and len(items) == len(prepared):
+            return items
+    return list(data)
 
 
 def _subset(data, idx: np.ndarray):
@@ -147,7 +152,8 @@ def incremental(model, data, n_passes: int = 10, batch_size: int = 1, record_eve
     Parameters
     ----------
     model : any emlab model (``hmm.HMM``, ``pcfg.PCFG``, a mixture).
-    data : a list of items (sequences, sentences) or an (N, V) count matrix.
+    data : a list of items (sequences, sentences) or an (N, V) count matrix; a single sequence or
+        sentence is one item, as in :func:`emlab.em.fit`.
     n_passes : passes over the data, the first being the batch E-step at θ_0.
     batch_size : items per block (the blocks are fixed).
     record_every : record the full-data L every this many M-steps (default: once per pass).
@@ -156,11 +162,12 @@ def incremental(model, data, n_passes: int = 10, batch_size: int = 1, record_eve
     ``free_energies`` holds ``F(q, θ)`` after every M-step: ``Σ_b (s_b · log θ + H_b)``, with
     ``H_b`` the entropy of block b's posterior at the θ it was computed with (notebook 09).
     """
+    check_categorical_model("model", model, "incremental EM")
     n_passes = check_positive_int("n_passes", n_passes)
     batch_size = check_positive_int("batch_size", batch_size)
-    n = _n_items(data)
+    data = _items(model, data)                              # validate everything once, naming the item
+    n = len(data)
     gen = as_generator(rng)
-    model.prepare(data)                                     # validate everything once, naming the item
     blocks = _blocks(n, batch_size)
     prepared = [model.prepare(_subset(data, b)) for b in blocks]
     every = _record_every(record_every, len(blocks))
@@ -205,15 +212,16 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     in a fresh ``rng`` order each pass (``shuffle``), steps ``η_k = (k + 2)^{−alpha}``
     (``alpha = 0``: η = 1), statistics started at ``μ_0 = prior_weight · θ_0``. ``record_every``
     as in :func:`incremental`."""
+    check_categorical_model("model", model, "stepwise EM")
     n_passes = check_positive_int("n_passes", n_passes)
     batch_size = check_positive_int("batch_size", batch_size)
     alpha = _check_alpha(alpha)
     if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float, np.integer, np.floating)) \
             or not np.isfinite(prior_weight) or prior_weight < 0:
         raise ValueError(f"prior_weight must be a finite number >= 0, got {prior_weight!r}")
-    n = _n_items(data)
+    data = _items(model, data)
+    n = len(data)
     gen = as_generator(rng)
-    model.prepare(data)
     n_blocks = len(_blocks(n, batch_size))
     every = _record_every(record_every, n_blocks)
     full = [model.prepare(data)]

@@ -28,7 +28,7 @@ from .bound import frozen_arrays, with_params
 from .em import EMModel, EMResult, param_change
 from .gradient import log_likelihood_and_gradient, logits, softmax
 from .threads import one_blas_thread
-from .validation import as_generator, check_positive_int
+from .validation import as_generator, check_categorical_model, check_positive_int
 
 __all__ = ["lbfgs", "lbfgs_over_logits"]
 
@@ -54,6 +54,7 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
     :func:`emlab.gradient.gradient_ascent`: ``evaluations`` (E-steps used up to each iterate) and
     ``n_evaluations`` (in all).
     """
+    check_categorical_model("model", model, "L-BFGS over softmax logits")
     check_positive_int("max_evaluations", max_evaluations)
     check_positive_int("memory", memory)
     for name, value in (("gtol", gtol), ("ftol", ftol)):

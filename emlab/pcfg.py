@@ -68,11 +68,20 @@ from .semiring import MAX, SUM, Semiring, check_chart, check_semiring, draw
 from .span import Chart, length_table, outside_counts, span, walk
 from .threads import one_blas_thread
 from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rules, tree_yield
-from .validation import SUM_TOL, as_generator, check_array, check_positive_int, check_scalar
+from .validation import (
+    SUM_TOL,
+    as_generator,
+    check_array,
+    check_counts,
+    check_instance,
+    check_positive_int,
+    check_scalar,
+    input_eps,
+)
 
 __all__ = [
     "PCFG", "Corpus", "Bracketed", "log_likelihood", "sentence_log_likelihoods", "expected_rule_counts",
-    "viterbi_parse", "inside_outside", "sample", "sample_trees",
+    "viterbi_parse", "inside_outside", "span_posteriors", "sample", "sample_trees",
     "tree_yield", "tree_rules", "tree_log_prob", "bracketed", "indented",
 ]
 
@@ -128,12 +137,15 @@ class PCFG:
             raise ValueError(f"symbol {_name(s)} is used both as a word and as a nonterminal: "
                              "a CNF grammar must keep them apart")
         N, V = len(nts), len(ws)
+        eps = max(input_eps(binary), input_eps(lexical))      # float32 input: its resolution
         binary = check_array("binary", binary, shape=(N, N, N))
         lexical = check_array("lexical", lexical, shape=(N, V))
         totals = binary.reshape(N, -1).sum(axis=1) + lexical.sum(axis=1)
-        for A in np.flatnonzero(np.abs(totals - 1.0) > SUM_TOL):
+        for A in np.flatnonzero(np.abs(totals - 1.0) > max(SUM_TOL, 2.0 * eps * (N * N + V))):
             raise ValueError(f"the probabilities of the rules with left-hand side {_name(nts[A])} sum to "
                              f"{float(totals[A]):.12g}, not 1")
+        if eps:                                                # stored renormalized in float64
+            binary, lexical = binary / totals[:, None, None], lexical / totals[:, None]
         if start not in nts:
             raise ValueError(f"unknown start symbol {_name(start)}: it is not a left-hand side of the "
                              f"grammar (nonterminals: {', '.join(map(str, nts))})")
@@ -234,7 +246,13 @@ class PCFG:
             support = [(a, (b, c)) for a in nts for b in nts for c in nts]
             support += [(a, (w,)) for a in nts for w in ws]
         else:
-            support = [(r[0], tuple(r[1]) if not isinstance(r[1], str) else (r[1],)) for r in rules]
+            support = []
+            for n, r in enumerate(rules):
+                if not (isinstance(r, (tuple, list)) and len(r) in (2, 3)
+                        and isinstance(r[1], (tuple, list, str))):
+                    raise ValueError(f"rules item {n} must be (lhs, rhs) or (lhs, rhs, prob) with rhs a "
+                                     f"tuple of symbols, got {r!r}")
+                support.append((r[0], tuple(r[1]) if not isinstance(r[1], str) else (r[1],)))
         by_lhs: dict = {}
         for lhs, rhs in support:
             by_lhs.setdefault(lhs, []).append(rhs)
@@ -315,6 +333,7 @@ class PCFG:
         """Normalize the counts per left-hand side over its binary and lexical rules together; a
         left-hand side whose counts are all zero keeps its previous probabilities."""
         N, V = self.N, self.V
+        check_counts(counts, ("binary", "lexical"))
         cb = check_array("counts['binary']", counts["binary"], shape=(N, N, N))
         cl = check_array("counts['lexical']", counts["lexical"], shape=(N, V))
         joint = np.concatenate([cb.reshape(N, N * N), cl], axis=1)
@@ -572,6 +591,7 @@ class InsideChart:
 def sentence_log_likelihoods(g: PCFG, sentences) -> np.ndarray:
     """``log p(x)`` of every sentence (``-inf`` for a sentence without a parse); of a
     :class:`Bracketed` corpus, ``log p(x, t consistent with its brackets)``."""
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     corpus = g.prepare(sentences)
     lls = np.empty(len(corpus))
     for batch in corpus.batches:
@@ -584,6 +604,7 @@ def log_likelihood(g: PCFG, sentences) -> float:
     the scaled inside algorithm; ``-inf`` if some sentence has no parse. Of a :class:`Bracketed`
     corpus: the constrained likelihood ``Σ_x log Σ_{t consistent} p(x, t)`` (Pereira & Schabes
     1992), the objective of EM on it."""
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     return float(sentence_log_likelihoods(g, sentences).sum())
 
 
@@ -592,6 +613,7 @@ def expected_rule_counts(g: PCFG, sentences) -> dict:
     grammar (inside-outside; see the module docstring); of a :class:`Bracketed` corpus, under
     ``p(t | x, t consistent)``. Raises ``ValueError`` naming a sentence that has no (consistent)
     parse."""
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     counts = g.e_step(g.prepare(sentences), "soft").counts
     out = {}
     for lhs, rhs, _p in g.rules():
@@ -615,6 +637,7 @@ def viterbi_parse(g: PCFG, sentence) -> tuple:
     """The most probable tree (CKY) and ``log p(x, t*)``: ``(tree, log_prob)``, with trees as
     ``(label, word)`` / ``(label, left, right)``. A sentence without a parse gives ``(None, -inf)``.
     Given a one-sentence :class:`Bracketed`, the best tree consistent with its brackets."""
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     corpus = _one_sentence(g, sentence)
     batch = corpus.batches[0]
     cky = g.chart(batch, MAX)
@@ -633,14 +656,36 @@ def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
     ``j <= i`` are 0). ``Σ_A α(i, j, A) β(i, j, A) = p(x) · P(some constituent spans (i, j))`` and
     ``β(0, n, S) = p(x)``. The outside values are those the E-step uses: exact wherever they
     matter (``β > 0``); a sentence without a parse gets an all-zero outside chart. The charts are
-    unscaled here, so very long sentences underflow to 0; :func:`log_likelihood` and the E-steps
-    use the scaled charts and do not."""
+    unscaled here, so very long sentences (or tiny rule probabilities) underflow to 0;
+    :func:`log_likelihood`, :func:`span_posteriors` and the E-steps use the scaled charts and do not."""
+    beta, alpha, log_p, _ = _charts(g, sentence)
+    return beta, alpha, log_p
+
+
+@one_blas_thread
+def span_posteriors(g: PCFG, sentence) -> np.ndarray:
+    """``P(A spans (i, j) | x) = α(i, j, A) β(i, j, A) / p(x)``, shape (n+1, n+1, N) (0 where
+    ``j <= i``), from the scaled charts: with ``β = β̂ e^{s}`` and ``α = α̂ e^{log p(x) − s}`` the
+    quotient is ``α̂ β̂``, so it stays exact when ``p(x)`` itself underflows (``p(x) ≈ 1e-900``).
+    Raises ``ValueError`` for a sentence without a parse (its posteriors are undefined)."""
+    _, _, log_p, post = _charts(g, sentence)
+    if log_p == -np.inf:
+        raise ValueError("the grammar has no parse of this sentence (p(x) = 0), so its span posteriors "
+                         "are undefined")
+    return post
+
+
+def _charts(g: PCFG, sentence):
+    """``(β, α, log p(x), α β / p(x))`` of one sentence: the charts of :func:`inside_outside`
+    and the span posteriors of :func:`span_posteriors`."""
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     batch = _one_sentence(g, sentence).batches[0]
     words = batch.words
     ins = g.chart(batch)
     log_p = float(ins.log_evidence[0])
     n = words.shape[1]
     beta, alpha = np.zeros((n + 1, n + 1, g.N)), np.zeros((n + 1, n + 1, g.N))
+    post = np.zeros((n + 1, n + 1, g.N))
     alpha_hat = (outside_counts(g.binary, g.lexical, words, ins.chart, ins.start)[2]
                  if log_p > -np.inf else None)
     chart = ins.chart
@@ -653,7 +698,8 @@ def inside_outside(g: PCFG, sentence) -> tuple[np.ndarray, np.ndarray, float]:
                 beta[i, j] = chart.by_start[0, i, j - i] * np.exp(scale)
                 if alpha_hat is not None:
                     alpha[i, j] = alpha_hat[j - i][0, i] * np.exp(log_p - scale)
-    return beta, alpha, log_p
+                    post[i, j] = alpha_hat[j - i][0, i] * chart.by_start[0, i, j - i]
+    return beta, alpha, log_p, post
 
 
 # -- sampling -------------------------------------------------------------------------------------
@@ -672,6 +718,7 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
     grammars whose trees are very large or infinite with positive probability); after
     ``max_tries`` abandoned draws a ``ValueError`` says so.
     """
+    check_instance("g", g, PCFG, "a pcfg.PCFG")
     rng = as_generator(rng)
     check_positive_int("n", n)
     A0 = g._nt[g.start]
@@ -688,7 +735,7 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
     while len(trees) < n:
         try:
             trees.append(_grow(g, A0, rows, rng, 2 * int(max_length) - 1))
-        except (_TooLong, RecursionError):
+        except _TooLong:
             tries += 1
             if tries >= max_tries:
                 raise ValueError(f"{max_tries} draws grew beyond max_length={max_length} words: the "
@@ -697,28 +744,35 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
 
 
 def _grow(g: PCFG, A0: int, rows, rng, max_nodes: int):
-    """One tree drawn top-down; raises ``_TooLong`` past ``max_nodes`` nodes (2n - 1 for n words)."""
-    N, nodes = g.N, [0]
+    """One tree drawn top-down; raises ``_TooLong`` past ``max_nodes`` nodes (2n - 1 for n words).
 
-    def grow(A):
-        nodes[0] += 1
-        if nodes[0] > max_nodes:
+    Iterative (an explicit stack, expanded left child first, so the draws come in pre-order): a
+    tree's depth is bounded only by ``max_nodes``, never by Python's recursion limit."""
+    N, nodes, preorder, stack = g.N, 0, [], [A0]
+    while stack:
+        A = stack.pop()
+        nodes += 1
+        if nodes > max_nodes:
             raise _TooLong
         r = int(draw(rows[A], rng.random()))
         if r >= N * N:
-            return (g.nonterminals[A], g.words[r - N * N])
-        B, C = divmod(r, N)
-        return (g.nonterminals[A], grow(B), grow(C))
-
-    return grow(A0)
+            preorder.append((True, (g.nonterminals[A], g.words[r - N * N])))
+        else:
+            B, C = divmod(r, N)
+            preorder.append((False, g.nonterminals[A]))
+            stack += [C, B]
+    return _from_preorder(preorder)
 
 
 def _sample_of_length(g: PCFG, A0: int, length: int, table, scale, rng):
-    N = g.N
-
-    def grow(A, n_words):
+    """One tree of ``length`` words, top-down through the length table (an explicit stack, as
+    :func:`_grow`)."""
+    N, preorder, stack = g.N, [], [(A0, length)]
+    while stack:
+        A, n_words = stack.pop()
         if n_words == 1:
-            return (g.nonterminals[A], g.words[int(draw(g.lexical[A], rng.random()))])
+            preorder.append((True, (g.nonterminals[A], g.words[int(draw(g.lexical[A], rng.random()))])))
+            continue
         k = np.arange(1, n_words)
         comb = scale[k] + scale[n_words - k]
         weights = np.exp(comb - comb.max())
@@ -726,9 +780,23 @@ def _sample_of_length(g: PCFG, A0: int, length: int, table, scale, rng):
                 * g.binary[A][None])
         kk, r = divmod(int(draw(prob.ravel(), rng.random())), N * N)
         B, C = divmod(r, N)
-        return (g.nonterminals[A], grow(B, int(k[kk])), grow(C, n_words - int(k[kk])))
+        preorder.append((False, g.nonterminals[A]))
+        stack += [(C, n_words - int(k[kk])), (B, int(k[kk]))]
+    return _from_preorder(preorder)
 
-    return grow(A0, length)
+
+def _from_preorder(preorder: list):
+    """The nested-tuple tree whose nodes, in pre-order, are ``preorder``: ``(True, (label, word))``
+    for a preterminal, ``(False, label)`` for a binary node. Read backwards, every binary node finds
+    its left and right subtrees on top of the stack."""
+    built: list = []
+    for leaf, item in reversed(preorder):
+        if leaf:
+            built.append(item)
+        else:
+            left = built.pop()
+            built.append((item, left, built.pop()))
+    return built[0]
 
 
 def sample(g: PCFG, n: int, rng=None, length: int | None = None, max_length: int = 200,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from .em import EMModel, EStep
-from .validation import check_model, check_numbers
+from .validation import check_categorical_model, check_numbers
 
 __all__ = ["MAP", "log_prior"]
 
@@ -114,7 +114,8 @@ class MAP:
     """
 
     def __init__(self, model: EMModel, alpha=2.0):
-        self.model = check_model("model", model, "prepare", "e_step", "m_step", "params")
+        self.model = check_categorical_model("model", model,
+                                             "priors.MAP (a Dirichlet prior on each categorical)")
         self.alpha = _prior_arrays(alpha, model.params())
 
     def prepare(self, data):

@@ -34,6 +34,7 @@ from functools import cache
 import numpy as np
 
 from . import kernels
+from .validation import as_generator
 
 __all__ = ["Semiring", "SUM", "MAX", "draw", "check_semiring", "check_chart", "TIE_RTOL"]
 
@@ -88,6 +89,15 @@ def _ones(k: int) -> np.ndarray:
     ones = np.ones((1, k))
     ones.flags.writeable = False
     return ones
+
+
+def _sampling_rng(rng) -> np.random.Generator:
+    """The generator of a ``SUM`` choice (a draw): ``rng`` as :func:`emlab.validation.as_generator`
+    reads it, but never ``None`` (a draw from no generator would not be reproducible)."""
+    if rng is None:
+        raise ValueError("rng is None, but a SUM-semiring choice is a random draw: give rng (an int seed "
+                         "or a numpy Generator), or use the MAX semiring for the best structure")
+    return as_generator(rng)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ class Semiring:
         if self.plus is np.add:
             if u is None:
                 axis = axis % weights.ndim
-                u = rng.random(weights.shape[:axis] + weights.shape[axis + 1:])
+                u = _sampling_rng(rng).random(weights.shape[:axis] + weights.shape[axis + 1:])
             return draw(weights, u, axis=axis, overwrite=overwrite)
         if weights.ndim == 2 and axis % 2 == 0 and kernels.available():   # a chain's states
             return kernels.argmax_rows(weights, TIE_RTOL)
@@ -158,7 +168,7 @@ class Semiring:
     def uniforms(self, rng: np.random.Generator | None, shape: tuple) -> np.ndarray | None:
         """The random numbers a sweep of :meth:`choose` calls needs, drawn at once: uniforms of
         ``shape`` for ``SUM`` (the same stream as one call per row), none for ``MAX``."""
-        return rng.random(shape) if self.plus is np.add else None
+        return _sampling_rng(rng).random(shape) if self.plus is np.add else None
 
     def __repr__(self) -> str:
         return self.name

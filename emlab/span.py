@@ -53,6 +53,7 @@ import numpy as np
 
 from . import kernels
 from .semiring import MAX, SUM, TIE_RTOL, Semiring
+from .validation import check_positive_int
 
 __all__ = ["Chart", "span", "outside_counts", "walk", "length_table"]
 
@@ -117,6 +118,28 @@ class Chart:
         return self.by_start[b, i, j - i], self.scale_start[b, i, j - i]
 
 
+def _check_words(binary, lexical, words, allowed) -> np.ndarray:
+    """``words`` (B, n) as integer codes into ``lexical``'s V columns, with ``binary`` (N, N, N),
+    ``lexical`` (N, V) and ``allowed`` (B, n+1, n+1) consistent; else a ``ValueError`` naming the
+    array (a negative code would silently wrap around to the last word)."""
+    if np.ndim(lexical) != 2 or np.shape(binary) != (np.shape(lexical)[0],) * 3:
+        raise ValueError(f"binary must be (N, N, N) and lexical (N, V) of the same N, got "
+                         f"{np.shape(binary)} and {np.shape(lexical)}")
+    words = np.asarray(words)
+    if words.ndim != 2 or words.shape[1] == 0 or not np.issubdtype(words.dtype, np.integer):
+        raise ValueError(f"words must be a (B, n) integer array of word codes, n >= 1, got shape "
+                         f"{words.shape} of dtype {words.dtype}")
+    V = np.shape(lexical)[1]
+    if words.size and (words.min() < 0 or words.max() >= V):
+        b, i = (int(x) for x in np.argwhere((words < 0) | (words >= V))[0])
+        raise ValueError(f"words row {b} position {i} has code {int(words[b, i])}, outside the "
+                         f"vocabulary 0..{V - 1}")
+    n = words.shape[1]
+    if allowed is not None and np.shape(allowed) != (words.shape[0], n + 1, n + 1):
+        raise ValueError(f"allowed must have shape {(words.shape[0], n + 1, n + 1)}, got {np.shape(allowed)}")
+    return words
+
+
 def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: Semiring = SUM,
          allowed: np.ndarray | None = None) -> Chart:
     """The scaled span recursion of a batch of equal-length sentences ``words`` (B, n): the inside
@@ -130,6 +153,7 @@ def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: S
     starting at ``s``) are ``by_start[:, s, k]`` and the right children (width ``w - k``, ending
     at ``s + w``) are ``by_end_rev[:, s + w, n - w + k]``: both slices over ``k = 1 … w-1``.
     """
+    words = _check_words(binary, lexical, words, allowed)
     nbatch, n = words.shape
     N = lexical.shape[0]
     chart = Chart(nbatch, n, N, semiring)
@@ -219,6 +243,10 @@ def walk(chart: Chart, binary: np.ndarray, start: int, rng: np.random.Generator 
     sentences with a parse.
     """
     nbatch, n, semiring = chart.scale_start.shape[0], chart.n, chart.semiring
+    N = chart.by_start.shape[-1]
+    if not (isinstance(start, (int, np.integer)) and 0 <= start < N) or np.shape(binary) != (N, N, N):
+        raise ValueError(f"start must be a nonterminal index 0..{N - 1} and binary ({N}, {N}, {N}) for this "
+                         f"chart, got start={start!r} and binary of shape {np.shape(binary)}")
     if semiring is MAX and kernels.available():  # the same choices, as one compiled loop
         return kernels.best_trees(chart, binary, start, TIE_RTOL)
     N = binary.shape[0]
@@ -261,6 +289,7 @@ def length_table(binary: np.ndarray, lexical: np.ndarray, max_len: int):
     emits with probability ``Σ_w q(A → w)``: the span (0, l) then sums over all strings of length
     ``l``, ``P(A, l) = Σ_k Σ_{B,C} q(A → B C) P(B, k) P(C, l-k)``.
     """
+    max_len = check_positive_int("max_len", max_len)
     N = lexical.shape[0]
     chart = span(binary, lexical.sum(axis=1, keepdims=True), np.zeros((1, max_len), np.intp))
     table = np.zeros((max_len + 1, N))

@@ -17,28 +17,59 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tree_yield", "tree_rules", "tree_log_prob", "bracketed", "indented", "tree_from_uses"]
+__all__ = ["tree_yield", "tree_rules", "tree_spans", "tree_log_prob", "bracketed", "indented",
+           "tree_from_uses"]
 
 
 def _check_tree(tree):
     if not (isinstance(tree, tuple) and len(tree) in (2, 3)):
         raise ValueError(f"a tree is (label, word) or (label, left, right), got {tree!r}")
+    if len(tree) == 2 and isinstance(tree[1], tuple):
+        raise ValueError(f"a tree is (label, word) or (label, left, right), got the unary node {tree!r}: "
+                         "a CNF tree has no node with one child subtree")
+
+
+def _preorder(tree):
+    """Every node of ``tree`` in pre-order (parent, then its left subtree, then its right), each
+    checked. An explicit stack, not recursion, so a tree of any depth is read (a 2,000-word
+    sentence can have a 2,000-deep tree)."""
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        _check_tree(t)
+        yield t
+        if len(t) == 3:
+            stack += [t[2], t[1]]
 
 
 def tree_yield(tree) -> list:
-    """The words at the leaves of ``tree``, left to right."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return [tree[1]]
-    return tree_yield(tree[1]) + tree_yield(tree[2])
+    """The words at the leaves of ``tree``, left to right (the preterminals in pre-order)."""
+    return [t[1] for t in _preorder(tree) if len(t) == 2]
 
 
 def tree_rules(tree) -> list[tuple]:
     """The rules ``(lhs, rhs)`` used in ``tree``, in pre-order."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return [(tree[0], (tree[1],))]
-    return [(tree[0], (tree[1][0], tree[2][0]))] + tree_rules(tree[1]) + tree_rules(tree[2])
+    return [(t[0], (t[1],)) if len(t) == 2 else (t[0], (t[1][0], t[2][0])) for t in _preorder(tree)]
+
+
+def tree_spans(tree) -> list[tuple]:
+    """The labelled spans ``(label, i, j)`` of every node of ``tree``, in pre-order: the node covers
+    words ``i .. j-1`` (fence posts), so a preterminal over word ``i`` is ``(label, i, i + 1)``.
+
+    >>> tree_spans(("S", ("NP", "astronomers"), ("VP", ("V", "saw"), ("NP", "stars"))))[:3]
+    [('S', 0, 3), ('NP', 0, 1), ('VP', 1, 3)]
+    """
+    nodes = list(_preorder(tree))
+    size: dict[int, int] = {}
+    for t in reversed(nodes):                   # children before their parents
+        size[id(t)] = 1 if len(t) == 2 else size[id(t[1])] + size[id(t[2])]
+    out, stack = [], [(tree, 0)]
+    while stack:
+        t, i = stack.pop()
+        out.append((t[0], i, i + size[id(t)]))
+        if len(t) == 3:
+            stack += [(t[2], i + size[id(t[1])]), (t[1], i)]
+    return out
 
 
 def tree_log_prob(g, tree) -> float:
@@ -47,12 +78,22 @@ def tree_log_prob(g, tree) -> float:
         return float(sum(np.log(g.prob(lhs, rhs)) for lhs, rhs in tree_rules(tree)))
 
 
+_CLOSE = object()          # on bracketed()'s stack: close the bracket of a binary node
+
+
 def bracketed(tree) -> str:
     """One-line bracketed text: ``(S (NP astronomers) (VP (V saw) (NP stars)))``."""
-    _check_tree(tree)
-    if len(tree) == 2:
-        return f"({tree[0]} {tree[1]})"
-    return f"({tree[0]} {bracketed(tree[1])} {bracketed(tree[2])})"
+    out, stack = [], [tree]
+    while stack:
+        t = stack.pop()
+        if t is _CLOSE:
+            out.append(")")
+            continue
+        _check_tree(t)
+        out.append(("" if not out else " ") + (f"({t[0]} {t[1]})" if len(t) == 2 else f"({t[0]}"))
+        if len(t) == 3:
+            stack += [_CLOSE, t[2], t[1]]
+    return "".join(out)
 
 
 def indented(tree, indent: str = "  ") -> str:
@@ -65,31 +106,45 @@ def indented(tree, indent: str = "  ") -> str:
             NP stars
     """
     lines: list[str] = []
-
-    def walk(t, depth):
+    stack = [(tree, 0)]
+    while stack:
+        t, depth = stack.pop()
         _check_tree(t)
         if len(t) == 2:
             lines.append(f"{indent * depth}{t[0]} {t[1]}")
         else:
             lines.append(f"{indent * depth}{t[0]}")
-            walk(t[1], depth + 1)
-            walk(t[2], depth + 1)
-
-    walk(tree, 0)
+            stack += [(t[2], depth + 1), (t[1], depth + 1)]
     return "\n".join(lines)
 
 
 def tree_from_uses(nonterminals, tokens, binary_uses, lexical_uses):
     """A nested-tuple tree from rule uses: binary uses ``(A, B, C, i, k, j)`` (span (i, j) split at
     k) and lexical uses ``(A, i)``, with symbol indices into ``nonterminals`` and ``tokens`` the
-    words (how :func:`emlab.span.walk` reports a tree)."""
+    words (how :func:`emlab.span.walk` reports a tree). Built bottom-up with an explicit stack (no
+    recursion limit); a span the uses leave without a rule, or a split outside its span, is a
+    ``ValueError`` naming the span."""
     at_span = {(int(i), int(j)): (int(A), int(k)) for A, _B, _C, i, k, j in binary_uses}
     at_word = {int(i): int(A) for A, i in lexical_uses}
-
-    def node(i, j):
+    n = len(tokens)
+    if n == 0:
+        raise ValueError("tokens is empty: a tree has at least one word")
+    done: dict = {}
+    stack = [(0, n, False)]
+    while stack:
+        i, j, children_done = stack.pop()
         if j == i + 1:
-            return (nonterminals[at_word[i]], tokens[i])
-        A, k = at_span[(i, j)]
-        return (nonterminals[A], node(i, k), node(k, j))
-
-    return node(0, len(tokens))
+            if i not in at_word:
+                raise ValueError(f"lexical_uses has no rule for word {i} ({tokens[i]!r})")
+            done[i, j] = (nonterminals[at_word[i]], tokens[i])
+            continue
+        if (i, j) not in at_span:
+            raise ValueError(f"binary_uses has no rule for span ({i}, {j})")
+        A, k = at_span[i, j]
+        if not i < k < j:
+            raise ValueError(f"binary_uses splits span ({i}, {j}) at {k}, outside it")
+        if children_done:
+            done[i, j] = (nonterminals[A], done.pop((i, k)), done.pop((k, j)))
+        else:
+            stack += [(i, j, True), (k, j, False), (i, k, False)]
+    return done[0, n]

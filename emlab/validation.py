@@ -57,30 +57,62 @@ def check_array(name: str, value, ndim: int | None = None, shape: tuple | None =
     return arr
 
 
+def input_eps(value) -> float:
+    """The resolution of the floating dtype ``value`` came in when it is coarser than float64
+    (``numpy.finfo(float32).eps ≈ 1.2e-7`` for float32 rows), else 0.0 (float64, ints, Python
+    floats). A categorical stored in float32 sums to 1 only to that precision (``[0.1, 0.9]`` in
+    float32 sums to 0.99999998), so its rows are checked to it (:func:`check_rows_sum_to_one`) and
+    then renormalized in float64 (:func:`renormalized`)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError):
+            return 0.0
+    if dtype.kind == "f" and np.finfo(dtype).eps > np.finfo(float).eps:
+        return float(np.finfo(dtype).eps)
+    return 0.0
+
+
 def check_rows_sum_to_one(name: str, arr: np.ndarray, extra: np.ndarray | None = None,
-                          extra_name: str | None = None) -> None:
+                          extra_name: str | None = None, eps: float = 0.0) -> None:
     """Raise ``ValueError`` naming the first row of ``arr`` (plus ``extra``, e.g. an HMM's
-    STOP probabilities) whose entries do not sum to 1 within :data:`SUM_TOL`."""
+    STOP probabilities) whose entries do not sum to 1 within :data:`SUM_TOL`, or within the input's
+    resolution ``eps`` (:func:`input_eps`) times the number of terms of a row when that is coarser."""
     totals = arr.sum(axis=-1)
     if extra is not None:
         totals = totals + extra
+    terms = (arr.shape[-1] if arr.ndim else 1) + (extra is not None)
+    tol = max(SUM_TOL, 2.0 * eps * terms)
     plus = f" plus {extra_name}" if extra is not None else ""
     if np.ndim(totals) == 0:  # a single categorical (1-D array), e.g. mixture weights or a start vector
-        if abs(float(totals) - 1.0) > SUM_TOL:
+        if abs(float(totals) - 1.0) > tol:
             raise ValueError(f"{name}{plus} sums to {float(totals):.12g}, not 1")
         return
-    bad = np.argwhere(np.abs(totals - 1.0) > SUM_TOL)
+    bad = np.argwhere(np.abs(totals - 1.0) > tol)
     if bad.size:
         row = tuple(int(i) for i in bad[0])
         what = f"{name} row {row[0] if len(row) == 1 else row}"
         raise ValueError(f"{what}{plus} sums to {float(totals[row]):.12g}, not 1")
 
 
+def renormalized(arr: np.ndarray, extra: np.ndarray | None = None):
+    """``arr`` (and ``extra``) divided by their row totals ``arr.sum(-1) + extra``, so rows checked to
+    a coarse input's resolution sum to 1 in float64; rows that sum to 0 are left as they are.
+    Returns ``arr``, or ``(arr, extra)`` when ``extra`` is given."""
+    totals = arr.sum(axis=-1) + (0.0 if extra is None else extra)
+    totals = np.where(totals > 0, totals, 1.0)
+    out = arr / np.expand_dims(totals, -1)
+    return out if extra is None else (out, extra / totals)
+
+
 def check_stochastic(name: str, value, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
-    """A probability array whose last axis holds categoricals: validated and returned as floats."""
+    """A probability array whose last axis holds categoricals: validated and returned as float64
+    (float32 input is checked to its resolution and renormalized, see :func:`input_eps`)."""
     arr = check_array(name, value, ndim=ndim, shape=shape)
-    check_rows_sum_to_one(name, arr)
-    return arr
+    eps = input_eps(value)
+    check_rows_sum_to_one(name, arr, eps=eps)
+    return renormalized(arr) if eps else arr
 
 
 def check_symbols(name: str, seq, vocab_size: int) -> np.ndarray:
@@ -231,6 +263,53 @@ def check_model(name: str, value, *methods: str):
     return value
 
 
+def check_categorical_model(name: str, value, what: str):
+    """``value`` when it is an emlab model (``prepare``, ``e_step``, ``m_step``, ``params``) whose
+    parameters are all categoricals — an ``hmm.HMM``, ``pcfg.PCFG``, ``ibm1.IBM1``,
+    ``mixture.CategoricalMixture``, or a wrapper of one (``priors.MAP``, ``bound.PartialMStep``) —
+    else a ``TypeError`` naming ``name`` and saying which models ``what`` supports.
+
+    A model says it is not such a product with the class attribute ``categorical_params = False``
+    (``mixture.GaussianMixture``: means and variances are not categoricals, its counts have other
+    keys); a wrapper is looked through via its ``.model``."""
+    check_model(name, value, "prepare", "e_step", "m_step", "params")
+    inner = value
+    for _ in range(100):                        # wrappers of wrappers, never a cycle
+        if getattr(type(inner), "categorical_params", True) is False:
+            raise TypeError(f"{what} supports products of categoricals (hmm.HMM, pcfg.PCFG, ibm1.IBM1, "
+                            "mixture.CategoricalMixture, or priors.MAP of one); "
+                            f"{name} is {'a wrapper of ' if inner is not value else ''}a "
+                            f"{type(inner).__name__}, whose parameters are not all categoricals")
+        wrapped = getattr(inner, "model", None)
+        if wrapped is None or wrapped is inner or not callable(getattr(wrapped, "params", None)):
+            break
+        inner = wrapped
+    return value
+
+
+def check_instance(name: str, value, cls, what: str):
+    """``value`` when it is an instance of ``cls``, else a ``TypeError`` naming the argument and
+    what it must be (``what``, e.g. ``"an hmm.HMM"``): a ``None`` or a model of another kind is
+    reported at the boundary, not as an ``AttributeError`` from deep inside."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
+
+
+def check_counts(counts, keys) -> dict:
+    """``counts`` when it is a dict holding every name in ``keys`` (an M-step's expected counts, one
+    array per parameter array), else a ``TypeError`` (not a dict) or a ``ValueError`` naming the
+    first missing key; the arrays themselves are checked by the M-step."""
+    if not isinstance(counts, dict):
+        raise TypeError(f"counts must be a dict of arrays with keys {sorted(keys)}, "
+                        f"got {type(counts).__name__}")
+    missing = [k for k in keys if k not in counts]
+    if missing:
+        raise ValueError(f"counts has no {missing[0]!r} array: an M-step needs the keys {sorted(keys)}, "
+                         f"got {sorted(map(str, counts))}")
+    return counts
+
+
 def check_sequence(name: str, value, what: str = "a list") -> None:
     """``TypeError`` naming ``name`` unless ``value`` is a sized, iterable collection (a list, tuple
     or an array with at least one axis); strings, bytes, dicts, ``None`` and 0-d arrays are not."""
@@ -255,3 +334,21 @@ def check_labels(name: str, value) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
         raise ValueError(f"{name} must hold non-negative integer state labels")
     return arr.astype(np.intp)
+
+
+def check_label_pair(name_a: str, a, name_b: str, b) -> tuple[np.ndarray, np.ndarray]:
+    """Two label arrays of one length (:func:`check_labels` each), else a ``ValueError`` naming them.
+    When both are lists of per-sequence arrays, sequence ``n`` of one must be as long as sequence
+    ``n`` of the other (equal totals alone would silently pair positions of different sequences)."""
+    per_a, per_b = (isinstance(v, (list, tuple)) and len(v) > 0 and not np.isscalar(v[0]) for v in (a, b))
+    if per_a and per_b:
+        if len(a) != len(b):
+            raise ValueError(f"{name_a} has {len(a)} sequences but {name_b} has {len(b)}")
+        for n, (x, y) in enumerate(zip(a, b, strict=True)):
+            if np.size(x) != np.size(y):
+                raise ValueError(f"sequence {n} has {np.size(x)} labels in {name_a} but {np.size(y)} "
+                                 f"in {name_b}")
+    arr_a, arr_b = check_labels(name_a, a), check_labels(name_b, b)
+    if arr_a.size != arr_b.size:
+        raise ValueError(f"{name_a} has {arr_a.size} labels but {name_b} has {arr_b.size}")
+    return arr_a, arr_b

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import pcfg
+from ..trees import tree_spans
 
 __all__ = ["MAX_WORDS", "ChartSheet", "inside_chart_sheet", "parse_rules", "format_rules", "parse_sentence"]
 
@@ -40,8 +41,9 @@ class ChartSheet:
     grammar : the :class:`emlab.pcfg.PCFG`.
     words : list of the sentence's words.
     inside, outside : (n+1, n+1, N) ``β`` and ``α`` (0 where ``j <= i``).
-    log_p : ``log p(x)``; p_x : ``p(x)``.
-    labelled : (n+1, n+1, N) ``α β / p(x)``; constituent : (n+1, n+1) its sum over ``A``.
+    log_p : ``log p(x)``; p_x : ``p(x)`` (0.0 when it underflows, below ~1e-308).
+    labelled : (n+1, n+1, N) ``α β / p(x)``, from the scaled charts (:func:`emlab.pcfg.span_posteriors`),
+        so exact even when ``p(x)`` underflows; constituent : (n+1, n+1) its sum over ``A``.
     counts : ``{(lhs, rhs): expected count}`` for every rule of the grammar.
     tree : the CKY tree (nested tuples); tree_log_prob : its ``log p(x, t*)``.
     """
@@ -60,19 +62,7 @@ class ChartSheet:
 
     def tree_spans(self) -> set[tuple[int, int, str]]:
         """The labelled spans ``(i, j, A)`` of the CKY tree."""
-        out = set()
-
-        def walk(t, i):
-            if len(t) == 2:
-                out.add((i, i + 1, t[0]))
-                return i + 1
-            k = walk(t[1], i)
-            j = walk(t[2], k)
-            out.add((i, j, t[0]))
-            return j
-
-        walk(self.tree, 0)
-        return out
+        return {(i, j, label) for label, i, j in tree_spans(self.tree)}
 
 
 def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:
@@ -92,8 +82,8 @@ def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:
     if log_p == -math.inf:
         raise ValueError("the grammar has no parse of this sentence (p(x) = 0), so its span posteriors "
                          "are undefined")
-    p_x = math.exp(log_p)
-    labelled = outside * inside / p_x
+    p_x = math.exp(log_p)                       # (0.0 when p(x) underflows: the posteriors do not)
+    labelled = pcfg.span_posteriors(grammar, words)
     tree, tree_log_prob = pcfg.viterbi_parse(grammar, words)
     return ChartSheet(grammar=grammar, words=words, inside=inside, outside=outside, log_p=float(log_p),
                       p_x=p_x, labelled=labelled, constituent=labelled.sum(axis=2),

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import em, hmm
+from ..validation import check_scalar
 
 __all__ = ["MAX_DAYS", "MAX_ITER", "PARAMETER_ROWS", "Sheet", "forward_backward_sheet",
            "set_parameter", "set_day", "parse_diary", "format_diary"]
@@ -186,6 +187,8 @@ def set_parameter(model: hmm.HMM, name: str, row: int, col: int, value) -> hmm.H
     if name not in rows:
         raise ValueError(f"name must be one of {PARAMETER_ROWS}, got {name!r}")
     table = rows[name]
+    row = check_scalar("row", row, low=0, integer=True)
+    col = check_scalar("col", col, low=0, integer=True)
     if not (0 <= row < table.shape[0] and 0 <= col < table.shape[1]):
         raise ValueError(f"{name} has no entry ({row}, {col}); its shape is {table.shape}")
     try:

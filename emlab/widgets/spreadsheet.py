@@ -63,6 +63,26 @@ def _param_labels(model, states, symbols) -> list[str]:
     return labels
 
 
+def _names(name: str, names, default, n: int, generated) -> list[str]:
+    """``n`` display names: ``names`` when it has at least ``n``; the shipped ``default`` (Eisner's
+    two states, the three ice-cream counts) replaced by ``generated(i)`` for a model of another size;
+    a ``ValueError`` naming the argument when names given by the caller are too few."""
+    given = [str(v) for v in names] if names is not None else []
+    if len(given) >= n:
+        return given[:n]
+    if names is None or names is default:
+        return [generated(i) for i in range(n)]
+    raise ValueError(f"{name} has {len(given)} names but the model needs {n}: give one per "
+                     f"{'state' if name == 'state_names' else 'symbol'}")
+
+
+def _state_and_symbol_names(model, state_names, symbol_names) -> tuple[list[str], list[str]]:
+    """The names of the model's K states (``s0``, ``s1``, … unless given) and V symbols (the
+    ice-cream counts ``1``, ``2``, … unless given)."""
+    return (_names("state_names", state_names, EISNER_STATE_NAMES, model.K, lambda i: f"s{i}"),
+            _names("symbol_names", symbol_names, SYMBOL_NAMES, model.V, lambda v: str(v + 1)))
+
+
 def _param_values(model) -> list[float]:
     vals = list(model.start) + list(model.trans.ravel())
     if model.stop is not None:
@@ -80,8 +100,8 @@ def sheet_tables_html(sheet, state_names=EISNER_STATE_NAMES, symbol_names=SYMBOL
     - ``iterations``: ``p(x)`` and every parameter of iterates 0..N (row 1 is the M-step of the
       counts table).
     """
-    K, V = sheet.model.K, sheet.model.V
-    states, symbols = list(state_names)[:K], list(symbol_names)[:V]
+    K = sheet.model.K
+    states, symbols = _state_and_symbol_names(sheet.model, state_names, symbol_names)
     pairs = [(a, b) for a in range(K) for b in range(K)]
     header = (["day", "x"] + [f"α({s})" for s in states] + [f"β({s})" for s in states] + ["Σ_y αβ"]
               + [f"γ({s})" for s in states] + [f"ξ({states[a]}→{states[b]})" for a, b in pairs]
@@ -140,7 +160,8 @@ class Spreadsheet:
         model = eisner_initial() if model is None else model
         diary = eisner_data() if diary is None else np.asarray(diary)
         self._initial = (model, diary, n_iter)
-        self.state_names, self.symbol_names, self.state = state_names, symbol_names, state
+        self.state_names, self.symbol_names = _state_and_symbol_names(model, state_names, symbol_names)
+        self.state = state
         self.listeners = []
         forward_backward_sheet(model, diary, n_iter)        # refuse a bad starting point at once
         self.reset()
@@ -296,7 +317,7 @@ def spreadsheet_widget(model=None, diary=None, n_iter: int = 10, state_names=EIS
     sheet = Spreadsheet(model, diary, n_iter, state_names, symbol_names)
     m = sheet.model
     K, V = m.K, m.V
-    states, symbols = list(state_names), list(symbol_names)
+    states, symbols = sheet.state_names, sheet.symbol_names
     syncing = [False]
     narrow = widgets.Layout(width="150px")
 
