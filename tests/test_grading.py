@@ -932,9 +932,7 @@ def _walk_probe(*suffixes: str) -> str:
         return False"""
 
 
-def _with_helper_cell() -> dict:
-    nb = correct(
-        forward="""
+HELPER_FORWARD = """
 def forward(start, trans, emit, seq):
     start, trans, emit = (np.asarray(a, float) for a in (start, trans, emit))
     alpha = [start * emit[:, seq[0]]]
@@ -942,44 +940,22 @@ def forward(start, trans, emit, seq):
         alpha.append(step(alpha[-1], trans, emit[:, v]))
     return np.array(alpha)
 """
-    )
+HELPER_STEP = "def step(prev, trans, e):\n    return (prev @ trans) * e\n"
+
+
+def _with_helper_cell(helper: str = HELPER_STEP, forward: str = HELPER_FORWARD) -> dict:
+    """A correct notebook whose ``forward`` calls ``step``, defined in a cell of its own before it."""
+    nb = correct(forward=forward)
     i = nb["cells"].index(_cell(nb, "ex03a_forward_solution"))
-    nb["cells"].insert(
-        i,
-        {
-            "cell_type": "code",
-            "id": "helper01",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": "def step(prev, trans, e):\n    return (prev @ trans) * e\n",
-        },
-    )
+    cell = {"cell_type": "code", "id": "helper01", "metadata": {}, "execution_count": None, "outputs": []}
+    nb["cells"].insert(i, {**cell, "source": helper})
     return nb
 
 
 def _with_writefile_helper() -> dict:
-    """A helper module written by a ``%%writefile`` cell and imported by the answer."""
-    nb = correct(forward="import numpy as np\nfrom fwd_helper import step\n\n" + _with_helper_answer())
-    i = nb["cells"].index(_cell(nb, "ex03a_forward_solution"))
-    source = "%%writefile fwd_helper.py\ndef step(prev, trans, e):\n    return (prev @ trans) * e\n"
-    nb["cells"].insert(
-        i,
-        {"cell_type": "code", "id": "helper02", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": source},
-    )
-    return nb
-
-
-def _with_helper_answer() -> str:
-    return """
-def forward(start, trans, emit, seq):
-    start, trans, emit = (np.asarray(a, float) for a in (start, trans, emit))
-    alpha = [start * emit[:, seq[0]]]
-    for v in seq[1:]:
-        alpha.append(step(alpha[-1], trans, emit[:, v]))
-    return np.array(alpha)
-"""
+    """The same helper written to a module by a ``%%writefile`` cell, and imported by the answer."""
+    answer = "import numpy as np\nfrom fwd_helper import step\n" + HELPER_FORWARD
+    return _with_helper_cell("%%writefile fwd_helper.py\n" + HELPER_STEP, answer)
 
 
 def _duplicated() -> dict:

@@ -976,9 +976,8 @@ def check_sample_paths(sample_paths, n: int = 4000) -> CheckResult:
     )
 
 
-def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
-    """None if the empirical frequency of every state path in ``paths`` (n, T) is within ``z``
-    binomial standard deviations (+ 1/n) of its posterior ``post`` (a dict path -> p), else a sentence."""
+def _state_paths(paths, n: int, T: int, K: int):
+    """``paths`` as an int array (n, T) of state numbers 0..K-1, or the sentence saying what it is not."""
     try:
         arr = np.asarray(paths)
     except (TypeError, ValueError):
@@ -992,8 +991,17 @@ def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
         or arr.max() >= K
     ):
         return f"should hold state numbers 0..{K - 1}"
+    return arr.astype(int)
+
+
+def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
+    """None if the empirical frequency of every state path in ``paths`` (n, T) is within ``z``
+    binomial standard deviations (+ 1/n) of its posterior ``post`` (a dict path -> p), else a sentence."""
+    arr = _state_paths(paths, n, T, K)
+    if isinstance(arr, str):
+        return arr
     counts: dict = {}
-    for row in arr.astype(int):
+    for row in arr:
         counts[tuple(row)] = counts.get(tuple(row), 0) + 1
     impossible = [p for p in counts if post.get(p, 0.0) == 0.0]
     if impossible:
@@ -1066,20 +1074,9 @@ def marginal_frequencies_problem(paths, gamma, xi, n, z: float = 5.0):
     sequences too long to list every path (:func:`path_frequencies_problem` compares whole paths)."""
     gamma, xi = np.asarray(gamma, dtype=float), np.asarray(xi, dtype=float)
     T, K = gamma.shape
-    try:
-        arr = np.asarray(paths)
-    except (TypeError, ValueError):
-        return "should return an array of state numbers of shape (n, T)"
-    if arr.shape != (n, T):
-        return f"should return shape ({n}, {T}) (n samples of T states), got {arr.shape}"
-    if (
-        not np.issubdtype(arr.dtype, np.number)
-        or np.any(arr != np.round(arr))
-        or arr.min() < 0
-        or arr.max() >= K
-    ):
-        return f"should hold state numbers 0..{K - 1}"
-    arr = arr.astype(int)
+    arr = _state_paths(paths, n, T, K)
+    if isinstance(arr, str):
+        return arr
     freq = np.stack([(arr == k).mean(axis=0) for k in range(K)], axis=1)
     pair = np.zeros((T - 1, K, K))
     np.add.at(pair, (np.arange(T - 1)[None, :], arr[:, :-1], arr[:, 1:]), 1.0 / n)
