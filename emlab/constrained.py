@@ -29,8 +29,12 @@ def _counts(counts) -> np.ndarray:
     c = np.asarray(counts, dtype=float)
     if c.ndim != 1 or c.size < 2:
         raise ValueError(f"counts must be a 1-D array of at least 2 entries, got shape {c.shape}")
-    if not np.all(np.isfinite(c)) or np.any(c < 0) or c.sum() <= 0:
+    if not np.all(np.isfinite(c)) or np.any(c < 0) or not c.any():
         raise ValueError("counts must be finite, non-negative and not all zero")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(c.sum()):
+            raise ValueError("counts sum beyond the largest float: rescale them (the maximizer c / N "
+                             "depends only on their ratios)")
     return c
 
 

@@ -42,6 +42,11 @@ from .validation import check_categorical_model, check_numbers
 __all__ = ["MAP", "log_prior"]
 
 
+#: The largest Dirichlet parameter :class:`MAP` accepts: ``(α − 1) log θ`` stays finite for every
+#: ``θ`` a float can hold (``log θ ≥ −745``).
+MAX_ALPHA = 1e100
+
+
 def _prior_arrays(alpha, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``alpha`` (a number, or a dict of numbers / arrays per parameter array) as one array per
     parameter array, broadcast to its shape; arrays not named get ``α = 1`` (no prior)."""
@@ -61,6 +66,10 @@ def _prior_arrays(alpha, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]
         except ValueError:
             raise ValueError(f"alpha[{k!r}] has shape {a.shape}, which does not broadcast to the "
                              f"shape {np.shape(p)} of parameter array {k!r}") from None
+        if np.any(a > MAX_ALPHA):
+            raise ValueError(f"alpha[{k!r}] has an entry {float(a.max())!r} above {MAX_ALPHA:g}: the log "
+                             "prior (α − 1) log θ would overflow (and such a prior leaves no room for "
+                             "the data)")
         if np.any(a < 1):
             raise ValueError(f"alpha[{k!r}] has an entry {float(a.min())!r} below 1: then the posterior "
                              "density is unbounded at the boundary of the simplex and there is no MAP "

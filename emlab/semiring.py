@@ -60,7 +60,10 @@ def draw(weights: np.ndarray, u, axis: int = -1, overwrite: bool = False,
     """
     weights = np.asarray(weights)
     if weights.ndim == 1:                        # one row (a top-down sampler's node): bisection
-        cum = weights if cumulative else np.cumsum(weights, dtype=float)
+        with np.errstate(over="ignore"):
+            cum = weights if cumulative else np.cumsum(weights, dtype=float)
+        if not cumulative and not np.isfinite(cum[-1]) and np.isfinite(weights).all():  # near the float limit
+            cum = np.cumsum(weights / np.max(weights), dtype=float)
         ut = min(float(u) * cum[-1], np.nextafter(cum[-1], 0.0))
         return np.intp(np.searchsorted(cum, ut, side="right"))
     axis = axis % weights.ndim

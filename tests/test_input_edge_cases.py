@@ -256,3 +256,33 @@ def test_set_parameter_refuses_a_fractional_row():
 def test_chain_backtrace_draws_with_an_int_seed():
     path = chain.backtrace(np.full((2, 2, 1), 0.5), np.eye(2), None, semiring.SUM, rng=0)
     assert path.shape == (1, 2) and path[0, 0] == path[0, 1]
+
+
+# -- overflow near the float limit: a clear error or the right answer, never a leaked RuntimeWarning
+def test_counts_summing_beyond_the_float_range_are_refused_by_name():
+    from emlab import constrained
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="counts sum beyond the largest float"):
+            constrained.constrained_max([1e308, 1e308])
+
+
+def test_a_prior_too_strong_to_keep_the_log_prior_finite_is_refused():
+    from emlab import hmm, priors
+
+    m = hmm.HMM.random(2, 3, rng=0)
+    with pytest.raises(ValueError, match=r"alpha\['start'\] has an entry 1e\+308 above 1e\+100"):
+        priors.MAP(m, 1e308)
+    assert priors.MAP(m, 1e100).alpha["trans"].max() == 1e100     # the bound itself is accepted
+
+
+def test_one_row_draw_near_the_float_limit_draws_in_proportion():
+    from emlab import semiring
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draws = [int(semiring.draw(np.array([1e308, 0.0, 1e308]), u)) for u in (0.1, 0.49, 0.51, 0.9)]
+    assert draws == [0, 0, 2, 2]
+    # ordinary weights take the unscaled sums, so the same uniforms give the same draws as before
+    assert int(semiring.draw(np.array([0.2, 0.3, 0.5]), 0.45)) == 1
