@@ -4,6 +4,8 @@ mistake is reported as a ``ValueError`` that names the array, row or item at fau
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 #: Rows of a categorical must sum to one within this tolerance (DESIGN.md).
@@ -158,6 +160,28 @@ def as_corpus(seqs, vocab_size: int) -> list[np.ndarray]:
     if not seqs:
         raise ValueError("the corpus is empty: give at least one sequence")
     return [check_symbols(f"sequence {n}", s, vocab_size) for n, s in enumerate(seqs)]
+
+
+@contextmanager
+def naming(name: str):
+    """Report a mistake found inside the block under the argument ``name``: a ``ValueError`` or
+    ``TypeError`` whose message does not mention ``name`` is raised again as ``"name: message"``.
+    For an argument handed on whole, e.g. ``data`` to ``model.prepare``, whose checks name what they
+    see (``X``, ``sequence 0``, ``the corpus``) rather than what the caller called it.
+
+    >>> with naming("data"):
+    ...     as_corpus([], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: data: the corpus is empty: give at least one sequence
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if name in str(exc):
+            raise
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"{name}: {exc}") from None
 
 
 def check_positive_int(name: str, value) -> int:
