@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import categorical
-from .em import EMModel
+from .em import EMModel, prepare
 from .validation import as_generator, check_model, check_numbers, check_scalar
 
 
@@ -79,6 +79,7 @@ def marginal_log_likelihood(model: EMModel, prepared, rng=None) -> float:
 
     ``prepared`` is ``model.prepare(data)``; ``rng`` (int seed or Generator) is handed to the E-step."""
     check_model("model", model, "e_step")
+    prepared = prepare(model, prepared, "prepared")
     rng = as_generator(rng)
     try:
         return model.e_step(prepared, "soft", rng).log_likelihood
@@ -107,7 +108,7 @@ def bound_on_path(family: Callable[[float], EMModel], data, thetas: Iterable[flo
     rng = as_generator(rng)
     model_t = check_model(f"family({theta_t!r})", _member(family, theta_t, "theta_t"),
                           "prepare", "e_step", "params")
-    prepared = model_t.prepare(data)
+    prepared = prepare(model_t, data)
     est = model_t.e_step(prepared, "soft", rng)
     q_t = q_function(est.counts, model_t.params())
     lls = np.empty(grid.size)

@@ -22,11 +22,11 @@ import numpy as np
 from scipy import optimize
 
 from . import categorical
-from .validation import check_scalar
+from .validation import check_numbers, check_scalar
 
 
 def _counts(counts) -> np.ndarray:
-    c = np.asarray(counts, dtype=float)
+    c = check_numbers("counts", counts)
     if c.ndim != 1 or c.size < 2:
         raise ValueError(f"counts must be a 1-D array of at least 2 entries, got shape {c.shape}")
     if not np.all(np.isfinite(c)) or np.any(c < 0) or not c.any():

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .validation import check_model, check_numbers, check_scalar, check_sequence
+from .validation import check_model, check_numbers, check_scalar, check_sequence, naming
 
 #: Steps smaller than this are rounding noise; ratios of them mean nothing.
 STEP_FLOOR = 1e-11
@@ -48,7 +48,8 @@ def trajectory(models: Sequence) -> np.ndarray:
     check_sequence("models", models, "a list of models (em.fit(..., keep_models=True).models)")
     if len(models) == 0:
         raise ValueError("models is empty: run em.fit(..., keep_models=True)")
-    flats = [flat_params(m) for m in models]
+    with naming("models"):
+        flats = [flat_params(m) for m in models]
     if len({f.size for f in flats}) != 1:
         raise ValueError("models must all have the same parameter sizes (iterates of one EM run)")
     return np.stack(flats)

@@ -78,7 +78,7 @@ import numpy as np
 
 from .semiring import MAX, SUM, Semiring
 from .threads import one_blas_thread
-from .validation import as_generator, check_model, check_positive_int, check_scalar
+from .validation import as_generator, check_bool, check_model, check_positive_int, check_scalar, naming
 
 METHODS = ("soft", "hard", "stochastic")
 STOPPING_RULES = ("objective", "params")
@@ -131,6 +131,7 @@ class EMModel(Protocol):
 class EStepHooks(Protocol):
     """What a model gives :func:`e_step` (see the module docstring)."""
 
+    def prepare(self, data) -> Any: ...   # validates data once; hands already prepared data back
     def batches(self, prepared) -> Iterable[Any]: ...
     def chart(self, batch, semiring: Semiring = SUM) -> Any: ...   # has .log_evidence, .semiring
     def posterior_counts(self, batch, chart) -> dict[str, np.ndarray]: ...
@@ -169,6 +170,8 @@ def e_step(model: EStepHooks, prepared, method: str = "soft", rng=None) -> EStep
     On a ``MAX`` chart ``log_evidence`` is ``max_y log p(x, y)``, not ``log p(x)``: hard EM's
     ``log_likelihood`` is then computed by a sum pass when first read (:class:`EStep`)."""
     collect, semiring = _COLLECT[check_method(method)]
+    check_model("model", model, "prepare", "batches", "chart", "impossible_item")
+    prepared = prepare(model, prepared, "prepared")
     if rng is not None or collect is _stochastic:   # (a fresh generator costs an OS entropy read)
         rng = as_generator(rng)
     total: dict[str, np.ndarray] | None = None
@@ -238,12 +241,23 @@ class EMResult:
 
 
 def param_change(old: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> float:
-    """Largest absolute difference between corresponding parameter arrays."""
+    """Largest absolute difference between corresponding parameter arrays (two ``model.params()``)."""
+    for name, value in (("old", old), ("new", new)):
+        if not (isinstance(value, dict) and value):
+            raise TypeError(f"{name} must be a non-empty dict of parameter arrays (model.params()), "
+                            f"got {type(value).__name__}")
+    if set(old) != set(new):
+        raise ValueError(f"old and new must have the same keys, got {sorted(old)} and {sorted(new)}")
+    for k in old:
+        if np.shape(old[k]) != np.shape(new[k]):
+            raise ValueError(f"old[{k!r}] and new[{k!r}] differ in shape: {np.shape(old[k])} and "
+                             f"{np.shape(new[k])}")
     return max((float(np.max(np.abs(new[k] - old[k]))) if old[k].size else 0.0) for k in old)
 
 
 def relative_change(old: float, new: float) -> float:
     """``|new − old| / |old|`` (absolute change when ``old`` is 0)."""
+    old, new = check_scalar("old", old), check_scalar("new", new)
     scale = abs(old) if old != 0 else 1.0
     return abs(new - old) / scale
 
@@ -253,6 +267,15 @@ def check_method(method) -> str:
     if not (isinstance(method, str) and method in METHODS):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     return method
+
+
+def prepare(model, data, name: str = "data"):
+    """``model.prepare(data)``: the data validated once, for every E-step to come. A mistake in it is
+    reported under ``name``, the caller's name for the argument (``data`` in :func:`fit`), whatever
+    the model's own check calls it (``X``, ``sequence 0``, ``the corpus``)."""
+    check_model("model", model, "prepare")
+    with naming(name):
+        return model.prepare(data)
 
 
 def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tuple[Any, EStep]]:
@@ -265,7 +288,7 @@ def steps(model: EMModel, data, method: str = "soft", rng=None) -> Iterator[tupl
     check_model("model", model, "prepare", "e_step", "m_step", "params")
     check_method(method)
     rng = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     while True:
         estep = model.e_step(prepared, method, rng)
         yield model, estep
@@ -309,7 +332,8 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
     """
     check_model("model", model, "prepare", "e_step", "m_step", "params")
     check_method(method)
-    if stop not in STOPPING_RULES:
+    keep_models = check_bool("keep_models", keep_models)
+    if not (isinstance(stop, str) and stop in STOPPING_RULES):
         raise ValueError(f"stop must be one of {STOPPING_RULES}, got {stop!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
@@ -377,6 +401,8 @@ def restarts(init: Callable[[np.random.Generator], EMModel], data, n: int = 10,
     if not callable(init):
         raise TypeError(f"init must be a function rng -> starting model, got {type(init).__name__}")
     n = check_positive_int("n", n)
+    progress = check_bool("progress", progress)
+    check_method(method)
     children = as_generator(rng).spawn(n)
     results = []
     with warnings.catch_warnings():

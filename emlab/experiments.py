@@ -65,10 +65,10 @@ def pad_traces(traces: Sequence[Sequence[float]]) -> np.ndarray:
     check_sequence("traces", traces, "a list of 1-D sequences of numbers")
     if len(traces) == 0:
         raise ValueError("traces is empty: give at least one trace")
-    rows = [check_numbers(f"trace {i}", t, ndim=1) for i, t in enumerate(traces)]
+    rows = [check_numbers(f"traces[{i}]", t, ndim=1) for i, t in enumerate(traces)]
     for i, t in enumerate(rows):
         if t.size == 0:
-            raise ValueError(f"trace {i} is empty")
+            raise ValueError(f"traces[{i}] is empty")
     out = np.empty((len(rows), max(t.size for t in rows)))
     for i, t in enumerate(rows):
         out[i, :t.size] = t

@@ -43,13 +43,21 @@ Natural logs throughout; ``0 log 0 = 0``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import em
-from .validation import as_generator, check_array, check_categorical_model, check_positive_int
+from .validation import (
+    as_generator,
+    check_array,
+    check_categorical_model,
+    check_numbers,
+    check_positive_int,
+    check_sequence,
+)
 
 __all__ = [
     "Enumeration", "enumerate_paths", "enumerate_trees", "posterior", "entropy", "free_energy", "kl",
@@ -80,6 +88,9 @@ def enumerate_paths(m, seq, limit: int = ENUMERATION_LIMIT) -> Enumeration:
     ``log p(x, y) = log start[y_1] + Σ log q(y_i | y_{i−1}) + Σ log e(x_i | y_i) [+ log stop[y_T]]``
     computed term by term from the arrays (no forward pass). ``ValueError`` if ``K^T > limit``.
     """
+    if not all(hasattr(m, a) for a in ("start", "trans", "emit", "stop", "K", "V")):
+        raise TypeError(f"m must be an hmm.HMM, got {type(m).__name__}")
+    limit = check_positive_int("limit", limit)
     x = np.asarray(seq)
     if x.ndim != 1 or x.size == 0 or x.dtype.kind not in "iu":
         raise ValueError(f"seq must be a non-empty 1-D sequence of integer symbols, got {seq!r}")
@@ -102,12 +113,17 @@ def enumerate_trees(g, sentence, limit: int = ENUMERATION_LIMIT) -> Enumeration:
     positive probability, rooted at the start symbol, with ``log p(x, t) = Σ log q(rule)`` summed
     over the tree's rules from the grammar's arrays (no inside pass). Trees are nested tuples
     ``(label, word)`` / ``(label, left, right)``. ``ValueError`` beyond ``limit`` trees."""
+    if not all(hasattr(g, a) for a in ("nonterminals", "words", "binary", "lexical", "start")):
+        raise TypeError(f"g must be a pcfg.PCFG, got {type(g).__name__}")
+    limit = check_positive_int("limit", limit)
+    if not isinstance(sentence, str):
+        check_sequence("sentence", sentence, "a list of words (or one string)")
     words = list(sentence) if not isinstance(sentence, str) else sentence.split()
     if not words:
         raise ValueError("sentence is empty")
     index = {w: i for i, w in enumerate(g.words)}
     for i, w in enumerate(words):
-        if w not in index:
+        if not isinstance(w, Hashable) or w not in index:
             raise ValueError(f"sentence: the grammar cannot emit word {w!r} (position {i})")
     nts, n = g.nonterminals, len(words)
     logb, logl = _log(g.binary), _log(g.lexical)
@@ -141,11 +157,9 @@ def enumerate_trees(g, sentence, limit: int = ENUMERATION_LIMIT) -> Enumeration:
 
 
 def _check_q(q, n: int) -> np.ndarray:
-    q = np.asarray(q, dtype=float)
+    q = _check_distribution("q", q)
     if q.shape != (n,):
         raise ValueError(f"q must be a vector of {n} probabilities (one per structure), got shape {q.shape}")
-    if not np.all(np.isfinite(q)) or np.any(q < 0) or abs(q.sum() - 1) > 1e-8:
-        raise ValueError("q must be non-negative, finite and sum to 1")
     return q
 
 
@@ -163,7 +177,7 @@ def _check_log_joint(log_joint) -> np.ndarray:
 
 
 def _check_distribution(name: str, q) -> np.ndarray:
-    q = np.asarray(q, dtype=float)
+    q = check_numbers(name, q)
     if q.ndim != 1 or q.size == 0:
         raise ValueError(f"{name} must be a non-empty vector of probabilities, got shape {q.shape}")
     if not np.all(np.isfinite(q)) or np.any(q < 0) or abs(q.sum() - 1) > 1e-8:
@@ -234,6 +248,9 @@ def expected_log_joint(model, counts: dict[str, np.ndarray]) -> float:
     ``0 · log 0 = 0`` and a positive count on a zero parameter gives ``−inf``."""
     _check_categorical_model(model)
     params = model.params()
+    if not isinstance(counts, dict):
+        raise TypeError(f"counts must be a dict of arrays with the keys of model.params() {sorted(params)}, "
+                        f"got {type(counts).__name__}")
     if set(counts) != set(params):
         raise ValueError(f"counts must have the keys of model.params() {sorted(params)}, "
                          f"got {sorted(counts)}")
@@ -267,7 +284,7 @@ def q_of(model, data, method: str = "soft", rng=None) -> QSummary:
     the posterior with ``rng`` (entropy 0)."""
     em.check_method(method)
     _check_categorical_model(model)
-    est = model.e_step(model.prepare(data), method, as_generator(rng))
+    est = model.e_step(em.prepare(model, data), method, as_generator(rng))
     if method == "soft":
         h = est.log_likelihood - expected_log_joint(model, est.counts)
         h = max(h, 0.0)                      # rounding: an entropy is never negative
@@ -312,7 +329,7 @@ def trace(model, data, n_iter: int = 10, method: str = "soft", rng=None) -> Free
     n_iter = check_positive_int("n_iter", n_iter)
     em.check_method(method)
     gen = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = em.prepare(model, data)
     after_e, after_m, lls, models = [], [], [], [model]
     current = model
     for t in range(n_iter + 1):

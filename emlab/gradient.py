@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .bound import frozen_arrays, with_params
-from .em import EMModel, param_change, relative_change
+from .em import EMModel, param_change, prepare, relative_change
 from .validation import as_generator, check_bool, check_categorical_model, check_numbers, check_scalar
 
 
@@ -107,7 +107,7 @@ def log_likelihood_and_gradient(model: EMModel, prepared, rng=None,
     zero gradient. ``rng`` (int seed or Generator) is handed to the E-step."""
     params = check_categorical_model("model", model, "the gradient over softmax logits").params()
     _check_rowwise_categoricals(params)
-    est = model.e_step(prepared, "soft", as_generator(rng))
+    est = model.e_step(prepare(model, prepared, "prepared"), "soft", as_generator(rng))
     grads = {}
     for k, theta in params.items():
         c = np.asarray(est.counts[k], dtype=float)
@@ -140,7 +140,7 @@ def finite_difference_gradient(model: EMModel, data, eps: float = 1e-6, rng=None
     check_categorical_model("model", model, "finite_difference_gradient")
     eps = check_scalar("eps", eps, low=0, high=1, low_open=True)
     rng = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     eta = logits(model.params())
     grads = {k: np.zeros_like(v) for k, v in eta.items()}
 
@@ -188,7 +188,7 @@ def gradient_ascent(model: EMModel, data, step: float = 1.0, max_iter: int = 200
     backtrack = check_bool("backtrack", backtrack)
     keep_models = check_bool("keep_models", keep_models)
     rng = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     current = model
     frozen = frozen_arrays(model)
     ll, grad, n = _value_gradient_size(current, prepared, rng, frozen)

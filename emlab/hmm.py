@@ -53,6 +53,7 @@ from .validation import (
     check_scalar,
     check_symbols,
     input_eps,
+    naming,
     renormalized,
 )
 
@@ -298,8 +299,9 @@ class Corpus:
     """
 
     def __init__(self, model: HMM, seqs):
-        self.V = model.V
-        self.seqs = self.check(seqs, self.V)
+        self.V = check_instance("model", model, HMM, "an hmm.HMM").V
+        with naming("seqs"):
+            self.seqs = self.check(seqs, self.V)
         lengths = np.array([len(s) for s in self.seqs])
         #: one :class:`Batch` per sequence length
         self.batches: list[Batch] = []

@@ -45,6 +45,7 @@ from .categorical import normalize
 from .semiring import SUM, Semiring, check_semiring, draw
 from .validation import (
     as_generator,
+    check_bool,
     check_counts,
     check_instance,
     check_positive_int,
@@ -271,6 +272,21 @@ def random_table(n_source: int, n_target: int, rng=None, concentration: float = 
     return as_generator(rng).dirichlet(np.full(n_target, a), size=n_source)
 
 
+#: the longest sentence :func:`sample_corpus` draws
+MAX_SAMPLE_LENGTH = 1000
+
+
+def _length_range(name: str, value) -> tuple[int, int]:
+    """``(low, high)``: whole numbers with ``1 <= low <= high <=`` :data:`MAX_SAMPLE_LENGTH`."""
+    if isinstance(value, (str, bytes)) or not (hasattr(value, "__len__") and len(value) == 2):
+        raise TypeError(f"{name} must be a pair (low, high) of sentence lengths, got {value!r}")
+    lo, hi = (check_scalar(f"{name}[{i}]", v, low=1, high=MAX_SAMPLE_LENGTH, integer=True)
+              for i, v in enumerate(value))
+    if lo > hi:
+        raise ValueError(f"{name} must be (low, high) with low <= high, got {value!r}")
+    return lo, hi
+
+
 def sample_corpus(t, n_pairs: int, source_length=(2, 5), target_length=(2, 5), rng=None,
                   null: bool = True):
     """A synthetic parallel corpus drawn from IBM Model 1 with table ``t`` (shipped, nothing downloaded).
@@ -283,12 +299,9 @@ def sample_corpus(t, n_pairs: int, source_length=(2, 5), target_length=(2, 5), r
     """
     table = check_stochastic("t", t, ndim=2)
     check_positive_int("n_pairs", n_pairs)
-    lo_e, hi_e = (int(v) for v in source_length)
-    lo_f, hi_f = (int(v) for v in target_length)
-    if not (1 <= lo_e <= hi_e and 1 <= lo_f <= hi_f):
-        raise ValueError(f"source_length and target_length must be (low, high) with 1 <= low <= high, "
-                         f"got {source_length!r}, {target_length!r}")
-    first = 1 if null else 0
+    lo_e, hi_e = _length_range("source_length", source_length)
+    lo_f, hi_f = _length_range("target_length", target_length)
+    first = 1 if check_bool("null", null) else 0
     if table.shape[0] <= first:
         raise ValueError(f"t has {table.shape[0]} source words: with null=True it needs NULL (0) "
                          "and one more")
@@ -307,6 +320,7 @@ def sample_corpus(t, n_pairs: int, source_length=(2, 5), target_length=(2, 5), r
 
 def cooccurrence_counts(pairs, n_source: int, n_target: int) -> np.ndarray:
     """``C[e, f]`` = Σ_pairs (occurrences of e in the source) × (occurrences of f in the target)."""
+    n_source, n_target = check_positive_int("n_source", n_source), check_positive_int("n_target", n_target)
     out = np.zeros((n_source, n_target))
     for f, e in _check_pairs(pairs, n_source, n_target):
         out += np.outer(np.bincount(e, minlength=n_source), np.bincount(f, minlength=n_target))

@@ -34,11 +34,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import hmm
-from .em import EMResult, EStep
+from .em import EMResult, EStep, prepare
 from .gradient import softmax
-from .optimizers import lbfgs_over_logits
+from .optimizers import check_tolerances, lbfgs_over_logits
 from .threads import one_blas_thread
-from .validation import as_generator, check_numbers, check_positive_int, check_scalar
+from .validation import as_generator, check_instance, check_numbers, check_positive_int, check_scalar
 
 __all__ = ["LogLinearHMM", "emissions", "log_likelihood_and_gradient", "lbfgs"]
 
@@ -48,7 +48,13 @@ HALVINGS = 40
 
 
 def emissions(weights: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """``e[k, v] = exp(w_k · f(v)) / Σ_v' exp(w_k · f(v'))``, shape (K, V)."""
+    """``e[k, v] = exp(w_k · f(v)) / Σ_v' exp(w_k · f(v'))``, shape (K, V), for (K, F) ``weights``
+    and (V, F) ``features``."""
+    weights = check_numbers("weights", weights, ndim=2)
+    features = check_numbers("features", features, ndim=2)
+    if weights.shape[1] != features.shape[1]:
+        raise ValueError(f"weights has {weights.shape[1]} columns but features has {features.shape[1]}: "
+                         "one weight per feature")
     return softmax(weights @ features.T)
 
 
@@ -96,7 +102,8 @@ class LogLinearHMM:
         self.features, self.weights = _frozen(features), _frozen(weights)
         K = np.shape(start)[0] if np.ndim(start) == 1 else None
         if K is not None and weights.shape[0] != K:
-            raise ValueError(f"weights must have one row per state ({K}), got {weights.shape[0]}")
+            raise ValueError(f"weights must have one row per state (start has {K} entries), got "
+                             f"{weights.shape[0]}")
         self.hmm = hmm.HMM(start, trans, emissions(self.weights, self.features), stop)
         h = self.hmm
         self.start, self.trans, self.stop, self.emit = h.start, h.trans, h.stop, h.emit
@@ -221,7 +228,8 @@ def log_likelihood_and_gradient(model: LogLinearHMM, prepared,
     identity, notebook 08): for the logits of ``start`` and of each row ``[trans | stop]``, expected
     counts minus model counts ``c − n θ``; for ``W``, ``∇_W Q`` (:meth:`LogLinearHMM.q_gradient`).
     Keys ``"start"``, ``"rows"`` (K, K or K + 1), ``"weights"``."""
-    est = model.e_step(model.prepare(prepared), "soft", as_generator(rng))
+    check_instance("model", model, LogLinearHMM, "a loglinear.LogLinearHMM")
+    est = model.e_step(prepare(model, prepared, "prepared"), "soft", as_generator(rng))
     c = est.counts
     theta = _from_logits(model, _logits(model))   # the same parameters, as the softmaxes see them
     rows_c = c["trans"] if model.stop is None else np.column_stack([c["trans"], c["stop"]])
@@ -243,10 +251,9 @@ def lbfgs(model: LogLinearHMM, data, max_evaluations: int = 200, gtol: float = 1
     if not isinstance(model, LogLinearHMM):
         raise TypeError(f"model must be a LogLinearHMM, got {type(model).__name__}")
     check_positive_int("max_evaluations", max_evaluations)
-    for name, value in (("gtol", gtol), ("ftol", ftol)):
-        check_scalar(name, value, low=0)
+    gtol, ftol = check_tolerances(gtol, ftol)
     gen = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     eta0 = _logits(model)
     return lbfgs_over_logits(model, eta0, {k: np.isfinite(v) for k, v in eta0.items()},
                              lambda eta: _from_logits(model, eta),

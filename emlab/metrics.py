@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .trees import tree_spans, tree_yield
-from .validation import check_label_pair, check_labels, check_positive_int
+from .validation import check_label_pair, check_labels, check_positive_int, check_sequence
 
 __all__ = ["confusion_matrix", "Alignment", "align_states", "many_to_one", "one_to_one", "brackets",
            "BracketScore", "bracket_scores"]
@@ -149,6 +149,8 @@ def bracket_scores(gold_trees, predicted_trees) -> BracketScore:
         gold_trees = [gold_trees]
     if isinstance(predicted_trees, tuple):
         predicted_trees = [predicted_trees]
+    check_sequence("gold_trees", gold_trees, "a list of trees")
+    check_sequence("predicted_trees", predicted_trees, "a list of trees")
     gold_trees, predicted_trees = list(gold_trees), list(predicted_trees)
     if len(gold_trees) != len(predicted_trees):
         raise ValueError(f"gold_trees has {len(gold_trees)} trees but predicted_trees has "

@@ -41,6 +41,7 @@ from .semiring import MAX, SUM, Semiring, check_semiring
 from .validation import (
     as_generator,
     check_array,
+    check_bool,
     check_counts,
     check_instance,
     check_numbers,
@@ -208,7 +209,7 @@ class CategoricalMixture(_Mixture):
         if p.shape[0] != w.shape[0]:
             raise ValueError(f"probs has {p.shape[0]} rows but weights has {w.shape[0]} components")
         self.weights, self.probs = _frozen(w), _frozen(p)
-        self.learn_weights = bool(learn_weights)
+        self.learn_weights = check_bool("learn_weights", learn_weights)
 
     # --- constructors ---------------------------------------------------------------------
     @classmethod
@@ -285,7 +286,10 @@ class CategoricalMixture(_Mixture):
         """``n`` items of ``size`` tokens each (an int, or one int per item): returns the
         (n, V) integer counts and the (n,) true components."""
         check_positive_int("n", n)
-        sizes = np.broadcast_to(np.asarray(size), (n,))
+        sizes = np.asarray(size)
+        if sizes.ndim > 1 or sizes.size not in (1, n):
+            raise ValueError(f"size must be one integer or one per item ({n}), got shape {sizes.shape}")
+        sizes = np.broadcast_to(sizes.reshape(-1), (n,))
         if not np.issubdtype(sizes.dtype, np.integer) or (sizes < 0).any():
             raise ValueError(f"size must be a non-negative integer (or one per item), got {size!r}")
         g = as_generator(rng)
@@ -399,8 +403,8 @@ class GaussianMixture(_Mixture):
         except (TypeError, ValueError):
             raise ValueError(f"min_variance must be a positive number, got {min_variance!r}") from None
         self.weights, self.means, self.variance = _frozen(w), _frozen(mu), _frozen(var)
-        self.learn_weights = bool(learn_weights)
-        self.learn_variance = bool(learn_variance)
+        self.learn_weights = check_bool("learn_weights", learn_weights)
+        self.learn_variance = check_bool("learn_variance", learn_variance)
         self.min_variance = float(min_variance)
 
     @classmethod

@@ -53,7 +53,8 @@ from typing import Any
 import numpy as np
 
 from . import free_energy as fe
-from .validation import as_generator, check_categorical_model, check_positive_int, check_sequence
+from .em import prepare
+from .validation import as_generator, check_bool, check_categorical_model, check_positive_int, check_sequence
 
 __all__ = ["OnlineResult", "incremental", "stepwise", "step_sizes"]
 
@@ -114,7 +115,7 @@ def _items(model, data):
         check_sequence("data", data, "a list of items (sequences, sentences) or an (N, V) array")
     if len(data) == 0:
         raise ValueError("data is empty")
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     if isinstance(prepared, np.ndarray):                     # a mixture's (N, V) or (N, D) items
         return prepared
     for attr in ("seqs", "texts"):                           # hmm.Corpus, pcfg.Corpus
@@ -163,6 +164,7 @@ def incremental(model, data, n_passes: int = 10, batch_size: int = 1, record_eve
     ``H_b`` the entropy of block b's posterior at the θ it was computed with (notebook 09).
     """
     check_categorical_model("model", model, "incremental EM")
+    shuffle, keep_models = check_bool("shuffle", shuffle), check_bool("keep_models", keep_models)
     n_passes = check_positive_int("n_passes", n_passes)
     batch_size = check_positive_int("batch_size", batch_size)
     data = _items(model, data)                              # validate everything once, naming the item
@@ -213,6 +215,7 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     (``alpha = 0``: η = 1), statistics started at ``μ_0 = prior_weight · θ_0``. ``record_every``
     as in :func:`incremental`."""
     check_categorical_model("model", model, "stepwise EM")
+    shuffle, keep_models = check_bool("shuffle", shuffle), check_bool("keep_models", keep_models)
     n_passes = check_positive_int("n_passes", n_passes)
     batch_size = check_positive_int("batch_size", batch_size)
     alpha = _check_alpha(alpha)
@@ -224,7 +227,7 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     gen = as_generator(rng)
     n_blocks = len(_blocks(n, batch_size))
     every = _record_every(record_every, n_blocks)
-    full = [model.prepare(data)]
+    full = [prepare(model, data)]
     passes, lls = [0.0], [_full_ll(model, full)]
     models = [model] if keep_models else []
     mu = {c: float(prior_weight) * np.asarray(v, dtype=float) for c, v in model.params().items()}

@@ -25,15 +25,20 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .bound import frozen_arrays, with_params
-from .em import EMModel, EMResult, param_change
+from .em import EMModel, EMResult, param_change, prepare
 from .gradient import log_likelihood_and_gradient, logits, softmax
 from .threads import one_blas_thread
-from .validation import as_generator, check_categorical_model, check_positive_int
+from .validation import as_generator, check_bool, check_categorical_model, check_positive_int, check_scalar
 
 __all__ = ["lbfgs", "lbfgs_over_logits"]
 
 
 @one_blas_thread          # scipy's L-BFGS-B calls BLAS on tiny vectors: threads only add contention
+def check_tolerances(gtol, ftol) -> tuple[float, float]:
+    """scipy's L-BFGS tolerances, each a number in [0, 1] (relative quantities), else an error naming it."""
+    return check_scalar("gtol", gtol, low=0, high=1), check_scalar("ftol", ftol, low=0, high=1)
+
+
 def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, ftol: float = 1e-14,
           memory: int = 10, rng=None, keep_models: bool = False) -> EMResult:
     """Maximize ``log p(x)`` from ``model`` with L-BFGS over the softmax logits.
@@ -57,11 +62,10 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
     check_categorical_model("model", model, "L-BFGS over softmax logits")
     check_positive_int("max_evaluations", max_evaluations)
     check_positive_int("memory", memory)
-    for name, value in (("gtol", gtol), ("ftol", ftol)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    gtol, ftol = check_tolerances(gtol, ftol)
+    keep_models = check_bool("keep_models", keep_models)
     gen = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     frozen = frozen_arrays(model)
     params0 = model.params()
     eta0 = logits(params0)

@@ -76,7 +76,9 @@ from .validation import (
     check_instance,
     check_positive_int,
     check_scalar,
+    check_sequence,
     input_eps,
+    naming,
 )
 
 __all__ = [
@@ -119,17 +121,19 @@ class PCFG:
     """
 
     def __init__(self, nonterminals, words, binary, lexical, start):
+        check_sequence("nonterminals", nonterminals, "a list of nonterminal symbols")
+        check_sequence("words", words, "a list of words")
         nts = tuple(nonterminals)
         ws = tuple(words)
         if not nts:
-            raise ValueError("a grammar needs at least one nonterminal")
-        for kind, seq in (("nonterminal", nts), ("word", ws)):
+            raise ValueError("nonterminals is empty: a grammar needs at least one nonterminal")
+        for kind, seq in (("nonterminals", nts), ("words", ws)):
             seen = set()
             for s in seq:
                 if not isinstance(s, Hashable):
-                    raise ValueError(f"{kind} {s!r} is not hashable")
+                    raise ValueError(f"{kind} holds {s!r}, which is not hashable")
                 if s in seen:
-                    raise ValueError(f"{kind} {_name(s)} is listed twice")
+                    raise ValueError(f"{kind} lists {_name(s)} twice")
                 seen.add(s)
         both = set(nts) & set(ws)
         if both:
@@ -138,15 +142,20 @@ class PCFG:
                              "a CNF grammar must keep them apart")
         N, V = len(nts), len(ws)
         eps = max(input_eps(binary), input_eps(lexical))      # float32 input: its resolution
-        binary = check_array("binary", binary, shape=(N, N, N))
-        lexical = check_array("lexical", lexical, shape=(N, V))
+        binary, lexical = check_array("binary", binary), check_array("lexical", lexical)
+        if binary.shape != (N, N, N):
+            raise ValueError(f"binary must have shape (N, N, N) = {(N, N, N)} for the N = {N} nonterminals, "
+                             f"got {binary.shape}")
+        if lexical.shape != (N, V):
+            raise ValueError(f"lexical must have shape (N, V) = {(N, V)} for the {N} nonterminals and V = {V} "
+                             f"words, got {lexical.shape}")
         totals = binary.reshape(N, -1).sum(axis=1) + lexical.sum(axis=1)
         for A in np.flatnonzero(np.abs(totals - 1.0) > max(SUM_TOL, 2.0 * eps * (N * N + V))):
             raise ValueError(f"the probabilities of the rules with left-hand side {_name(nts[A])} sum to "
                              f"{float(totals[A]):.12g}, not 1")
         if eps:                                                # stored renormalized in float64
             binary, lexical = binary / totals[:, None, None], lexical / totals[:, None]
-        if start not in nts:
+        if not isinstance(start, Hashable) or start not in nts:
             raise ValueError(f"unknown start symbol {_name(start)}: it is not a left-hand side of the "
                              f"grammar (nonterminals: {', '.join(map(str, nts))})")
         self.nonterminals, self.words, self.start = nts, ws, start
@@ -167,6 +176,8 @@ class PCFG:
         a negative / NaN / infinite probability, a left-hand side whose probabilities do not sum to
         1 (within 1e-8) and an unknown start symbol.
         """
+        if isinstance(rules, (str, bytes, dict)) or not hasattr(rules, "__iter__"):
+            raise TypeError(f"rules must be a list of (lhs, rhs, prob) triples, got {type(rules).__name__}")
         parsed = []
         for rule in rules:
             if not (isinstance(rule, (tuple, list)) and len(rule) == 3):
@@ -451,7 +462,8 @@ class Bracketed:
     """
 
     def __init__(self, sentences, brackets):
-        self.sentences = _as_sentences(sentences)
+        with naming("sentences"):
+            self.sentences = _as_sentences(sentences)
         try:
             given = list(brackets)
         except TypeError:
@@ -460,8 +472,9 @@ class Bracketed:
         if len(given) != len(self.sentences):
             raise ValueError(f"brackets has {len(given)} entries for {len(self.sentences)} sentences: "
                              "give one list of (i, j) spans per sentence")
-        self.brackets: list[frozenset] = [
-            _checked_brackets(n, s, b) for n, (s, b) in enumerate(zip(self.sentences, given, strict=True))]
+        pairs = zip(self.sentences, given, strict=True)
+        with naming("brackets"):
+            self.brackets: list[frozenset] = [_checked_brackets(n, s, b) for n, (s, b) in enumerate(pairs)]
 
     @classmethod
     def from_trees(cls, trees, keep: float = 1.0, rng=None) -> Bracketed:
@@ -505,7 +518,7 @@ def _checked_brackets(n: int, sentence, spans) -> frozenset:
                              "the words w_i … w_{j-1}, so it needs i < j")
         if i < 0 or j > length:
             raise ValueError(f"bracket ({i}, {j}) of sentence {n} ({_show(sentence)}) leaves the sentence: "
-                             f"fence posts run from 0 to {length}")
+                             f"fence posts run from 0 to {length} (or is sentences[{n}] not what you meant?)")
         for k, m in out:
             if k < i < m < j or i < k < j < m:
                 raise ValueError(f"brackets ({k}, {m}) and ({i}, {j}) of sentence {n} cross (they overlap "
@@ -536,6 +549,27 @@ class Corpus:
     """
 
     def __init__(self, g: PCFG, sentences):
+        check_instance("g", g, PCFG, "a pcfg.PCFG")
+        with naming("sentences"):
+            self._encode(g, sentences)
+        by_len: dict[int, list[int]] = {}
+        for n, c in enumerate(self.codes):
+            by_len.setdefault(len(c), []).append(n)
+        # equal-length sentences share a batch; a batch's chart is kept to about BATCH_BYTES so
+        # the charts of a width stay in cache (measured ~1.5x faster than one huge batch)
+        self.batches: list[Batch] = []
+        for n, ix in sorted(by_len.items()):
+            size = max(1, BATCH_BYTES // ((n + 1) ** 2 * g.N * 8))
+            for lo in range(0, len(ix), size):
+                chunk = ix[lo:lo + size]
+                allowed = None
+                if self.brackets is not None and any(self.brackets[k] for k in chunk):
+                    allowed = np.stack([_allowed(n, self.brackets[k]) for k in chunk])
+                self.batches.append(Batch(np.array(chunk), np.stack([self.codes[k] for k in chunk]),
+                                          allowed))
+
+    def _encode(self, g: PCFG, sentences) -> None:
+        """``texts`` (token lists), ``brackets`` and ``codes`` (word indices) of the sentences."""
         #: the brackets of each sentence (``None`` for plain sentences; see :class:`Bracketed`)
         self.brackets = sentences.brackets if isinstance(sentences, Bracketed) else None
         self.texts = sentences.sentences if isinstance(sentences, Bracketed) else _as_sentences(sentences)
@@ -552,21 +586,6 @@ class Corpus:
                     raise ValueError(f"the grammar cannot emit word {tok!r} (sentence {n}, position {i}: "
                                      f"{_show(tokens)}): it is not in the grammar's vocabulary") from None
             self.codes.append(codes)
-        by_len: dict[int, list[int]] = {}
-        for n, c in enumerate(self.codes):
-            by_len.setdefault(len(c), []).append(n)
-        # equal-length sentences share a batch; a batch's chart is kept to about BATCH_BYTES so
-        # the charts of a width stay in cache (measured ~1.5x faster than one huge batch)
-        self.batches: list[Batch] = []
-        for n, ix in sorted(by_len.items()):
-            size = max(1, BATCH_BYTES // ((n + 1) ** 2 * g.N * 8))
-            for lo in range(0, len(ix), size):
-                chunk = ix[lo:lo + size]
-                allowed = None
-                if self.brackets is not None and any(self.brackets[k] for k in chunk):
-                    allowed = np.stack([_allowed(n, self.brackets[k]) for k in chunk])
-                self.batches.append(Batch(np.array(chunk), np.stack([self.codes[k] for k in chunk]),
-                                          allowed))
 
     def __len__(self) -> int:
         return len(self.codes)

@@ -43,17 +43,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .em import EMModel, EMResult, param_change
-from .validation import as_generator, check_positive_int
+from .em import EMModel, EMResult, param_change, prepare
+from .validation import as_generator, check_bool, check_model, check_positive_int, check_scalar
 
 __all__ = ["mcem", "saem", "geometric_samples", "saem_steps"]
-
-
-def _check_number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
 
 
 def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = None) -> Callable[[int], int]:
@@ -62,11 +55,9 @@ def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = Non
     Geometric growth makes the Monte Carlo error ``O(m_t^{−1/2})`` summable, as the convergence
     results for MCEM ask (Fort & Moulines 2003); a ``cap`` makes ``m_t`` constant from some ``t`` on,
     and from there the iterates fluctuate (with variance ``O(1/cap)``) instead of converging.
-    ``m_t`` is computed in log space, so a capped schedule never overflows."""
+    ``growth`` lies in [1, 10]; ``m_t`` is computed in log space, so a capped schedule never overflows."""
     check_positive_int("first", first)
-    growth = _check_number("growth", growth)
-    if growth < 1:
-        raise ValueError(f"growth must be a number >= 1, got {growth!r}")
+    growth = check_scalar("growth", growth, low=1, high=10)
     if cap is not None:
         check_positive_int("cap", cap)
     log_first, log_growth = math.log(first), math.log(growth)
@@ -88,7 +79,7 @@ def saem_steps(n: int, exponent: float = 0.7, burn_in: int = 0) -> np.ndarray:
     ``γ_t = (t − burn_in)^{−exponent}``; ``1/2 < exponent ≤ 1`` gives ``Σ γ = ∞``, ``Σ γ² < ∞``."""
     if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    exponent = _check_number("exponent", exponent)
+    exponent = check_scalar("exponent", exponent)
     if not 0.5 < exponent <= 1:
         raise ValueError(f"exponent must be in (0.5, 1] so that Σγ = ∞ and Σγ² < ∞, got {exponent!r}")
     if isinstance(burn_in, bool) or not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
@@ -102,6 +93,13 @@ def _average(total: dict[str, np.ndarray] | None, counts: dict[str, np.ndarray],
     if total is None:
         return {k: np.asarray(v, dtype=float).copy() for k, v in counts.items()}
     return {k: total[k] + weight * (np.asarray(counts[k], dtype=float) - total[k]) for k in total}
+
+
+def _check_run(model, max_iter, keep_models) -> None:
+    check_model("model", model, "prepare", "e_step", "m_step", "params")
+    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    check_bool("keep_models", keep_models)
 
 
 def _result(method, models, lls, changes, n_samples, keep_models) -> EMResult:
@@ -121,8 +119,7 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can be compared with soft EM's.
     Runs all ``max_iter`` iterations (``converged`` is False: a Monte Carlo run has no natural stop).
     """
-    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    _check_run(model, max_iter, keep_models)
     if n_samples is None:
         n_samples = geometric_samples()
     if isinstance(n_samples, (int, np.integer)):
@@ -132,7 +129,7 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     if not callable(n_samples):
         raise TypeError(f"n_samples must be an int or a callable t -> m_t, got {type(n_samples).__name__}")
     gen = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     models, lls, changes, used = [model], [], [], []
     current = model
     for t in range(max_iter + 1):
@@ -159,11 +156,10 @@ def saem(model: EMModel, data, max_iter: int = 100, exponent: float = 0.7, burn_
 
     ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` iterations.
     """
-    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    _check_run(model, max_iter, keep_models)
     gammas = saem_steps(max_iter, exponent, burn_in)
     gen = as_generator(rng)
-    prepared = model.prepare(data)
+    prepared = prepare(model, data)
     models, lls, changes = [model], [], []
     current, stats = model, None
     for t in range(max_iter + 1):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_sequence
+
 __all__ = ["tree_yield", "tree_rules", "tree_spans", "tree_log_prob", "bracketed", "indented",
            "tree_from_uses"]
 
@@ -49,7 +51,8 @@ def tree_yield(tree) -> list:
 
 def tree_rules(tree) -> list[tuple]:
     """The rules ``(lhs, rhs)`` used in ``tree``, in pre-order."""
-    return [(t[0], (t[1],)) if len(t) == 2 else (t[0], (t[1][0], t[2][0])) for t in _preorder(tree)]
+    nodes = list(_preorder(tree))                # every node checked before a child's label is read
+    return [(t[0], (t[1],)) if len(t) == 2 else (t[0], (t[1][0], t[2][0])) for t in nodes]
 
 
 def tree_spans(tree) -> list[tuple]:
@@ -74,6 +77,8 @@ def tree_spans(tree) -> list[tuple]:
 
 def tree_log_prob(g, tree) -> float:
     """``log p(x, t) = Σ log q(rule)`` over the rules of ``tree`` (``-inf`` if one is missing)."""
+    if not callable(getattr(g, "prob", None)):
+        raise TypeError(f"g must be a pcfg.PCFG (with .prob(lhs, rhs)), got {type(g).__name__}")
     with np.errstate(divide="ignore"):
         return float(sum(np.log(g.prob(lhs, rhs)) for lhs, rhs in tree_rules(tree)))
 
@@ -105,6 +110,8 @@ def indented(tree, indent: str = "  ") -> str:
             V saw
             NP stars
     """
+    if not isinstance(indent, str):
+        raise TypeError(f"indent must be a str, got {type(indent).__name__}")
     lines: list[str] = []
     stack = [(tree, 0)]
     while stack:
@@ -118,12 +125,32 @@ def indented(tree, indent: str = "  ") -> str:
     return "\n".join(lines)
 
 
+def _uses(name: str, uses, width: int, n_symbols: int) -> np.ndarray:
+    """Rule uses as an ``(m, width)`` integer array whose first column indexes ``n_symbols`` symbols."""
+    if uses is None or isinstance(uses, (str, bytes)) or np.ndim(uses) == 0:
+        raise TypeError(f"{name} must be an (m, {width}) array of integer rule uses, "
+                        f"got {type(uses).__name__}")
+    arr = np.asarray(uses)
+    if arr.size == 0:
+        return np.zeros((0, width), dtype=np.intp)
+    if arr.ndim != 2 or arr.shape[1] != width or arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an (m, {width}) array of integer rule uses, got shape {arr.shape} "
+                         f"of dtype {arr.dtype}")
+    if arr.min() < 0 or arr[:, 0].max() >= n_symbols:
+        raise ValueError(f"{name} refers to a symbol or position outside the {n_symbols} nonterminals")
+    return arr
+
+
 def tree_from_uses(nonterminals, tokens, binary_uses, lexical_uses):
     """A nested-tuple tree from rule uses: binary uses ``(A, B, C, i, k, j)`` (span (i, j) split at
     k) and lexical uses ``(A, i)``, with symbol indices into ``nonterminals`` and ``tokens`` the
     words (how :func:`emlab.span.walk` reports a tree). Built bottom-up with an explicit stack (no
     recursion limit); a span the uses leave without a rule, or a split outside its span, is a
     ``ValueError`` naming the span."""
+    check_sequence("nonterminals", nonterminals, "a list of nonterminal symbols")
+    check_sequence("tokens", tokens, "a list of words")
+    binary_uses = _uses("binary_uses", binary_uses, 6, len(nonterminals))
+    lexical_uses = _uses("lexical_uses", lexical_uses, 2, len(nonterminals))
     at_span = {(int(i), int(j)): (int(A), int(k)) for A, _B, _C, i, k, j in binary_uses}
     at_word = {int(i): int(A) for A, i in lexical_uses}
     n = len(tokens)

@@ -167,7 +167,8 @@ def naming(name: str):
     """Report a mistake found inside the block under the argument ``name``: a ``ValueError`` or
     ``TypeError`` whose message does not mention ``name`` is raised again as ``"name: message"``.
     For an argument handed on whole, e.g. ``data`` to ``model.prepare``, whose checks name what they
-    see (``X``, ``sequence 0``, ``the corpus``) rather than what the caller called it.
+    see (``X``, ``sequence 0``, ``the corpus``) rather than what the caller called it. Nested blocks
+    report the outermost name (``hmm.Corpus`` names ``seqs``; ``em.fit`` handing it ``data`` says ``data``).
 
     >>> with naming("data"):
     ...     as_corpus([], 3)
@@ -178,10 +179,14 @@ def naming(name: str):
     try:
         yield
     except (ValueError, TypeError) as exc:
-        if name in str(exc):
+        message, inner = str(exc), getattr(exc, "argument", None)
+        if inner is not None and message.startswith(f"{inner}: "):
+            message = message[len(inner) + 2:]          # an inner naming(): the outer name wins
+        elif name in message:
             raise
-        kind = TypeError if isinstance(exc, TypeError) else ValueError
-        raise kind(f"{name}: {exc}") from None
+        renamed = (TypeError if isinstance(exc, TypeError) else ValueError)(f"{name}: {message}")
+        renamed.argument = name
+        raise renamed from None
 
 
 def check_positive_int(name: str, value) -> int:

@@ -108,7 +108,7 @@ def test_pad_traces_and_n_optima_on_hand_made_values():
     runs = ex.RestartRuns(results=[], final=final, traces=np.zeros((4, 1)))
     assert runs.n_optima(tol=1e-3) == 3
     assert runs.share_at_best(tol=1e-3) == 0.5
-    with pytest.raises(ValueError, match="trace 1 is empty"):
+    with pytest.raises(ValueError, match="traces\\[1\\] is empty"):
         ex.pad_traces([[1.0], []])
 
 
