@@ -130,15 +130,13 @@ def check_symbols(name: str, seq, vocab_size: int) -> np.ndarray:
         raise ValueError(f"{name} is empty")
     if not np.issubdtype(arr.dtype, np.integer):
         whole = np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
-        if whole and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.intp)
-        else:
+        if not (whole and np.all(arr == np.round(arr))):
             raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
-    outside = np.flatnonzero((arr < 0) | (arr >= vocab_size))
+    outside = np.flatnonzero((arr < 0) | (arr >= vocab_size))    # before the cast: 1e308 stays 1e308
     if outside.size:
         i = int(outside[0])
         raise ValueError(
-            f"{name} position {i} has symbol {int(arr[i])}, outside the vocabulary 0..{vocab_size - 1}"
+            f"{name} position {i} has symbol {arr[i]:.6g}, outside the vocabulary 0..{vocab_size - 1}"
         )
     return arr.astype(np.intp, copy=False)
 

@@ -170,7 +170,7 @@ def forbidden_reads() -> list[str]:
 
 def attack_sources() -> dict[str, dict]:
     """student id -> {"nb": notebook, "expect": (forward points, loglik points) or None per item}."""
-    sub, out = PATHS["submissions"], PATHS["out"]
+    sub, out, tmp = PATHS["submissions"], PATHS["out"], PATHS["tmpdir"]
     site = [p for p in sys.path if p.endswith("site-packages")][0]
     reads = forbidden_reads()
     writes = [
@@ -452,7 +452,8 @@ def attack_sources() -> dict[str, dict]:
         correct(
             forward=oracle(f"""
         import os
-        words = (b"grade.py", b"worker.py", b"job.json", b"solutions", {sub.encode()!r}, {out.encode()!r})
+        words = (b"grade.py", b"worker.py", b"job.json", b"solutions", {sub.encode()!r}, {out.encode()!r},
+                 {tmp.encode()!r}, {str(ROOT / "tools").encode()!r})   # the mounts' host paths
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
@@ -1118,9 +1119,11 @@ def _processes() -> dict[int, tuple[int, int, str]]:
 
 
 def sandbox_processes(mine: Path) -> list[str]:
-    """Processes of a sandbox user that belong to this module's grading runs (their bubblewrap names a
-    folder of ``mine``) or to no bubblewrap at all (escaped). Other sessions on this machine may run a
-    grader of their own meanwhile, with the same sandbox users: theirs are not counted."""
+    """Processes of a sandbox user that belong to this module's grading runs (the environment of their
+    bubblewrap, inherited from the grader's worker, names a folder of ``mine``: its command line names
+    nothing, the options come through ``--args``) or to no bubblewrap at all (escaped). Other sessions
+    on this machine may run a grader of their own meanwhile, with the same sandbox users: theirs are
+    not counted."""
     table, left = _processes(), []
     for pid, (uid, ppid, cmd) in table.items():
         if uid < SANDBOX_UID:
@@ -1129,7 +1132,10 @@ def sandbox_processes(mine: Path) -> list[str]:
         while ppid in table and ppid not in seen:
             seen.add(ppid)
             if os.path.basename(table[ppid][2].split(" ")[0]) == "bwrap":
-                owner = table[ppid][2]
+                try:
+                    owner = Path(f"/proc/{ppid}/environ").read_bytes().decode(errors="replace")
+                except OSError:       # it ended meanwhile: count the process, it may be an escapee
+                    owner = str(mine)
                 break
             ppid = table[ppid][1]
         if owner is None or str(mine) in owner:

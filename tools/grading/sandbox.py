@@ -330,6 +330,18 @@ class SandboxSpec:
         return args + [sys.executable, "-I", "/opt/grader/runner.py"]
 
 
+def _options_file(argv: list[str]) -> int:
+    """An in-memory file holding bubblewrap's options (``argv`` up to ``--``), NUL-separated, for
+    ``bwrap --args FD``. Inside the sandbox PID 1 is bubblewrap, and ``/proc/1/cmdline`` is readable
+    there: options passed on the command line would show the student the host paths of every mount
+    (the library view, the grader's folder). bubblewrap reads the file and closes it before the
+    sandboxed command starts."""
+    fd = os.memfd_create("bwrap-options")
+    os.write(fd, b"".join(a.encode() + b"\0" for a in argv[1:argv.index("--")]))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 class Cgroup:
     """A memory and a process limit for the whole sandbox (all of its processes together), when the
     grader may create control groups (root with cgroup v1 or v2). Without it only the per-process
@@ -460,20 +472,22 @@ class Sandbox:
         kwargs = {}
         if uid is not None and os.geteuid() != 0:
             uid = None  # only root can choose the sandbox's user; others run it as themselves
+        argv = self.spec.command(answer_fd=ans_w)
+        options_fd = _options_file(argv)
         try:
             self.proc = subprocess.Popen(
-                self.spec.command(answer_fd=ans_w),
+                [argv[0], "--args", str(options_fd)] + argv[argv.index("--"):],
                 stdin=req_r,
                 stdout=out_w,
                 stderr=out_w,
-                pass_fds=(ans_w,),
+                pass_fds=(ans_w, options_fd),
                 preexec_fn=confine,
                 start_new_session=True,
                 close_fds=True,
                 **kwargs,
             )
         finally:
-            for fd in (req_r, ans_w, out_w):
+            for fd in (req_r, ans_w, out_w, options_fd):
                 os.close(fd)
         self.req_w, self.ans_r, self.out_r = req_w, ans_r, out_r
         os.set_blocking(self.out_r, False)
