@@ -13,18 +13,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import bound
+from ..plots.axes import single_axes
 from ..plots.curves import plot_lower_bound
-from ..validation import check_scalar
+from ..validation import check_bool, check_scalar
 
 
 def draw_lower_bound(family: Callable, data, theta_t: float, thetas=None, ax=None, xlabel: str = "θ",
                      show_gap: bool = True):
     """Compute (:func:`emlab.bound.bound_on_path`) and draw the bound built at ``theta_t``.
-    Returns the :class:`~emlab.bound.BoundOnPath` so callers can assert on it."""
+    Returns the :class:`~emlab.bound.BoundOnPath` so callers can assert on it.
+
+    A mistake in ``data`` (found when the model at ``theta_t`` prepares it) is reported naming ``data``."""
+    if ax is not None:
+        single_axes(ax, (7, 4.5))
+    show_gap = check_bool("show_gap", show_gap)
     grid = np.linspace(0.01, 0.99, 197) if thetas is None else thetas
-    result = bound.bound_on_path(family, data, grid, theta_t)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        result = bound.bound_on_path(family, data, grid, theta_t)
+    except (ValueError, TypeError) as exc:      # only the data's checks name none of the arguments
+        if any(name in str(exc) for name in ("family", "data", "thetas", "theta_t")):
+            raise
+        raise type(exc)(f"data: {exc}") from None
+    ax = single_axes(ax, (7, 4.5))
     plot_lower_bound(result, ax=ax, xlabel=xlabel, show_gap=show_gap)
     gain = result.bound.max() - result.L_t
     ax.set_title(f"EM lower bound at θ_t = {theta_t:.2f}: guaranteed improvement {gain:.3f}")

@@ -31,14 +31,26 @@ CHART_FIGURES = ("chart", "spans", "tree")
 class ChartExplorer:
     """The current ``grammar``, ``words`` and :class:`~emlab.widgets.chart_sheet.ChartSheet`.
 
+    ``grammar`` defaults to Manning & Schütze's and ``words`` to their sentence; a grammar of your own
+    needs ``words`` it can parse.
+
     ``set_sentence`` and ``set_grammar`` apply a valid edit and return True, or keep everything,
     set :attr:`message` and return False. ``listeners`` are called with ``"all"`` or ``"refused"``.
     """
 
     def __init__(self, grammar=None, words=None):
+        default_words = words is None
         grammar = manning_schutze_grammar() if grammar is None else grammar
-        words = list(MANNING_SCHUTZE_SENTENCE if words is None else words)
-        inside_chart_sheet(grammar, words)                 # refuse a bad starting point at once
+        if default_words:
+            words = list(MANNING_SCHUTZE_SENTENCE)
+        try:
+            words = inside_chart_sheet(grammar, words).words    # refuse a bad starting point at once
+        except ValueError as exc:
+            if not default_words:
+                raise
+            why = str(exc).removeprefix("words: ")
+            raise ValueError(f"words: the default sentence {' '.join(words)!r} (Manning & Schütze's) does "
+                             f"not suit this grammar ({why}): give words= for this grammar") from None
         self._initial = (grammar, words)
         self.listeners = []
         self.reset()

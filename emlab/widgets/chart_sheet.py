@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import pcfg
 from ..trees import tree_spans
+from ..validation import check_instance, naming
 
 __all__ = ["MAX_WORDS", "ChartSheet", "inside_chart_sheet", "parse_rules", "format_rules", "parse_sentence"]
 
@@ -68,19 +69,27 @@ class ChartSheet:
 def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:
     """Every chart of the explorer for ``grammar`` and the token list ``words``.
 
-    Raises ``ValueError`` for a word the grammar cannot emit (the message names it), for more than
+    Raises ``TypeError`` when ``words`` is not a list of tokens (a str must be split first), and
+    ``ValueError`` for a word the grammar cannot emit (the message names it), for no word or more than
     :data:`MAX_WORDS` words and for a sentence with no parse (its posteriors are undefined).
     """
     if not isinstance(grammar, pcfg.PCFG):
         raise TypeError(f"grammar must be an emlab.pcfg.PCFG, got {type(grammar).__name__}")
+    if isinstance(words, str):
+        raise TypeError(f"words must be a list of words, got the str {words!r}: split it first "
+                        "(parse_sentence)")
+    if (isinstance(words, (bytes, dict, set)) or not hasattr(words, "__iter__")
+            or (isinstance(words, np.ndarray) and words.ndim == 0)):
+        raise TypeError(f"words must be a list of words, got {type(words).__name__}")
     words = list(words)
     if not words:
-        raise ValueError("the sentence is empty: type at least one word")
+        raise ValueError("words is empty: the sentence needs at least one word")
     if len(words) > MAX_WORDS:
-        raise ValueError(f"the sentence has {len(words)} words; the explorer shows at most {MAX_WORDS}")
-    inside, outside, log_p = pcfg.inside_outside(grammar, words)
+        raise ValueError(f"words holds {len(words)} words; the explorer shows at most {MAX_WORDS}")
+    with naming("words"):                       # a word the grammar cannot emit
+        inside, outside, log_p = pcfg.inside_outside(grammar, words)
     if log_p == -math.inf:
-        raise ValueError("the grammar has no parse of this sentence (p(x) = 0), so its span posteriors "
+        raise ValueError("the grammar has no parse of these words (p(x) = 0), so their span posteriors "
                          "are undefined")
     p_x = math.exp(log_p)                       # (0.0 when p(x) underflows: the posteriors do not)
     labelled = pcfg.span_posteriors(grammar, words)
@@ -92,12 +101,14 @@ def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:
 
 
 def parse_sentence(text: str) -> list[str]:
-    """``"astronomers saw stars"`` → ``["astronomers", "saw", "stars"]`` (split on white space)."""
+    """``"astronomers saw stars"`` → ``["astronomers", "saw", "stars"]`` (split on white space).
+
+    Raises ``TypeError`` when ``text`` is not a str and ``ValueError`` when it holds no word."""
     if not isinstance(text, str):
-        raise TypeError(f"the sentence must be a string, got {type(text).__name__}")
+        raise TypeError(f"text must be the sentence as a str, got {type(text).__name__}")
     words = text.split()
     if not words:
-        raise ValueError("the sentence is empty: type at least one word")
+        raise ValueError("the sentence is empty (text holds no word): type at least one word")
     return words
 
 
@@ -109,7 +120,7 @@ def parse_rules(text: str) -> list[tuple]:
     Raises ``ValueError`` naming the line that is not of that form.
     """
     if not isinstance(text, str):
-        raise TypeError(f"the grammar must be a string, got {type(text).__name__}")
+        raise TypeError(f"text must be the grammar's rules as a str, got {type(text).__name__}")
     rules = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
@@ -118,19 +129,20 @@ def parse_rules(text: str) -> list[tuple]:
         lhs, arrow, rest = line.partition("->")
         parts = rest.split()
         if not arrow or not lhs.strip() or len(lhs.split()) != 1 or len(parts) < 2:
-            raise ValueError(f"line {number} ({line!r}) is not of the form 'A -> B C prob' or "
+            raise ValueError(f"line {number} of text ({line!r}) is not of the form 'A -> B C prob' or "
                              "'A -> word prob'")
         try:
             prob = float(parts[-1])
         except ValueError:
-            raise ValueError(f"line {number} ({line!r}) must end with a probability, "
+            raise ValueError(f"line {number} of text ({line!r}) must end with a probability, "
                              f"got {parts[-1]!r}") from None
         rules.append((lhs.strip(), tuple(parts[:-1]), prob))
     if not rules:
-        raise ValueError("the grammar has no rules: type one rule per line, e.g. 'S -> NP VP 1.0'")
+        raise ValueError("the grammar text has no rules: type one rule per line, e.g. 'S -> NP VP 1.0'")
     return rules
 
 
 def format_rules(grammar: pcfg.PCFG) -> str:
     """The grammar as :func:`parse_rules` reads it, one rule per line (``g.rules()`` order)."""
+    check_instance("grammar", grammar, pcfg.PCFG, "an emlab.pcfg.PCFG")
     return "\n".join(f"{lhs} -> {' '.join(rhs)} {p:.12g}" for lhs, rhs, p in grammar.rules())

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import convergence
+from ..plots.axes import axes_row
 from ..validation import as_generator, check_scalar
 
 #: The separations :func:`draw_rate` accepts: below, the components nearly coincide and EM would
@@ -23,13 +24,16 @@ def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int 
     separation ``δ``: the iterates (left) and the step ratios converging to the rate (right),
     with the predicted rate (fraction of missing information) as a line (05).
     Returns ``(measured_rate, predicted_rate)``. ``separation`` lies in :data:`SEPARATION_RANGE`,
-    ``n`` in [20, 10⁶] points, ``weight`` in [0.05, 0.95] and ``n_iter`` in [10, 10⁴]."""
+    ``n`` in [20, 10⁶] points, ``weight`` in [0.05, 0.95] and ``n_iter`` in [10, 10⁴]; ``axes`` is two
+    matplotlib Axes or None (a new figure)."""
     from scipy.stats import norm
 
     separation = check_scalar("separation", separation, low=SEPARATION_RANGE[0], high=SEPARATION_RANGE[1])
     n = check_scalar("n", n, low=20, high=10**6, integer=True)
     weight = check_scalar("weight", weight, low=0.05, high=0.95)
     n_iter = check_scalar("n_iter", n_iter, low=10, high=10**4, integer=True)
+    if axes is not None:
+        axes = axes_row(axes, 2, (8.8, 3.4))
     g = as_generator(rng)
     z = g.random(n) < weight
     x = g.standard_normal(n) + separation * z
@@ -44,7 +48,7 @@ def draw_rate(separation: float, n: int = 400, weight: float = 0.3, n_iter: int 
     ratios = convergence.step_ratios(pis)
     measured = convergence.estimated_rate(pis)
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4))
+        axes = axes_row(None, 2, (8.8, 3.4))
     axes[0].plot(pis, ".-")
     axes[0].set_xlabel("iteration t")
     axes[0].set_ylabel("π_t")

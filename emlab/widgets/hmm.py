@@ -6,16 +6,33 @@ It consumes :func:`emlab.em.steps`, the one EM loop of emlab, so what it shows i
 
 from __future__ import annotations
 
+import numbers
+
 import matplotlib.pyplot as plt
 
 from .. import em, hmm
 from ..plots.curves import plot_log_likelihoods
 from ..plots.trellis import plot_posteriors
+from ..validation import check_sequence, check_symbols
 
 __all__ = ["BaumWelchStepper", "baum_welch_stepper"]
 
 #: The ice-cream weather states spelled out in titles ("p(Hot | diary)").
 _LONG_NAMES = {"H": "Hot", "C": "Cold"}
+
+
+def _check_names(name: str, names, n: int, what: str) -> None:
+    """``names`` (None, or a str or a sequence of at least ``n`` names, each a str or a number), else an
+    error naming the argument."""
+    if names is None:
+        return
+    if not isinstance(names, str):
+        check_sequence(name, names, f"a list of {n} {what} names")
+        for i, item in enumerate(names):
+            if isinstance(item, bool) or not isinstance(item, (str, numbers.Number)):
+                raise TypeError(f"{name}[{i}] must be a {what} name (a str), got {type(item).__name__}")
+    if len(names) < n:
+        raise ValueError(f"{name} has {len(names)} names but the model has {n} {what}s: give one per {what}")
 
 
 class BaumWelchStepper:
@@ -28,6 +45,12 @@ class BaumWelchStepper:
     """
 
     def __init__(self, model, seq, method="soft", state_names=None, symbol_names=None, rng=None):
+        K, V = getattr(model, "K", None), getattr(model, "V", None)
+        if isinstance(V, int):              # an HMM: check what render() needs now, not at the first draw
+            seq = check_symbols("seq", seq, V)
+            _check_names("symbol_names", symbol_names, V, "symbol")
+        if isinstance(K, int):
+            _check_names("state_names", state_names, K, "state")
         self.seq = seq
         self.state_names, self.symbol_names = state_names, symbol_names
         self._method, self._rng, self._start = method, rng, model

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 
 from .. import em, hmm
 from ..experiments import INIT_STRATEGIES, hmm_init, match_rows, permute_hmm
-from ..validation import as_generator, check_scalar, check_sequence
+from ..plots.axes import axes_row
+from ..validation import as_generator, check_scalar, check_sequence, naming
 
 
 def _check_reference(true, symbols, K: int, V: int) -> None:
@@ -37,6 +38,7 @@ def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labe
     (left) its log-likelihood per iteration, with the true model's ``L`` and the uniform fixed
     point's ``L`` as reference lines, and (right) the learned emission matrix, its states
     reordered to match ``true`` (Hungarian algorithm on the emission rows) when ``true`` is given.
+    ``axes`` is two matplotlib Axes or None (a new figure).
 
     Returns the ``em.EMResult``.
     """
@@ -44,16 +46,19 @@ def draw_init_run(data, kind: str, seed: int, K: int, V: int, *, true=None, labe
     seed = check_scalar("seed", seed, low=0, integer=True)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
     _check_reference(true, symbols, K, V)
-    if axes is not None and len(axes) != 2:
-        raise ValueError(f"axes must hold 2 matplotlib Axes, got {len(axes)}")
+    if axes is not None:
+        axes = axes_row(axes, 2, (8.8, 3.4))
+    uniform = hmm.HMM.uniform(K, V)
+    with naming("data"):                        # the corpus's checks name "sequence n", not data
+        uniform.prepare(data)
     start = init(as_generator(seed))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", em.NotConvergedWarning)
         res = em.fit(start, data, max_iter=max_iter, tol=1e-9)
         # the uniform start's fixed point is reached after one M-step (the unigram model, notebook 06)
-        flat = em.fit(hmm.HMM.uniform(K, V), data, max_iter=1, tol=0).log_likelihood
+        flat = em.fit(uniform, data, max_iter=1, tol=0).log_likelihood
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4), gridspec_kw={"width_ratios": [1.3, 1]})
+        axes = axes_row(None, 2, (8.8, 3.4), gridspec_kw={"width_ratios": [1.3, 1]})
     ax, hx = axes
     ax.plot(res.log_likelihoods, color="C0", lw=2, label=f"{kind}, seed {seed}")
     ax.axhline(flat, color="C7", ls="--", lw=1, label=f"uniform fixed point: {flat:.1f}")

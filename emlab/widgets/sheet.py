@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import em, hmm
-from ..validation import check_scalar
+from ..validation import check_instance, check_scalar, check_symbols
 
 __all__ = ["MAX_DAYS", "MAX_ITER", "PARAMETER_ROWS", "Sheet", "forward_backward_sheet",
            "set_parameter", "set_day", "parse_diary", "format_diary"]
@@ -181,22 +181,26 @@ def set_parameter(model: hmm.HMM, name: str, row: int, col: int, value) -> hmm.H
     so the value typed is the value kept. Raises ``ValueError`` (the message is shown to the
     reader, and the model is left as it was) for a value that is not a number in ``[0, 1]``, for
     ``value < 1`` in a row whose other entries are all 0 (nothing to rescale), and for a cell
-    that does not exist.
+    that does not exist; ``TypeError`` when ``model`` is not an :class:`emlab.hmm.HMM`.
     """
+    check_instance("model", model, hmm.HMM, "an emlab.hmm.HMM")
     rows = _rows(model)
-    if name not in rows:
+    if not isinstance(name, str) or name not in rows:
         raise ValueError(f"name must be one of {PARAMETER_ROWS}, got {name!r}")
     table = rows[name]
+    given = (row, col)
     row = check_scalar("row", row, low=0, integer=True)
     col = check_scalar("col", col, low=0, integer=True)
-    if not (0 <= row < table.shape[0] and 0 <= col < table.shape[1]):
-        raise ValueError(f"{name} has no entry ({row}, {col}); its shape is {table.shape}")
+    for arg, index, size in (("row", row, table.shape[0]), ("col", col, table.shape[1])):
+        if index >= size:
+            raise ValueError(f"{name} has no entry ({given[0]!r}, {given[1]!r}): its shape is {table.shape}, "
+                             f"so {arg} must be from 0 to {size - 1}")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a number: a probability is a number from 0 to 1") from None
+        raise ValueError(f"value must be a number from 0 to 1 (a probability), got {value!r}") from None
     if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise ValueError(f"{v:g} is not a probability: it must lie between 0 and 1")
+        raise ValueError(f"value must be a probability, between 0 and 1, got {v:g}")
     others = np.delete(table[row], col)
     rest = float(others.sum())
     if rest == 0.0 and v < 1.0:
@@ -210,29 +214,53 @@ def parse_diary(text: str, V: int = 3) -> np.ndarray:
     """``"2332"`` → ``array([1, 2, 2, 1])``: one digit per day, ``1..V`` (spaces and commas ignored).
 
     Raises ``ValueError`` naming the first character that is not a count ``1..V``, for an empty
-    diary and for more than :data:`MAX_DAYS` days.
+    diary and for more than :data:`MAX_DAYS` days; ``TypeError`` when ``text`` is not a str. ``V`` must
+    be a whole number ≥ 1.
     """
+    V = check_scalar("V", V, low=1, integer=True)
     if not isinstance(text, str):
-        raise TypeError(f"the diary must be a string of digits, got {type(text).__name__}")
+        raise TypeError(f"text must be the diary as a string of digits, got {type(text).__name__}")
     digits = [ch for ch in text if ch not in " ,\t\n"]
     if not digits:
-        raise ValueError(f"the diary is empty: type one count (1 to {V}) per day")
+        raise ValueError(f"the diary text is empty: type one count (1 to {V}) per day")
     for i, ch in enumerate(digits):
         if not (ch.isdigit() and 1 <= int(ch) <= V):
-            raise ValueError(f"day {i + 1}: {ch!r} is not an ice-cream count from 1 to {V}")
+            raise ValueError(f"day {i + 1} of the diary text: {ch!r} is not an ice-cream count from 1 to {V}")
     if len(digits) > MAX_DAYS:
-        raise ValueError(f"the diary has {len(digits)} days; the spreadsheet shows at most {MAX_DAYS}")
+        raise ValueError(f"the diary text has {len(digits)} days; the spreadsheet shows at most {MAX_DAYS}")
     return np.array([int(ch) - 1 for ch in digits], dtype=np.intp)
 
 
 def format_diary(diary) -> str:
-    """The inverse of :func:`parse_diary`: symbols → ``"2332…"``."""
-    return "".join(str(int(v) + 1) for v in diary)
+    """The inverse of :func:`parse_diary`: symbols → ``"2332…"``.
+
+    Raises ``TypeError``/``ValueError`` naming ``diary`` unless it is a 1-D sequence of symbols ≥ 0."""
+    if isinstance(diary, (str, bytes)):
+        raise TypeError("diary must be a 1-D sequence of integer symbols, got str (parse_diary reads text)")
+    try:
+        x = np.asarray(diary)
+    except ValueError:                          # ragged nesting
+        raise ValueError("diary must be a 1-D sequence of integer symbols, got nested lists") from None
+    if x.ndim != 1:
+        raise ValueError(f"diary must be a 1-D sequence of integer symbols, got shape {x.shape}")
+    if x.size == 0:
+        return ""
+    whole = x.dtype.kind == "f" and bool(np.all(np.isfinite(x))) and bool(np.all(x == np.round(x)))
+    if x.dtype.kind not in "iu" and not whole:
+        raise TypeError(f"diary must hold integer symbols, got dtype {x.dtype}")
+    if (x < 0).any():
+        i = int(np.flatnonzero(x < 0)[0])
+        raise ValueError(f"day {i + 1} of the diary has the negative symbol {x[i]}")
+    return "".join(str(int(v) + 1) for v in x)
 
 
 def set_day(diary, day: int, count: int, V: int = 3) -> np.ndarray:
-    """A new diary with day ``day`` (1-based) set to ``count`` ice creams (``1..V``)."""
-    x = np.array(diary, dtype=np.intp)
+    """A new diary with day ``day`` (1-based) set to ``count`` ice creams (``1..V``).
+
+    ``diary`` must be a non-empty 1-D sequence of symbols ``0..V-1``; each argument is checked and a
+    mistake reported naming it."""
+    V = check_scalar("V", V, low=1, integer=True)
+    x = check_symbols("diary", diary, V).copy()
     if isinstance(day, bool) or not isinstance(day, (int, np.integer)) or not 1 <= day <= len(x):
         raise ValueError(f"day must be an integer from 1 to {len(x)}, got {day!r}")
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 1 <= count <= V:

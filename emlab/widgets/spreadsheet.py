@@ -22,9 +22,11 @@ import io
 
 import numpy as np
 
+from .. import hmm
 from ..data.icecream import EISNER_STATE_NAMES, SYMBOL_NAMES, eisner_data, eisner_initial
 from ..plots.spreadsheet import plot_alpha_beta_trellis, plot_decodings, plot_iterations
-from .sheet import MAX_ITER, format_diary, forward_backward_sheet, parse_diary, set_day, set_parameter
+from ..validation import check_instance, check_sequence
+from .sheet import MAX_ITER, Sheet, format_diary, forward_backward_sheet, parse_diary, set_day, set_parameter
 from .status import show_png, status_line
 
 __all__ = ["Spreadsheet", "sheet_tables_html", "draw_spreadsheet", "spreadsheet_widget", "FIGURES", "TABLES"]
@@ -67,13 +69,15 @@ def _names(name: str, names, default, n: int, generated) -> list[str]:
     """``n`` display names: ``names`` when it has at least ``n``; the shipped ``default`` (Eisner's
     two states, the three ice-cream counts) replaced by ``generated(i)`` for a model of another size;
     a ``ValueError`` naming the argument when names given by the caller are too few."""
+    what = "state" if name == "state_names" else "symbol"
+    if names is not None and not isinstance(names, str):
+        check_sequence(name, names, f"a list of names, one per {what}")
     given = [str(v) for v in names] if names is not None else []
     if len(given) >= n:
         return given[:n]
     if names is None or names is default:
         return [generated(i) for i in range(n)]
-    raise ValueError(f"{name} has {len(given)} names but the model needs {n}: give one per "
-                     f"{'state' if name == 'state_names' else 'symbol'}")
+    raise ValueError(f"{name} has {len(given)} names but the model needs {n}: give one per {what}")
 
 
 def _state_and_symbol_names(model, state_names, symbol_names) -> tuple[list[str], list[str]]:
@@ -100,6 +104,7 @@ def sheet_tables_html(sheet, state_names=EISNER_STATE_NAMES, symbol_names=SYMBOL
     - ``iterations``: ``p(x)`` and every parameter of iterates 0..N (row 1 is the M-step of the
       counts table).
     """
+    check_instance("sheet", sheet, Sheet, "a Sheet (from emlab.widgets.sheet.forward_backward_sheet)")
     K = sheet.model.K
     states, symbols = _state_and_symbol_names(sheet.model, state_names, symbol_names)
     pairs = [(a, b) for a in range(K) for b in range(K)]
@@ -157,7 +162,8 @@ class Spreadsheet:
 
     def __init__(self, model=None, diary=None, n_iter: int = 10, state_names=EISNER_STATE_NAMES,
                  symbol_names=SYMBOL_NAMES, state: int = 1):
-        model = eisner_initial() if model is None else model
+        model = eisner_initial() if model is None else check_instance("model", model, hmm.HMM,
+                                                                      "an emlab.hmm.HMM or None")
         diary = eisner_data() if diary is None else np.asarray(diary)
         self._initial = (model, diary, n_iter)
         self.state_names, self.symbol_names = _state_and_symbol_names(model, state_names, symbol_names)
@@ -286,9 +292,14 @@ class Spreadsheet:
 def draw_spreadsheet(model=None, diary=None, n_iter: int = 10, state_names=EISNER_STATE_NAMES,
                      symbol_names=SYMBOL_NAMES, tables=TABLES) -> Spreadsheet:
     """The widget's picture without the widget (static HTML, nbval): every figure, then the
-    ``tables`` asked for, displayed in the notebook. Returns the :class:`Spreadsheet`."""
+    ``tables`` asked for (names from :data:`TABLES`), displayed in the notebook. Returns the
+    :class:`Spreadsheet`."""
     from IPython.display import HTML, display
 
+    check_sequence("tables", tables, f"a list of table names from {TABLES}")
+    unknown = [t for t in tables if not isinstance(t, str) or t not in TABLES]
+    if unknown:
+        raise ValueError(f"tables must name tables from {TABLES}, got {unknown[0]!r}")
     sheet = Spreadsheet(model, diary, n_iter, state_names, symbol_names)
     html_tables = sheet.tables()
     for name in FIGURES:
