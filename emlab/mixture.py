@@ -366,7 +366,9 @@ class GaussianMixture(_Mixture):
     min_variance : float > 0 (required positive)
         Variances are kept ≥ this (a constrained M-step, still monotone), so a component that
         shrinks onto one point cannot send the likelihood to infinity; 0 would allow exactly that
-        (an unbounded likelihood, then NaN), so it is refused with a ``ValueError``.
+        (an unbounded likelihood, then NaN), so it is refused with a ``ValueError``. A learned
+        ``variance`` must start ≥ ``min_variance`` (``ValueError`` otherwise): the monotonicity
+        holds inside that set, and a start below it would lose likelihood at the first M-step.
 
     ``weights``, ``means`` and ``variance`` are validated, copied and made read-only.
 
@@ -406,6 +408,11 @@ class GaussianMixture(_Mixture):
         self.learn_weights = check_bool("learn_weights", learn_weights)
         self.learn_variance = check_bool("learn_variance", learn_variance)
         self.min_variance = float(min_variance)
+        if self.learn_variance and np.any(var < self.min_variance):
+            raise ValueError(f"variance {float(np.min(var)):.3g} is below min_variance = "
+                             f"{self.min_variance:.3g}: start inside the set the M-step keeps to "
+                             "(variance >= min_variance), or its first step would lower the likelihood "
+                             "(lower min_variance or raise the variance)")
 
     @classmethod
     def kmeans_equivalent(cls, centres, variance: float = 1.0) -> GaussianMixture:
