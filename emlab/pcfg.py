@@ -147,8 +147,8 @@ class PCFG:
             raise ValueError(f"binary must have shape (N, N, N) = {(N, N, N)} for the N = {N} nonterminals, "
                              f"got {binary.shape}")
         if lexical.shape != (N, V):
-            raise ValueError(f"lexical must have shape (N, V) = {(N, V)} for the {N} nonterminals and V = {V} "
-                             f"words, got {lexical.shape}")
+            raise ValueError(f"lexical must have shape (N, V) = {(N, V)} for the {N} nonterminals and "
+                             f"V = {V} words, got {lexical.shape}")
         totals = binary.reshape(N, -1).sum(axis=1) + lexical.sum(axis=1)
         for A in np.flatnonzero(np.abs(totals - 1.0) > max(SUM_TOL, 2.0 * eps * (N * N + V))):
             raise ValueError(f"the probabilities of the rules with left-hand side {_name(nts[A])} sum to "

@@ -13,17 +13,27 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..validation import check_scalar
+from .axes import _loaded_instance, single_axes
+
 __all__ = ["plot_inside_chart"]
 
 
 def plot_inside_chart(sheet, ax=None, max_labels: int = 4):
-    """Draw the inside chart of ``sheet``; returns the figure. At most ``max_labels`` nonterminals
-    are listed per cell (the most probable; "+k more" says how many are left out)."""
+    """Draw the inside chart of ``sheet`` (a :class:`emlab.widgets.chart_sheet.ChartSheet`) on ``ax``
+    (a matplotlib ``Axes``, or None for a new figure that pyplot does not track); returns the figure.
+    At most ``max_labels`` (a whole number ≥ 1) nonterminals are listed per cell (the most probable;
+    "+k more" says how many are left out)."""
+    _loaded_instance("sheet", sheet, "emlab.widgets.chart_sheet", "ChartSheet",
+                     "an emlab.widgets.chart_sheet.ChartSheet (from chart_sheet.inside_chart_sheet)")
+    max_labels = check_scalar("max_labels", max_labels, low=1, integer=True)
     words = sheet.words
     n = len(words)
     if ax is None:
         width = min(8.8, 1.3 + 1.25 * n)
         ax = Figure(figsize=(width, min(6.5, 0.9 + 0.85 * n))).subplots()   # not tracked by pyplot
+    else:
+        ax = single_axes(ax, None)
     fig = ax.figure
     shade = np.full((n, n), np.nan)
     for i in range(n):

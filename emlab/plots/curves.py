@@ -10,29 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_bool, check_numbers, check_positive_int, check_scalar, check_sequence
-
-
-def _axes(ax=None, figsize=(6, 4)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
-
-
-def _curve(run, attr: str = "log_likelihoods", name: str = "run") -> np.ndarray:
-    """The ``attr`` list of an ``EMResult`` (or anything with it, e.g. ``log_likelihoods``), or a
-    sequence of numbers: 1-D, non-empty, finite, else an error naming ``name``."""
-    values = getattr(run, attr, run)
-    if isinstance(values, (str, bytes)) or values is None or np.isscalar(values):
-        raise TypeError(f"{name} must be an EMResult or a 1-D sequence of values, got {type(run).__name__}")
-    arr = check_numbers(f"{name}'s {attr}" if hasattr(run, attr) else name, values)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be an EMResult or a non-empty 1-D sequence of values, "
-                         f"got shape {arr.shape}")
-    return arr
+from ..validation import check_bool, check_numbers, check_scalar, check_sequence
+from .axes import MAX_BINS, _curve, _mapping, _panels, _text, axes_row, single_axes
 
 
 def _labels(labels, n: int) -> list | None:
@@ -54,9 +35,10 @@ def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap
     ----------
     runs : an ``EMResult``, a sequence of values, or a list of either.
     labels : one label per run (a legend is drawn when given).
-    gap : plot ``L* − L_t`` on a log scale instead (``L*`` = ``target``, default the largest value
-        reached by any run). Linear convergence is then a straight line whose slope is ``log r²``.
+    gap : plot ``L* − L_t`` on a log scale instead (``L*`` = ``target``, a number, default the largest
+        value reached by any run). Linear convergence is then a straight line whose slope is ``log r²``.
     attr : which attribute of an ``EMResult`` to draw (``"objectives"`` for hard EM's objective).
+    title : a str, or None for no title.
     """
     if not isinstance(attr, str):
         raise TypeError(f"attr must be the name of an EMResult attribute, got {type(attr).__name__}")
@@ -66,15 +48,16 @@ def plot_log_likelihoods(runs, labels: Sequence[str] | None = None, ax=None, gap
                         f"got {type(runs).__name__}")
     if isinstance(runs, np.ndarray) and runs.ndim == 2:
         runs = list(runs)
-    single = hasattr(runs, attr) or (len(runs) > 0 and np.isscalar(runs[0]))
-    runs = [runs] if single else list(runs)
-    if not runs:
+    single = hasattr(runs, attr) or not hasattr(runs, "__len__") or (len(runs) > 0 and np.isscalar(runs[0]))
+    if not single and len(runs) == 0:
         raise ValueError("runs is empty: give an EMResult or a list of log-likelihood histories")
-    curves = [_curve(r, attr, f"run {i}") for i, r in enumerate(runs)]
+    curves = ([_curve(runs, attr, "runs", attr_arg=True)] if single else
+              [_curve(r, attr, f"runs[{i}]", attr_arg=True) for i, r in enumerate(runs)])
     labels = _labels(labels, len(curves))
     gap = check_bool("gap", gap)
+    title = _text("title", title)
     best = check_scalar("target", target) if target is not None else max(float(np.max(c)) for c in curves)
-    ax = _axes(ax)
+    ax = single_axes(ax, (6, 4))
     marker = "." if max(c.size for c in curves) <= 40 else None
     for i, c in enumerate(curves):
         label = labels[i] if labels is not None else None
@@ -99,7 +82,8 @@ def plot_lower_bound(result, ax=None, show_gap: bool = False, xlabel: str = "θ"
     ``result`` is an :class:`emlab.bound.BoundOnPath`: ``L(θ)`` on a grid and the bound
     ``L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)``. Draws both curves, the touching point ``θ_t`` and the
     bound's maximizer ``θ_{t+1}`` (the M-step), with the guaranteed improvement as an arrow.
-    With ``show_gap`` the gap ``L − bound`` (a KL divergence) is shaded.
+    With ``show_gap`` (True or False) the gap ``L − bound`` (a KL divergence) is shaded. ``xlabel`` is a
+    str; ``ylim_margin`` a number ≥ 0 of extra room below the curves.
     """
     from ..bound import BoundOnPath
 
@@ -107,10 +91,12 @@ def plot_lower_bound(result, ax=None, show_gap: bool = False, xlabel: str = "θ"
         raise TypeError(f"result must be an emlab.bound.BoundOnPath (from bound.bound_on_path), "
                         f"got {type(result).__name__}")
     ylim_margin = check_scalar("ylim_margin", ylim_margin, low=0)
+    show_gap = check_bool("show_gap", show_gap)
+    xlabel = _text("xlabel", xlabel, optional=False)
     th, L, B = result.thetas, result.log_likelihoods, result.bound
     if not (np.isfinite(L).any() and np.isfinite(B).any()):
         raise ValueError("result has no finite log-likelihood on its grid: nothing to draw")
-    ax = _axes(ax)
+    ax = single_axes(ax, (6, 4))
     ax.plot(th, L, color="C0", lw=2, label="L(θ) = log p(x; θ)")
     ax.plot(th, B, color="C1", lw=2, ls="--", label="bound  L(θ_t) + Q(θ|θ_t) − Q(θ_t|θ_t)")
     if show_gap:
@@ -137,18 +123,21 @@ def plot_restart_histogram(runs, ax=None, bins: int = 20, best: float | None = N
                            xlabel: str = "final log-likelihood"):
     """Histogram of the final log-likelihood of many restarts (06): several bars = local optima.
 
-    ``runs`` is a list of ``EMResult`` or of numbers. ``reference`` (e.g. ``L`` of the true model)
-    is marked with a vertical line; the best run with another.
+    ``runs`` is a list of ``EMResult`` or of numbers; ``bins`` a whole number of bins in
+    ``[1, MAX_BINS]``. ``reference`` (e.g. ``L`` of the true model) is marked with a vertical line; the
+    best run (``best``, default the largest final value) with another. The labels are strs.
     """
     check_sequence("runs", runs, "a list of EMResults or of numbers")
     if len(runs) == 0:
         raise ValueError("runs is empty: give the results of some restarts")
     finals = check_numbers("runs", [r.log_likelihood if hasattr(r, "log_likelihood") else r for r in runs],
                            ndim=1)
-    bins = check_positive_int("bins", bins)
+    bins = check_scalar("bins", bins, low=1, high=MAX_BINS, integer=True)
     best = None if best is None else check_scalar("best", best)
     reference = None if reference is None else check_scalar("reference", reference)
-    ax = _axes(ax)
+    reference_label = _text("reference_label", reference_label, optional=False)
+    xlabel = _text("xlabel", xlabel, optional=False)
+    ax = single_axes(ax, (6, 4))
     ax.hist(finals, bins=bins, color="C0", alpha=0.8)
     top = float(np.max(finals)) if best is None else best
     ax.axvline(top, color="C2", ls="--", label=f"best: {top:.2f}")
@@ -164,27 +153,15 @@ def plot_clusters_side_by_side(X, panels: Sequence[tuple[str, np.ndarray, np.nda
                                figsize=(8.8, 3.6)):
     """2-D points coloured by assignment, one panel per method (07: k-means vs hard EM).
 
-    ``panels`` is a list of ``(title, assignments (N,), centres (K, 2))``. Returns the axes.
+    ``panels`` is a list of ``(title (a str), assignments (N,), centres (K, 2))``; ``axes`` one
+    matplotlib ``Axes`` per panel, or None for a new row. Returns the list of axes.
     """
     X = check_numbers("X", X)
     if X.ndim != 2 or X.shape[1] < 2 or X.shape[0] == 0:
         raise ValueError(f"X must be (N, 2) points to draw, got shape {X.shape}")
-    if isinstance(panels, (str, bytes)) or not isinstance(panels, Sequence) or len(panels) == 0:
-        raise ValueError("panels must be a non-empty list of (title, assignments, centres)")
-    for i, panel in enumerate(panels):
-        if not (isinstance(panel, (tuple, list)) and len(panel) == 3):
-            raise ValueError(f"panel {i} must be (title, assignments (N,), centres (K, 2)), "
-                             f"got {type(panel).__name__}")
-    if axes is None:
-        _, axes = plt.subplots(1, len(panels), figsize=figsize, sharex=True, sharey=True, squeeze=False)
-        axes = axes[0]
-    for ax, (title, z, centres) in zip(axes, panels, strict=True):
-        z = check_numbers(f"panel {title!r}: assignments", z)
-        if z.shape != (X.shape[0],):
-            raise ValueError(f"panel {title!r}: assignments must have shape ({X.shape[0]},), got {z.shape}")
-        c = check_numbers(f"panel {title!r}: centres", centres)
-        if c.ndim != 2 or c.shape[1] < 2:
-            raise ValueError(f"panel {title!r}: centres must be (K, 2), got shape {c.shape}")
+    panels = _panels(panels, X.shape[0])
+    axes = axes_row(axes, len(panels), figsize, sharex=True, sharey=True)
+    for ax, (title, z, c) in zip(axes, panels, strict=True):
         ax.scatter(X[:, 0], X[:, 1], c=z, cmap="tab10", vmin=0, vmax=9, s=12, alpha=0.7)
         ax.scatter(c[:, 0], c[:, 1], c="k", marker="x", s=80, linewidths=2)
         ax.set_title(title)
@@ -193,12 +170,15 @@ def plot_clusters_side_by_side(X, panels: Sequence[tuple[str, np.ndarray, np.nda
 
 def plot_rate_vs(x, measured, predicted=None, ax=None, xlabel: str = "separation", label="measured"):
     """The linear convergence rate ``r`` against some property of the problem (05), measured from
-    EM runs and, if given, predicted (e.g. the fraction of missing information)."""
+    EM runs and, if given, predicted (e.g. the fraction of missing information). ``xlabel`` and
+    ``label`` (the legend entry of the measured points) are strs."""
     x = check_numbers("x", x, ndim=1, min_size=1)
     measured = _same_length("measured", measured, x)
     if predicted is not None:
         predicted = _same_length("predicted", predicted, x)
-    ax = _axes(ax)
+    xlabel = _text("xlabel", xlabel, optional=False)
+    label = _text("label", label, optional=False)
+    ax = single_axes(ax, (6, 4))
     ax.plot(x, measured, "o", label=label)
     if predicted is not None:
         ax.plot(x, predicted, "-", color="C1", label="predicted (missing information)")
@@ -221,17 +201,12 @@ def _same_length(name: str, values, x: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _pair_of_axes(axes, n: int = 2):
-    if axes is not None and len(axes) != n:
-        raise ValueError(f"axes must hold {n} matplotlib Axes, got {len(axes)}")
-    return axes
-
-
 def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
     """Hard EM's two curves (notebook 07): its objective ``Σ max_y log p(x, y)`` and ``log p(x)``
     (left, with soft EM's ``log p(x)`` from the same start when given), arrows where ``log p(x)``
     fell (iterations in ``drops``), and the change of each at every iteration from ``t = 2`` (right;
-    the first step's jump would dwarf the rest)."""
+    the first step's jump would dwarf the rest). ``axes``: two matplotlib ``Axes``, or None for a new row.
+    Returns the two axes."""
     objective, lls = _curve(hard, "objectives", "hard"), _curve(hard, "log_likelihoods", "hard")
     if objective.size != lls.size or lls.size < 2:
         raise ValueError(f"hard must be an EMResult with at least two iterates (one objective per "
@@ -240,9 +215,7 @@ def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
     if isinstance(drops, (str, bytes)) or not hasattr(drops, "__iter__"):
         raise TypeError(f"drops must be a sequence of iterations, got {type(drops).__name__}")
     drops = [check_scalar("drops entry", t, low=1, high=lls.size - 1, integer=True) for t in drops]
-    _pair_of_axes(axes)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.4))
+    axes = axes_row(axes, 2, (8.8, 3.4))
     left, right = axes
     left.plot(objective, "s-", color="C1", label="hard EM: its objective  Σ max_y log p(x, y)")
     left.plot(lls, "o-", color="C0", label="hard EM: log p(x)")
@@ -269,21 +242,19 @@ def plot_hard_vs_soft(hard, soft=None, drops=(), axes=None):
 def plot_runs_against_truth(runs: dict, truth: dict, axes=None):
     """One panel per model (notebook 05): ``L(θ_t)`` of each EM run in ``runs`` (name → run) with a
     dotted line at the log-likelihood of the true model that generated the data (``truth``, name →
-    value). EM climbs towards — and, on a finite sample, usually past — the truth's ``L``."""
-    if not (isinstance(runs, dict) and isinstance(truth, dict)):
-        raise TypeError("runs and truth must be dicts: model name -> run, model name -> log-likelihood")
-    if not runs:
-        raise ValueError("runs is empty: give at least one model's run")
+    value). EM climbs towards — and, on a finite sample, usually past — the truth's ``L``.
+    ``axes``: one matplotlib ``Axes`` per model, or None for a new row. Returns the list of axes."""
+    runs = _mapping("runs", runs, "model name -> run")
+    truth = _mapping("truth", truth, "model name -> log-likelihood")
     if set(runs) != set(truth):
-        raise ValueError(f"runs and truth must name the same models, got {sorted(runs)} and {sorted(truth)}")
+        raise ValueError(f"runs and truth must name the same models, got {sorted(map(str, runs))} and "
+                         f"{sorted(map(str, truth))}")
     truth = {name: check_scalar(f"truth[{name!r}]", value) for name, value in truth.items()}
-    if axes is None:
-        fig, axes = plt.subplots(1, len(runs), figsize=(min(8.8, 2.9 * len(runs)), 3.4), squeeze=False)
-        axes = axes[0]
-    if len(axes) != len(runs):
-        raise ValueError(f"got {len(axes)} axes for {len(runs)} runs")
+    for name, run in runs.items():                   # every run checked before a figure is made
+        _curve(run, "log_likelihoods", f"runs[{name!r}]")
+    axes = axes_row(axes, len(runs), (min(8.8, 2.9 * len(runs)), 3.4))
     for ax, (name, run) in zip(axes, runs.items(), strict=True):
-        plot_log_likelihoods(run, ax=ax, title=name)
+        plot_log_likelihoods(run, ax=ax, title=str(name))
         ax.axhline(truth[name], color="C3", ls=":", label="true model")
         ax.legend(fontsize="small")
     axes[0].figure.tight_layout()
@@ -294,7 +265,8 @@ def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
     """Two stopping rules on one run (notebook 05). Left: ``L(θ_t)`` with a dotted line at the
     iteration ``stopped_at`` where the relative-change rule stopped. Right, on a log axis, what each
     rule looks at: ``|L_t − L_{t−1}| / |L_{t−1}|`` and the largest parameter change
-    (``run.param_changes``), with the threshold ``tol``."""
+    (``run.param_changes``), with the threshold ``tol``. ``axes``: two matplotlib ``Axes``, or None for
+    a new row. Returns the two axes."""
     try:
         tol = check_scalar("tol", tol, low=0, low_open=True)
     except ValueError:
@@ -306,9 +278,7 @@ def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
     changes = _curve(run, "param_changes", "run") if lls.size > 1 else np.zeros(0)
     if changes.size != lls.size - 1:
         raise ValueError(f"run needs one param_change per iteration ({lls.size - 1}), got {changes.size}")
-    _pair_of_axes(axes)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.2))
+    axes = axes_row(axes, 2, (8.8, 3.2))
     left, right = axes
     plot_log_likelihoods(run, ax=left, title="L(θ_t): a plateau, then the climb")
     left.axvline(stopped_at, color="C3", ls=":", label="relative-change rule stops")
@@ -325,14 +295,16 @@ def plot_stopping_rules(run, stopped_at: int, tol: float = 1e-8, axes=None):
 def plot_saddle(eps, up, down, runs, labels: Sequence[str], axes=None, ylim=(-3, 1.5)):
     """A saddle point of ``L`` and EM near it (notebook 05). Left: ``L − L(symmetric)`` along two
     directions out of the symmetric point, one that goes up (``up``) and one that goes down
-    (``down``), against the step size ``eps``. Right: ``L(θ_t)`` of EM runs started at and next to it."""
+    (``down``), against the step size ``eps``. Right: ``L(θ_t)`` of EM runs started at and next to it.
+    ``ylim`` is the left panel's (bottom, top); ``axes`` two matplotlib ``Axes`` or None for a new row.
+    Returns the two axes."""
     eps, up, down = (check_numbers(name, a) for name, a in (("eps", eps), ("up", up), ("down", down)))
     if not (eps.ndim == 1 and eps.size > 0 and up.shape == eps.shape and down.shape == eps.shape):
         raise ValueError(f"eps, up and down must be 1-D of one length, got shapes "
                          f"{eps.shape}, {up.shape}, {down.shape}")
-    _pair_of_axes(axes)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.8, 3.3))
+    if check_numbers("ylim", ylim).shape != (2,):
+        raise ValueError(f"ylim must be a pair (bottom, top), got {ylim!r}")
+    axes = axes_row(axes, 2, (8.8, 3.3))
     left, right = axes
     left.plot(eps, up, label="states differ (sticky, opposite emissions)")
     left.plot(eps, down, label="both states move the same way")
@@ -349,7 +321,8 @@ def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None,
     """How well learned HMM states match true ones (notebook 06). Left: the confusion counts
     (true state × learned state, as EM numbered them) written in each cell, with the matching
     ``learned j → true mapping[j]`` in the title. Middle and right: the true emission matrix
-    ``e(x | y)`` and the learned one with its states permuted to match, on one colour scale."""
+    ``e(x | y)`` and the learned one with its states permuted to match, on one colour scale (0 to
+    ``vmax`` > 0). ``axes``: three matplotlib ``Axes``, or None for a new row. Returns the three axes."""
     confusion = check_numbers("confusion", confusion, nonnegative=True)
     true_emit = check_numbers("true_emit", true_emit, ndim=2, nonnegative=True)
     learned_emit = check_numbers("learned_emit", learned_emit, ndim=2, nonnegative=True)
@@ -358,11 +331,11 @@ def plot_state_alignment(confusion, mapping, true_emit, learned_emit, axes=None,
     if confusion.ndim != 2 or len(mapping) != confusion.shape[1]:
         raise ValueError(f"mapping needs one entry per learned state (column of confusion "
                          f"{confusion.shape}), got {len(mapping)}")
+    mapping = [check_scalar(f"mapping[{j}]", t, low=0, high=confusion.shape[0] - 1, integer=True)
+               for j, t in enumerate(mapping)]
     if true_emit.shape != learned_emit.shape:
         raise ValueError(f"true_emit {true_emit.shape} and learned_emit {learned_emit.shape} differ in shape")
-    _pair_of_axes(axes, 3)
-    if axes is None:
-        _, axes = plt.subplots(1, 3, figsize=(8.8, 3.0))
+    axes = axes_row(axes, 3, (8.8, 3.0))
     n_states, n_symbols = true_emit.shape
     axes[0].imshow(confusion, cmap="Greens")
     axes[0].set(xlabel="learned state (as numbered by EM)", ylabel="true state",
@@ -384,8 +357,16 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
                          title: str = "best restart: emission probabilities of the two states"):
     """Emission probabilities ``e(letter | state)`` of two HMM states as paired bars, one pair per
     letter (notebook 06); the letters at indices ``highlight`` (e.g. the vowels) get tick labels in
-    the first state's colour, and a space is shown as ``␣``."""
+    the first state's colour, and a space is shown as ``␣``. ``alphabet`` is a str (or a list of strs),
+    one letter per column of ``emit``; ``title`` a str.
+    """
     emit = check_numbers("emit", emit, nonnegative=True)
+    if not isinstance(alphabet, str):
+        check_sequence("alphabet", alphabet, "a str or a list of strs, one letter per column of emit")
+        for i, c in enumerate(alphabet):
+            if not isinstance(c, str):
+                raise TypeError(f"alphabet[{i}] must be a str, got {type(c).__name__} {c!r}")
+    title = _text("title", title, optional=False)
     check_sequence("states", states, "a pair of state indices")
     if len(states) != 2:
         raise ValueError(f"states must name exactly two states, got {states!r}")
@@ -396,7 +377,7 @@ def plot_state_emissions(emit, states, alphabet, highlight=(), ax=None,
     check_sequence("highlight", highlight, "a list of letter indices")
     highlight = [check_scalar("highlight entry", i, low=0, high=len(alphabet) - 1, integer=True)
                  for i in highlight]
-    ax = _axes(ax, figsize=(9, 3.8))
+    ax = single_axes(ax, (9, 3.8))
     x = np.arange(len(alphabet))
     for (s, shift, color) in zip(states, (-0.2, 0.2), ("C1", "C0"), strict=True):
         ax.bar(x + shift, emit[s], 0.4, label=f"state {s}", color=color)
@@ -412,7 +393,7 @@ def plot_em_vs_gradient(em_run, ga_run, ax=None, zoom: float = 0.8):
     """EM against direct gradient ascent on one budget of inference passes (notebook 08):
     ``L`` against the number of E-steps used (EM spends one per iteration, so its ``t``-th value is
     drawn at ``t + 1``; gradient ascent's line search spends several, ``ga_run.evaluations``). The
-    y-axis starts ``zoom`` of the way up EM's climb, where the two methods differ."""
+    y-axis starts ``zoom`` (in [0, 1)) of the way up EM's climb, where the two methods differ."""
     em_lls = _curve(em_run, name="em_run")
     ga_lls = _curve(ga_run, name="ga_run")
     if not hasattr(ga_run, "evaluations"):
@@ -423,7 +404,7 @@ def plot_em_vs_gradient(em_run, ga_run, ax=None, zoom: float = 0.8):
         raise ValueError(f"ga_run needs one evaluation count per log-likelihood, got {evaluations.size} "
                          f"and {ga_lls.size}")
     zoom = check_scalar("zoom", zoom, low=0, high=1, high_open=True)
-    ax = _axes(ax, figsize=(7, 4))
+    ax = single_axes(ax, (7, 4))
     ax.plot(np.arange(1, em_lls.size + 1), em_lls, label="EM (closed-form M-step)")
     ax.plot(evaluations, ga_lls, label="gradient ascent (backtracking)")
     ax.set(xlabel="E-steps (inference passes) used", ylabel="log-likelihood",

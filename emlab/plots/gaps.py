@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cycler
+
+from ..validation import check_bool, check_numbers, check_scalar
+from .axes import _curve, _mapping, _text, single_axes
 
 #: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency
 #: (their yellow, too pale on a white page, is replaced by grey).
@@ -45,23 +47,11 @@ def use_lecture_style() -> None:
 
 
 def style(i: int) -> dict:
-    """Colour, line style and marker of the ``i``-th curve (cycling), for artists drawn by hand."""
+    """Colour, line style and marker of the ``i``-th curve (``i`` a whole number ≥ 0; the styles
+    cycle), for artists drawn by hand."""
+    i = check_scalar("i", i, low=0, integer=True)
     return {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
             "marker": MARKERS[i % len(MARKERS)]}
-
-
-def _axes(ax, figsize):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    return ax
-
-
-def _values(run, attr: str) -> np.ndarray:
-    values = np.asarray(getattr(run, attr, run), dtype=float)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"each run must be an EMResult or a 1-D sequence of log-likelihoods, got shape "
-                         f"{values.shape}")
-    return values
 
 
 def plot_gaps(runs: Mapping[str, object], target: float | Mapping[str, float] | None = None, ax=None,
@@ -71,28 +61,44 @@ def plot_gaps(runs: Mapping[str, object], target: float | Mapping[str, float] | 
 
     Parameters
     ----------
-    runs : label → an ``EMResult`` (or anything with ``log_likelihoods``) or a 1-D sequence.
-    target : ``L*``: one number for all runs, one per label, or ``None`` (the largest value any run reached).
+    runs : a dict label → an ``EMResult`` (or anything with ``attr``, by default ``log_likelihoods``)
+        or a 1-D sequence.
+    target : ``L*``: one number for all runs, a dict of one per label, or ``None`` (the largest value
+        any run reached).
     x : ``"iteration"`` (t) or ``"evaluations"`` (E-steps used: ``run.evaluations`` when the run has
         it — gradient methods —, else ``t + 1``, one E-step per EM iteration).
-    floor : gaps below this (rounding noise once a run has converged) are not drawn.
-    markevery : marker spacing (default: about 12 markers per curve).
+    floor : gaps below this number ≥ 0 (rounding noise once a run has converged) are not drawn.
+    markevery : marker spacing, a whole number ≥ 1 (default: about 12 markers per curve).
+    title : a str, or None for no title; ``legend``: True or False.
     """
-    if len(runs) == 0:
-        raise ValueError("runs is empty")
-    if x not in ("iteration", "evaluations"):
+    runs = _mapping("runs", runs, "label -> run")
+    if not isinstance(x, str) or x not in ("iteration", "evaluations"):
         raise ValueError(f"x must be 'iteration' or 'evaluations', got {x!r}")
-    values = {k: _values(r, attr) for k, r in runs.items()}
+    if not isinstance(attr, str):
+        raise TypeError(f"attr must be the name of an EMResult attribute, got {type(attr).__name__}")
+    values = {k: _curve(r, attr, f"runs[{k!r}]", attr_arg=True) for k, r in runs.items()}
     if target is None:
-        target = max(float(np.max(v)) for v in values.values())
-    ax = _axes(ax, (7.0, 3.6))
+        stars = dict.fromkeys(values, max(float(np.max(v)) for v in values.values()))
+    elif isinstance(target, Mapping):
+        missing = [k for k in values if k not in target]
+        if missing:
+            raise ValueError(f"target has no value for the run {missing[0]!r}: give one per label of runs")
+        stars = {k: check_scalar(f"target[{k!r}]", target[k]) for k in values}
+    else:
+        stars = dict.fromkeys(values, check_scalar("target", target))
+    floor = check_scalar("floor", floor, low=0)
+    if markevery is not None:
+        markevery = check_scalar("markevery", markevery, low=1, high=1_000_000, integer=True)
+    title = _text("title", title)
+    legend = check_bool("legend", legend)
+    ax = single_axes(ax, (7.0, 3.6))
     for i, (label, v) in enumerate(values.items()):
-        star = target[label] if isinstance(target, Mapping) else float(target)
-        gap = star - v
+        gap = stars[label] - v
         if x == "evaluations":
-            xs = np.asarray(getattr(runs[label], "evaluations", np.arange(1, v.size + 1)), dtype=float)
+            xs = check_numbers(f"runs[{label!r}].evaluations",
+                               getattr(runs[label], "evaluations", np.arange(1, v.size + 1)))
             if xs.shape != v.shape:
-                raise ValueError(f"run {label!r}: {xs.size} evaluation counts for {v.size} values")
+                raise ValueError(f"runs[{label!r}]: {xs.size} evaluation counts for {v.size} values")
         else:
             xs = np.arange(v.size, dtype=float)
         keep = gap > floor
@@ -113,16 +119,20 @@ def plot_floor_sweep(floors, final_lls, reference: float | None = None, slope: f
 
     ``floors`` and ``final_lls`` are 1-D of one length. Draws the measured points, the line
     ``L = c + slope · ln(floor)`` through the smallest floor's point (one component collapsed on one
-    point in ``D`` dimensions gives ``slope = −D/2``), and ``reference`` as a horizontal line.
+    point in ``D`` dimensions gives ``slope = −D/2``; a number in [-1e6, 1e6]), and ``reference`` (a
+    number or None) as a horizontal line labelled ``reference_label`` (a str).
     """
-    floors = np.asarray(floors, dtype=float)
-    final = np.asarray(final_lls, dtype=float)
+    floors = check_numbers("floors", floors)
+    final = check_numbers("final_lls", final_lls)
     if floors.ndim != 1 or floors.shape != final.shape or floors.size < 2:
         raise ValueError(f"floors and final_lls must be 1-D of one length >= 2, got {floors.shape} "
                          f"and {final.shape}")
     if np.any(floors <= 0):
         raise ValueError("floors must be positive (they are drawn on a log axis)")
-    ax = _axes(ax, (7.0, 3.6))
+    reference = None if reference is None else check_scalar("reference", reference)
+    slope = check_scalar("slope", slope, low=-1e6, high=1e6)
+    reference_label = _text("reference_label", reference_label, optional=False)
+    ax = single_axes(ax, (7.0, 3.6))
     ax.semilogx(floors, final, linestyle="none", label="EM's final L(θ)", **{k: v for k, v in style(0).items()
                                                                              if k != "linestyle"})
     i = int(np.argmin(floors))
@@ -143,14 +153,21 @@ def plot_floor_sweep(floors, final_lls, reference: float | None = None, slope: f
 
 def plot_spread(series: Mapping[str, Sequence[float]], ax=None, xlabel: str = "iteration t",
                 ylabel: str = "", title: str | None = None):
-    """Several positive series on a log axis, each with its own colour, line style and marker."""
-    if len(series) == 0:
-        raise ValueError("series is empty")
-    ax = _axes(ax, (7.0, 3.6))
-    for i, (label, s) in enumerate(series.items()):
-        s = np.asarray(s, dtype=float)
-        if s.ndim != 1:
-            raise ValueError(f"series {label!r} must be 1-D, got shape {s.shape}")
+    """Several positive series on a log axis, each with its own colour, line style and marker.
+
+    ``series`` is a dict label → 1-D sequence of numbers (entries ≤ 0 are not drawn); ``xlabel`` and
+    ``ylabel`` are strs, ``title`` a str or None."""
+    series = _mapping("series", series, "label -> 1-D sequence of numbers")
+    arrays = {}
+    for label, s in series.items():
+        arrays[label] = check_numbers(f"series[{label!r}]", s)
+        if arrays[label].ndim != 1:
+            raise ValueError(f"series[{label!r}] must be 1-D, got shape {arrays[label].shape}")
+    xlabel = _text("xlabel", xlabel, optional=False)
+    ylabel = _text("ylabel", ylabel, optional=False)
+    title = _text("title", title)
+    ax = single_axes(ax, (7.0, 3.6))
+    for i, (label, s) in enumerate(arrays.items()):
         keep = s > 0
         ax.semilogy(np.flatnonzero(keep), s[keep], label=label, markevery=max(1, int(keep.sum()) // 12),
                     markersize=5, **style(i))

@@ -13,6 +13,8 @@ import matplotlib as mpl
 import matplotlib.text as mtext
 from matplotlib.figure import Figure
 
+from ..validation import check_instance, check_scalar
+
 __all__ = ["raise_small_text", "smallest_text", "width_px"]
 
 
@@ -31,10 +33,8 @@ def raise_small_text(fig: Figure, min_size: float = 9.0) -> int:
     through ``Axes.tick_params`` so that ticks matplotlib creates later get the size too.
     Returns the number of texts changed. Larger texts are left alone.
     """
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    if not (isinstance(min_size, (int, float)) and 0 < min_size < 100):
-        raise ValueError(f"min_size must be a font size in points (0 < min_size < 100), got {min_size!r}")
+    check_instance("fig", fig, Figure, "a matplotlib Figure")
+    min_size = check_scalar("min_size", min_size, low=0, high=100, low_open=True, high_open=True)
     changed = 0
     for ax in fig.axes:
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
@@ -51,12 +51,18 @@ def raise_small_text(fig: Figure, min_size: float = 9.0) -> int:
 
 
 def smallest_text(fig: Figure) -> float:
-    """The smallest font size (points) of any visible, non-empty text of ``fig`` after drawing it."""
+    """The smallest font size (points) of any visible, non-empty text of ``fig`` (a matplotlib
+    ``Figure``) after drawing it."""
+    check_instance("fig", fig, Figure, "a matplotlib Figure")
     fig.canvas.draw()
     sizes = [t.get_fontsize() for t in fig.findobj(mtext.Text) if t.get_text() and t.get_visible()]
     return float(min(sizes)) if sizes else float("inf")
 
 
 def width_px(fig: Figure, dpi: float | None = None) -> float:
-    """The figure's width in pixels at ``dpi`` (default: ``rcParams['figure.dpi']``, the inline dpi)."""
-    return float(fig.get_figwidth() * (mpl.rcParams["figure.dpi"] if dpi is None else dpi))
+    """The width in pixels of ``fig`` (a matplotlib ``Figure``) at ``dpi`` (a number in (0, 10000]; default:
+    ``rcParams['figure.dpi']``, the inline dpi)."""
+    check_instance("fig", fig, Figure, "a matplotlib Figure")
+    dpi = mpl.rcParams["figure.dpi"] if dpi is None else check_scalar("dpi", dpi, low=0, high=10_000,
+                                                                       low_open=True)
+    return float(fig.get_figwidth() * dpi)

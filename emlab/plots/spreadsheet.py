@@ -27,6 +27,9 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..validation import check_scalar
+from .axes import _loaded_instance, _names
+
 __all__ = ["STATE_COLORS", "STATE_MARKERS", "plot_alpha_beta_trellis", "plot_iterations", "plot_decodings"]
 
 #: Okabe-Ito blue, vermillion, bluish green, reddish purple (one per state).
@@ -35,8 +38,9 @@ STATE_MARKERS = ("s", "o", "^", "D")
 WIDTH = 8.8   # inches: 880 px at 100 dpi
 
 
-def _names(names, n, prefix=""):
-    return list(names) if names is not None else [f"{prefix}{i}" for i in range(n)]
+def _check_sheet(sheet) -> None:
+    _loaded_instance("sheet", sheet, "emlab.widgets.sheet", "Sheet",
+                     "an emlab.widgets.sheet.Sheet (from sheet.forward_backward_sheet)")
 
 
 def _day_axis(ax, diary, symbol_names):
@@ -61,10 +65,16 @@ def _mark_day(ax, day):
 def plot_alpha_beta_trellis(sheet, state_names=None, symbol_names=None, day=None):
     """Two panels over the days: ``log10`` of α and β for every state (α solid, β dashed, one
     marker per state), and the trellis (node area and shade = γ, edge width = ξ). ``day``
-    (1-based) is shaded in both panels. Returns the figure."""
+    (1-based, a whole number in ``[1, T]``, or None) is shaded in both panels. Returns the figure.
+
+    ``sheet`` is a :class:`emlab.widgets.sheet.Sheet`; ``state_names`` and ``symbol_names`` are
+    one str per state and per symbol (or None for ``s0, s1, …`` and ``0, 1, …``)."""
+    _check_sheet(sheet)
     T, K = sheet.alpha.shape
-    states = _names(state_names, K, "s")
-    symbols = _names(symbol_names, sheet.model.V)
+    states = _names("state_names", state_names, K, "state", "s")
+    symbols = _names("symbol_names", symbol_names, sheet.model.V, "symbol")
+    if day is not None:
+        day = check_scalar("day", day, low=1, high=T, integer=True)
     fig = Figure(figsize=(WIDTH, 5.0))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.25, 1]})
     fig.subplots_adjust(left=0.08, right=0.99, top=0.94, bottom=0.15, hspace=0.28)
@@ -108,10 +118,15 @@ def plot_alpha_beta_trellis(sheet, state_names=None, symbol_names=None, day=None
 def plot_iterations(sheet, state: int = 1, state_names=None, symbol_names=None):
     """``log p(x)`` of each Baum-Welch iterate (left), and ``p(y_i = state | x)`` of every iterate
     overlaid (right): iteration 0 faint, thin and dashed, later ones darker and wider, the last
-    bold. Returns the figure."""
+    bold. Returns the figure.
+
+    ``sheet`` is a :class:`emlab.widgets.sheet.Sheet`, ``state`` a state index in ``[0, K)``;
+    ``state_names`` and ``symbol_names`` as in :func:`plot_alpha_beta_trellis`."""
+    _check_sheet(sheet)
     K = sheet.model.K
-    states = _names(state_names, K, "s")
-    symbols = _names(symbol_names, sheet.model.V)
+    state = check_scalar("state", state, low=0, high=K - 1, integer=True)
+    states = _names("state_names", state_names, K, "state", "s")
+    symbols = _names("symbol_names", symbol_names, sheet.model.V, "symbol")
     N = sheet.n_iter
     fig = Figure(figsize=(WIDTH, 3.4))
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.7]})
@@ -141,10 +156,13 @@ def plot_iterations(sheet, state: int = 1, state_names=None, symbol_names=None):
 def plot_decodings(sheet, state_names=None, symbol_names=None):
     """Two strips, one cell per day labelled with its state: the Viterbi path (best sequence,
     ``argmax_y p(x, y)``) and posterior-max decoding (best state of each day, ``argmax_y γ_i(y)``).
-    Days where they differ are outlined and marked ``≠``. Returns the figure."""
+    Days where they differ are outlined and marked ``≠``. Returns the figure.
+
+    ``sheet``, ``state_names`` and ``symbol_names`` as in :func:`plot_alpha_beta_trellis`."""
+    _check_sheet(sheet)
     T, K = sheet.gamma.shape
-    states = _names(state_names, K, "s")
-    symbols = _names(symbol_names, sheet.model.V)
+    states = _names("state_names", state_names, K, "state", "s")
+    symbols = _names("symbol_names", symbol_names, sheet.model.V, "symbol")
     fig = Figure(figsize=(WIDTH, 2.1))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.14, right=0.99, top=0.84, bottom=0.33)

@@ -6,10 +6,10 @@ Text renderings live in :func:`emlab.pcfg.bracketed` and :func:`emlab.pcfg.inden
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_numbers, check_sequence
+from ..validation import check_numbers, check_scalar, check_sequence
+from .axes import _text, single_axes
 
 __all__ = ["tree_layout", "draw_tree", "plot_span_posteriors"]
 
@@ -63,14 +63,17 @@ def _depth(tree) -> int:
 
 
 def draw_tree(tree, ax=None, title: str | None = None, fontsize: int = 11):
-    """Draw ``tree`` top-down: nonterminals in boxes, words in italics along the bottom row.
+    """Draw ``tree`` top-down: nonterminals in boxes, words in italics along the bottom row, on ``ax``
+    (a matplotlib ``Axes``, or None for a new figure), with ``title`` (a str or None) and text of
+    ``fontsize`` points (a number in (0, 100]).
 
     Returns the matplotlib ``Axes``.
     """
     nodes, edges = tree_layout(tree)
-    if ax is None:
-        n_words = sum(1 for node in nodes if node[3] == "word")
-        _, ax = plt.subplots(figsize=(max(4.0, 1.1 * n_words), 0.7 * (_depth(tree) + 1)))
+    title = _text("title", title)
+    fontsize = check_scalar("fontsize", fontsize, low=0, high=100, low_open=True)
+    n_words = sum(1 for node in nodes if node[3] == "word")
+    ax = single_axes(ax, (max(4.0, 1.1 * n_words), 0.7 * (_depth(tree) + 1)))
     for (x0, y0), (x1, y1) in edges:
         ax.plot([x0, x1], [y0, y1], color="0.55", lw=1.2, zorder=1)
     for x, y, text, kind in nodes:
@@ -94,18 +97,22 @@ def plot_span_posteriors(constituent, words, ax=None):
     """The chart of ``P(span (i, j) is a constituent | x) = Σ_A α(i,j,A) β(i,j,A) / p(x)`` (notebook 04):
     row = first word of the span, column = last word, one number per cell.
 
-    ``constituent`` is an ``(n + 1, n + 1)`` array indexed by fenceposts ``i < j``.
+    ``constituent`` is an ``(n + 1, n + 1)`` array indexed by fenceposts ``i < j``, or the
+    ``(n + 1, n + 1, N)`` posteriors per nonterminal of :func:`emlab.pcfg.span_posteriors`, which are
+    summed over ``A``. ``words`` is the sentence (a list of ``n`` words); ``ax`` a matplotlib ``Axes``
+    or None for a new figure.
     """
     check_sequence("words", words, "a list of the sentence's words")
     n = len(words)
     if n == 0:
         raise ValueError("words is empty: give the sentence the chart was computed for")
     constituent = check_numbers("constituent", constituent, nonnegative=True)
+    if constituent.ndim == 3 and constituent.shape[:2] == (n + 1, n + 1):
+        constituent = constituent.sum(axis=2)          # P(A spans (i, j) | x), summed over A
     if constituent.shape != (n + 1, n + 1):
-        raise ValueError(f"constituent must have shape ({n + 1}, {n + 1}) for {n} words, "
-                         f"got {constituent.shape}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.2, 4.2))
+        raise ValueError(f"constituent must have shape ({n + 1}, {n + 1}) (or ({n + 1}, {n + 1}, N) per "
+                         f"nonterminal) for {n} words, got {constituent.shape}")
+    ax = single_axes(ax, (5.2, 4.2))
     upper = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)
     shown = np.where(upper, constituent, np.nan)[:n, 1:]
     im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1)

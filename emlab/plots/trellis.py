@@ -8,7 +8,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..validation import check_numbers, check_scalar, check_sequence, check_symbols
+from ..validation import check_numbers, check_scalar, check_symbols
+from .axes import _names, _text, single_axes
 
 __all__ = ["draw_trellis", "plot_posteriors", "MAX_TRELLIS_LENGTH"]
 
@@ -17,16 +18,6 @@ MAX_TRELLIS_LENGTH = 40
 
 #: Slack allowed above 1 for probabilities drawn as edge widths or posteriors (rounding).
 _PROB_SLACK = 1e-9
-
-
-def _names(names, n, prefix, what="state_names", of="states"):
-    if names is None:
-        return [f"{prefix}{i}" for i in range(n)]
-    if not (isinstance(names, str) and len(names) == n):   # "CH": one letter per state is fine
-        check_sequence(what, names, f"a list of {n} names, one per {of[:-1]}")
-    if len(names) != n:
-        raise ValueError(f"{what} must have one name per {of[:-1]} ({n}), got {len(names)}")
-    return [str(name) for name in names]
 
 
 def _probabilities(name: str, value, shape: tuple) -> np.ndarray:
@@ -50,6 +41,8 @@ def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=No
     edge_weights : (T-1, K, K) array setting edge widths (e.g. the transition posteriors ``xi``);
         by default the transition probabilities ``m.trans``.
     path : state path to draw in red (e.g. the Viterbi path).
+    state_names, symbol_names : one str per state / symbol (or a str of one letter each), or None.
+    value_label : a str; title : a str or None. ax : a matplotlib ``Axes``, or None for a new figure.
 
     START is drawn on the left and, when the model has one, STOP on the right. At most
     :data:`MAX_TRELLIS_LENGTH` positions are drawn.
@@ -64,8 +57,10 @@ def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=No
     if T > MAX_TRELLIS_LENGTH:
         raise ValueError(f"seq has {T} positions: a trellis fits at most {MAX_TRELLIS_LENGTH} "
                          "(draw a window such as seq[:8])")
-    states = _names(state_names, K, "s")
-    symbols = _names(symbol_names, V, "", "symbol_names", "symbols")
+    states = _names("state_names", state_names, K, "state", "s")
+    symbols = _names("symbol_names", symbol_names, V, "symbol")
+    value_label = _text("value_label", value_label, optional=False)
+    title = _text("title", title)
     if values is not None:
         values = check_numbers("values", values)
         if values.shape != (T, K):
@@ -76,8 +71,7 @@ def draw_trellis(m, seq, ax=None, state_names=None, symbol_names=None, values=No
         path = check_symbols("path", path, K)
         if path.size != T:
             raise ValueError(f"path must have one state per position of seq ({T}), got {path.size}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.4 * (T + 2), 0.9 * K + 1.4))
+    ax = single_axes(ax, (1.4 * (T + 2), 0.9 * K + 1.4))
     y_of = {k: K - 1 - k for k in range(K)}
     mid = (K - 1) / 2
 
@@ -123,7 +117,9 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
     """Plot state posteriors ``gamma`` (T, K).
 
     ``kind="line"``: one line per state (or only ``state``), ``p(y_t = k | x)`` against ``t``, with the
-    observations as tick labels when given; ``kind="heatmap"``: a K × T image.
+    observations as tick labels when given; ``kind="heatmap"``: a K × T image. ``state_names``: one
+    str per state (or None); ``symbol_names``: one str per symbol (or None: the symbol numbers);
+    ``title``: a str or None; ``ax``: a matplotlib ``Axes``, or None for a new figure.
     """
     arr = check_numbers("gamma", gamma, nonnegative=True)
     if arr.ndim != 2 or 0 in arr.shape:
@@ -131,7 +127,10 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
         raise ValueError(f"gamma must be a (T, K) table of state posteriors, got shape {arr.shape}{hint}")
     gamma = _probabilities("gamma", arr, arr.shape)
     T, K = gamma.shape
-    states = _names(state_names, K, "s")
+    states = _names("state_names", state_names, K, "state", "s")
+    if symbol_names is not None:
+        symbol_names = _names("symbol_names", symbol_names, None, "symbol")
+    title = _text("title", title)
     if state is not None:
         state = check_scalar("state", state, low=0, high=K - 1, integer=True)
     if observations is not None:
@@ -143,8 +142,7 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
                              f"got {observations.size}")
     if not isinstance(kind, str) or kind not in ("line", "heatmap"):
         raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(min(12, 2 + 0.3 * T), 3))
+    ax = single_axes(ax, (min(12, 2 + 0.3 * T), 3))
     t = np.arange(1, T + 1)
     if kind == "heatmap":
         im = ax.imshow(gamma.T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
@@ -160,8 +158,8 @@ def plot_posteriors(gamma, ax=None, state_names=None, kind="line", observations=
     else:
         raise ValueError(f"kind must be 'line' or 'heatmap', got {kind!r}")
     if observations is not None and T <= 60:
-        symbols = (_names(symbol_names, len(symbol_names), "", "symbol_names", "symbols")
-                   if symbol_names is not None else [str(v) for v in range(int(observations.max()) + 1)])
+        symbols = symbol_names if symbol_names is not None else [str(v) for v in
+                                                                 range(int(observations.max()) + 1)]
         ax.set_xticks(t, [symbols[v] for v in observations], fontsize=7)
         ax.set_xlabel("day (label: observation)")
     else:
