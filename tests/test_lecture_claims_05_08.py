@@ -64,10 +64,12 @@ def _holds_then_fails(name, markers, replace):
 
 def test_05_singularity_assert_fails_without_a_collapse():
     # With floors no smaller than 0.1 the narrow component cannot collapse: L does not grow like −½ ln(floor).
+    # (The narrow start variance 1e-2 is raised to the floor: a learned variance must start above it.)
     _holds_then_fails("05_convergence.ipynb",
                       ["from emlab import", "truth_g = mixture.GaussianMixture", "slope = np.polyfit"],
                       {"floors = np.array([1e-2, 1e-4, 1e-10, 1e-30, 1e-100, 1e-300])":
-                       "floors = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])"})
+                       "floors = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])",
+                       "[1e-2, 2.0], min_variance=floor": "[max(1e-2, floor), 2.0], min_variance=floor"})
 
 
 def test_05_gap_ratio_is_r_squared_assert_fails_for_r():
