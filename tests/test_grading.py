@@ -1767,3 +1767,25 @@ def test_a_folder_name_that_is_not_utf8_costs_nobody_else(workspace):
     assert rows["good"][F_ID] == "3"
     assert len(rows) == 2 or "caf" in (out / "skipped.txt").read_text()
     assert feedback_folder(out, "good").is_dir()
+
+
+def test_two_graders_on_one_machine_never_share_a_sandbox_uid(tmp_path):
+    """Each grader leases its sandbox uids (a lock file per uid): a second lease, as a second grader
+    started meanwhile would take, gets other uids, and a released uid is free again. (In one process:
+    flock locks belong to the open file, so two leases here conflict as two processes would.)"""
+    sys.path.insert(0, str(ROOT / "tools" / "grading"))
+    import sandbox
+
+    first = sandbox.UidLease(3, folder=tmp_path)
+    second = sandbox.UidLease(2, folder=tmp_path)
+    assert len(set(first.uids)) == 3 and len(set(second.uids)) == 2
+    assert not set(first.uids) & set(second.uids)
+    assert min(first.uids + second.uids) >= sandbox.UID_BASE
+    held = first.uids[:]
+    first.release()
+    third = sandbox.UidLease(3, folder=tmp_path)
+    assert third.uids == held                    # released: the lowest free uids again
+    with pytest.raises(RuntimeError, match="free sandbox uids"):
+        sandbox.UidLease(2, base=sandbox.UID_BASE, span=5, folder=tmp_path)   # 5 held of 5
+    second.release()
+    third.release()

@@ -41,7 +41,6 @@ import sandbox  # noqa: E402
 import notebooks  # noqa: E402
 
 WORKER = ROOT / "tools" / "grading" / "worker.py"
-UID_BASE = 2_000_000  # sandbox users when grading as root: one per parallel job, owning nothing
 
 
 def exercise_names(source: Path) -> list[str]:
@@ -106,7 +105,7 @@ class Slot:
     """One parallel job: a trusted worker process (restarted when it dies or overruns) and the
     sandbox user its sandboxes run as."""
 
-    def __init__(self, n: int, ctx: dict):
+    def __init__(self, n: int, ctx: dict, uid: int | None):
         self.n, self.ctx, self.proc = n, ctx, None
         self.job = Path(ctx["work"]) / f"slot-{n}.json"
         self.job.write_text(
@@ -117,7 +116,7 @@ class Slot:
                     "views": ctx["views"],
                     "hidden": ctx["hidden"],
                     "limits": ctx["limits"],
-                    "uid": UID_BASE + n if os.geteuid() == 0 else None,
+                    "uid": uid,
                     "mpl_cache": ctx["mpl"],
                 }
             )
@@ -264,7 +263,9 @@ def grade(args) -> int:
             }
             ctx["exercises"] = exercises
             slots: queue.Queue = queue.Queue()
-            all_slots = [Slot(n, ctx) for n in range(max(1, args.jobs))]
+            n_jobs = max(1, args.jobs)
+            lease = sandbox.UidLease(n_jobs) if os.geteuid() == 0 else None   # uids no other grader uses
+            all_slots = [Slot(n, ctx, lease.uids[n] if lease else None) for n in range(n_jobs)]
             for slot in all_slots:
                 slots.put(slot)
             print(
@@ -295,6 +296,8 @@ def grade(args) -> int:
                 for slot in all_slots:
                     slot.stop()
                 pool.shutdown(wait=True)
+                if lease is not None:
+                    lease.release()
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if os.geteuid() == 0:

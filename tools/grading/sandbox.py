@@ -19,6 +19,7 @@ seconds per cell or call, and seconds for the whole notebook. Each limit that is
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import select
@@ -328,6 +329,45 @@ class SandboxSpec:
                 "--bounding-set=-all",
             ]
         return args + [sys.executable, "-I", "/opt/grader/runner.py"]
+
+
+#: Sandbox users when grading as root: uids that own no file; each parallel job leases one.
+UID_BASE = 2_000_000
+UID_SPAN = 100_000
+#: Where the leases are held: one lock file per uid, shared by every grader on this machine.
+UID_LEASES = Path("/run/emlab-grade-uids")
+
+
+class UidLease:
+    """``n`` sandbox uids that no other grader on this machine holds while this one runs.
+
+    Two graders started at the same time must not share a sandbox user: the per-user process limit
+    (``RLIMIT_NPROC``) would be one budget for both, so a fork bomb in one class would stop the other.
+    A uid is held by an exclusive ``flock`` on ``UID_LEASES/<uid>.lock``, released when this process
+    closes it or ends (however it ends: the kernel drops the lock)."""
+
+    def __init__(self, n: int, base: int = UID_BASE, span: int = UID_SPAN, folder: Path = UID_LEASES):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.uids: list[int] = []
+        self._fds: list[int] = []
+        for uid in range(base, base + span):
+            fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uids.append(uid)
+            self._fds.append(fd)
+            if len(self.uids) == n:
+                return
+        self.release()
+        raise RuntimeError(f"no {n} free sandbox uids in [{base}, {base + span}): other graders hold them")
+
+    def release(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds, self.uids = [], []
 
 
 def _options_file(argv: list[str]) -> int:
