@@ -32,13 +32,16 @@ from .validation import as_generator, check_bool, check_categorical_model, check
 
 __all__ = ["lbfgs", "lbfgs_over_logits"]
 
+#: The most correction pairs L-BFGS may keep (``memory``; 3 to 20 is usual, Nocedal & Wright §7.2).
+MAX_MEMORY = 1000
 
-@one_blas_thread          # scipy's L-BFGS-B calls BLAS on tiny vectors: threads only add contention
+
 def check_tolerances(gtol, ftol) -> tuple[float, float]:
     """scipy's L-BFGS tolerances, each a number in [0, 1] (relative quantities), else an error naming it."""
     return check_scalar("gtol", gtol, low=0, high=1), check_scalar("ftol", ftol, low=0, high=1)
 
 
+@one_blas_thread          # scipy's L-BFGS-B calls BLAS on tiny vectors: threads only add contention
 def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, ftol: float = 1e-14,
           memory: int = 10, rng=None, keep_models: bool = False) -> EMResult:
     """Maximize ``log p(x)`` from ``model`` with L-BFGS over the softmax logits.
@@ -50,7 +53,7 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
     max_evaluations : the budget of E-steps (function-and-gradient evaluations).
     gtol, ftol : scipy's stopping tolerances, on the largest gradient entry of ``−L/|L_0|`` and on
         the relative decrease of ``−L``.
-    memory : the number of correction pairs L-BFGS keeps.
+    memory : the number of correction pairs L-BFGS keeps (at most :data:`MAX_MEMORY`).
 
     Returns
     -------
@@ -61,7 +64,7 @@ def lbfgs(model: EMModel, data, max_evaluations: int = 200, gtol: float = 1e-8, 
     """
     check_categorical_model("model", model, "L-BFGS over softmax logits")
     check_positive_int("max_evaluations", max_evaluations)
-    check_positive_int("memory", memory)
+    check_positive_int("memory", memory, high=MAX_MEMORY)
     gtol, ftol = check_tolerances(gtol, ftol)
     keep_models = check_bool("keep_models", keep_models)
     gen = as_generator(rng)
