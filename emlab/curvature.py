@@ -72,7 +72,13 @@ def bound_shape(family: Callable[[float], object], data, theta_t: float, h: floa
     """
     theta_t = check_scalar("theta_t", theta_t)
     h = check_scalar("h", h, low=0.0, high=0.1, low_open=True)
-    near = bound.bound_on_path(family, data, [theta_t - h, theta_t, theta_t + h], theta_t)
+    try:
+        near = bound.bound_on_path(family, data, [theta_t - h, theta_t, theta_t + h], theta_t)
+    except ValueError as exc:
+        if not str(exc).startswith("family("):
+            raise
+        raise ValueError(f"theta_t ± h ({theta_t - h:g}, {theta_t + h:g}) must be valid parameters of "
+                         f"family (the differences look at both sides of theta_t): {exc}") from None
     grid = np.linspace(0.001, 0.999, 999) if thetas is None else np.asarray(thetas, dtype=float)
     far = bound.bound_on_path(family, data, grid, theta_t)
 

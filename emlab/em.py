@@ -78,13 +78,28 @@ import numpy as np
 
 from .semiring import MAX, SUM, Semiring
 from .threads import one_blas_thread
-from .validation import as_generator, check_bool, check_model, check_positive_int, check_scalar, naming
+from .validation import (
+    as_generator,
+    check_bool,
+    check_count,
+    check_model,
+    check_positive_int,
+    check_scalar,
+    naming,
+)
 
 METHODS = ("soft", "hard", "stochastic")
 STOPPING_RULES = ("objective", "params")
 
 #: Relative slack before a drop in a monotone quantity counts as a decrease.
 DECREASE_RTOL = 1e-9
+
+#: The most runs :func:`restarts` makes in one call (each is a whole EM run).
+MAX_RESTARTS = 10_000
+
+#: The most iterations of a run that has no stopping rule and makes all of them
+#: (:func:`emlab.stochastic.mcem`, :func:`emlab.stochastic.saem`, :func:`emlab.free_energy.trace`).
+MAX_RUN = 100_000
 
 
 class LikelihoodDecreaseWarning(UserWarning):
@@ -335,8 +350,7 @@ def fit(model: EMModel, data, method: str = "soft", max_iter: int = 100, tol: fl
     keep_models = check_bool("keep_models", keep_models)
     if not (isinstance(stop, str) and stop in STOPPING_RULES):
         raise ValueError(f"stop must be one of {STOPPING_RULES}, got {stop!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    max_iter = check_count("max_iter", max_iter)
     try:
         tol = check_scalar("tol", tol, low=0)
     except ValueError:
@@ -394,13 +408,14 @@ def restarts(init: Callable[[np.random.Generator], EMModel], data, n: int = 10,
     independent child generator spawned from ``rng`` (used both by ``init`` and by the
     run's stochastic E-steps), so the same seed reproduces every run, and run ``i`` does not
     depend on how many runs there are. Results are sorted by final log-likelihood,
-    highest first. A ``tqdm.auto`` progress bar shows when ``progress`` is true.
+    highest first. A ``tqdm.auto`` progress bar shows when ``progress`` is true. ``n`` is at most
+    :data:`MAX_RESTARTS`.
     """
     from tqdm.auto import tqdm
 
     if not callable(init):
         raise TypeError(f"init must be a function rng -> starting model, got {type(init).__name__}")
-    n = check_positive_int("n", n)
+    n = check_positive_int("n", n, high=MAX_RESTARTS)
     progress = check_bool("progress", progress)
     check_method(method)
     children = as_generator(rng).spawn(n)

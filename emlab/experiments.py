@@ -38,6 +38,7 @@ from .metrics import Alignment, align_states, confusion_matrix
 from .validation import (
     as_generator,
     check_bool,
+    check_elements,
     check_labels,
     check_model,
     check_numbers,
@@ -218,6 +219,7 @@ def hmm_init(kind: str, K: int, V: int, *, stop: bool = False, concentration: fl
 
     _check_kind(kind)
     K, V = check_positive_int("K", K), check_positive_int("V", V)
+    check_elements("K and V", K * (K + V + 2), "K × (K + V + 2) parameters")
     stop = check_bool("stop", stop)
     concentration = check_scalar("concentration", concentration, low=0, low_open=True)
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
@@ -247,6 +249,7 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
 
     _check_kind(kind)
     K, V = check_positive_int("K", K), check_positive_int("V", V)
+    check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
     learn_weights = check_bool("learn_weights", learn_weights)
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
     smoothing = check_scalar("smoothing", smoothing, low=0)
@@ -354,7 +357,7 @@ def compare_methods(model, data, methods: Sequence[str] = ("hard", "soft", "stoc
         raise ValueError(f"methods is empty: give some of {em.METHODS}")
     for m in methods:
         if not isinstance(m, str) or m not in em.METHODS:
-            raise ValueError(f"method must be one of {em.METHODS}, got {m!r}")
+            raise ValueError(f"methods: each method must be one of {em.METHODS}, got {m!r}")
     max_iter = check_scalar("max_iter", max_iter, low=0, integer=True)
     tol = check_scalar("tol", tol, low=0)
     progress = check_bool("progress", progress)

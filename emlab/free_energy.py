@@ -325,8 +325,9 @@ class FreeEnergyTrace:
 
 def trace(model, data, n_iter: int = 10, method: str = "soft", rng=None) -> FreeEnergyTrace:
     """Run ``n_iter`` iterations of EM (``method`` soft / hard / stochastic) and record the free
-    energy after every E-step and every M-step (see :class:`FreeEnergyTrace`)."""
-    n_iter = check_positive_int("n_iter", n_iter)
+    energy after every E-step and every M-step (see :class:`FreeEnergyTrace`). ``n_iter`` is at most
+    :data:`emlab.em.MAX_RUN`."""
+    n_iter = check_positive_int("n_iter", n_iter, high=em.MAX_RUN)
     em.check_method(method)
     gen = as_generator(rng)
     prepared = em.prepare(model, data)

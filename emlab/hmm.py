@@ -43,10 +43,12 @@ from .chain import backtrace, chain
 from .semiring import MAX, SUM, Semiring, check_chart, check_semiring, draw
 from .threads import one_blas_thread
 from .validation import (
+    MAX_ELEMENTS,
     as_corpus,
     as_generator,
     check_array,
     check_counts,
+    check_elements,
     check_instance,
     check_positive_int,
     check_rows_sum_to_one,
@@ -65,6 +67,12 @@ __all__ = [
 #: Emission rows whose largest entry is below this are rescaled before the recursions (their log
 #: factor is added back), so denormal probabilities such as 5e-324 give the true finite log p(x).
 TINY = 1e-200
+
+#: The longest sequence :func:`sample` draws (a cap on ``length``).
+MAX_LENGTH = 10**6
+
+#: Random numbers drawn per chunk of steps in :func:`sample` (steps × sequences).
+CHUNK = 2**20
 
 
 # ======================================================================== the model
@@ -251,7 +259,9 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def _check_sizes(K, V) -> tuple[int, int]:
-    return check_positive_int("K", K), check_positive_int("V", V)
+    K, V = check_positive_int("K", K), check_positive_int("V", V)
+    check_elements("K and V", K * (K + V + 2), "K × (K + V + 2) parameters")
+    return K, V
 
 
 def _normalize_counts(counts, previous: HMM | None, K: int, stop: bool) -> HMM:
@@ -566,7 +576,9 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     still running after ``length`` steps is cut there (so it is then not an exact draw). Without a
     cap, a state the chain can reach but from which it can never reach STOP is refused (the draw
     would never end). All sequences advance together, one vectorized draw per step; randomness only
-    from ``rng``.
+    from ``rng``. ``length`` is at most :data:`MAX_LENGTH` and ``n_sequences × length`` at most
+    :data:`~emlab.validation.MAX_ELEMENTS`; without a cap, sequences that are still running after
+    that many steps are refused.
     """
     check_instance("m", m, HMM, "an hmm.HMM")
     rng = as_generator(rng)
@@ -574,10 +586,11 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     if length is None and m.stop is None:
         raise ValueError("length is required for a model without STOP")
     if length is not None:
-        check_positive_int("length", length)
+        check_positive_int("length", length, high=MAX_LENGTH)
+        check_elements("n_sequences and length", N * length, "n_sequences × length")
     else:
         _check_reaches_stop(m)
-    cap = int(length) if length is not None else np.iinfo(np.int64).max
+    cap = int(length) if length is not None else min(MAX_LENGTH, MAX_ELEMENTS // N)
     rows = np.column_stack([m.trans, m.stop]) if m.stop is not None else m.trans
     nxt = np.cumsum(rows, axis=1)                # cumulative rows, computed once for every draw
     y = draw(np.broadcast_to(np.cumsum(m.start), (N, m.K)), rng.random(N), cumulative=True)
@@ -586,7 +599,7 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     states = []
     t = 0
     while alive.any() and t < cap:               # the chain, all sequences at once, in chunks of steps
-        u = rng.random((min(cap - t, 1024), N))
+        u = rng.random((min(cap - t, max(1, CHUNK // N)), N))
         for u_t in u:
             states.append(y)
             lengths += alive
@@ -597,6 +610,9 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
                 y = np.minimum(y, m.K - 1)
                 if not alive.any():
                     break
+    if length is None and alive.any():
+        raise ValueError(f"length: some sequences are still running after {cap:,} steps (the model "
+                         f"stops too rarely); pass length= to cut them there")
     Y = np.array(states).T                       # (N, T); then every emission in one draw
     X = draw(np.cumsum(m.emit, axis=1)[Y], rng.random(Y.shape), cumulative=True)
     return [X[n, :lengths[n]] for n in range(N)], [Y[n, :lengths[n]] for n in range(N)]

@@ -47,6 +47,7 @@ from .validation import (
     as_generator,
     check_bool,
     check_counts,
+    check_elements,
     check_instance,
     check_positive_int,
     check_scalar,
@@ -138,8 +139,7 @@ class IBM1:
     @classmethod
     def uniform(cls, n_source: int, n_target: int) -> IBM1:
         """``t(f | e) = 1 / F`` for every pair: Brown et al.'s (and Collins') usual start."""
-        check_positive_int("n_source", n_source)
-        check_positive_int("n_target", n_target)
+        n_source, n_target = _check_table_size(n_source, n_target)
         return cls(np.full((n_source, n_target), 1.0 / n_target))
 
     @classmethod
@@ -264,13 +264,22 @@ def alignment_posteriors(model: IBM1, f, e) -> np.ndarray:
     return chart.posteriors()[0, :len(np.ravel(f)), :len(np.ravel(e))]
 
 
+def _check_table_size(n_source, n_target) -> tuple[int, int]:
+    """Both sizes as ints ≥ 1, their table within :data:`~emlab.validation.MAX_ELEMENTS`."""
+    n_source, n_target = check_positive_int("n_source", n_source), check_positive_int("n_target", n_target)
+    check_elements("n_source and n_target", n_source * n_target, "n_source × n_target")
+    return n_source, n_target
+
+
 def random_table(n_source: int, n_target: int, rng=None, concentration: float = 1.0) -> np.ndarray:
     """An ``(E, F)`` translation table, each row from a symmetric Dirichlet(``concentration``)."""
-    check_positive_int("n_source", n_source)
-    check_positive_int("n_target", n_target)
+    n_source, n_target = _check_table_size(n_source, n_target)
     a = check_scalar("concentration", concentration, low=0, low_open=True)
     return as_generator(rng).dirichlet(np.full(n_target, a), size=n_source)
 
+
+#: the most sentence pairs :func:`sample_corpus` draws in one call
+MAX_PAIRS = 10**6
 
 #: the longest sentence :func:`sample_corpus` draws
 MAX_SAMPLE_LENGTH = 1000
@@ -296,9 +305,10 @@ def sample_corpus(t, n_pairs: int, source_length=(2, 5), target_length=(2, 5), r
     source position uniformly and is drawn from ``t(· | e_{a_j})``.
 
     Returns ``(pairs, alignments)``: a list of ``(f, e)`` arrays and the true ``a`` of each pair.
+    ``n_pairs`` is at most :data:`MAX_PAIRS`, each length at most :data:`MAX_SAMPLE_LENGTH`.
     """
     table = check_stochastic("t", t, ndim=2)
-    check_positive_int("n_pairs", n_pairs)
+    n_pairs = check_positive_int("n_pairs", n_pairs, high=MAX_PAIRS)
     lo_e, hi_e = _length_range("source_length", source_length)
     lo_f, hi_f = _length_range("target_length", target_length)
     first = 1 if check_bool("null", null) else 0
@@ -320,8 +330,15 @@ def sample_corpus(t, n_pairs: int, source_length=(2, 5), target_length=(2, 5), r
 
 def cooccurrence_counts(pairs, n_source: int, n_target: int) -> np.ndarray:
     """``C[e, f]`` = Σ_pairs (occurrences of e in the source) × (occurrences of f in the target)."""
-    n_source, n_target = check_positive_int("n_source", n_source), check_positive_int("n_target", n_target)
+    n_source, n_target = _check_table_size(n_source, n_target)
+    try:
+        checked = _check_pairs(pairs, n_source, n_target)
+    except ValueError as exc:
+        if "outside the vocabulary" not in str(exc):
+            raise
+        raise ValueError(f"{exc}: n_source={n_source} and n_target={n_target} must cover every word "
+                         "code in pairs") from None
     out = np.zeros((n_source, n_target))
-    for f, e in _check_pairs(pairs, n_source, n_target):
+    for f, e in checked:
         out += np.outer(np.bincount(e, minlength=n_source), np.bincount(f, minlength=n_target))
     return out

@@ -29,7 +29,14 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .trees import tree_spans, tree_yield
-from .validation import check_label_pair, check_labels, check_positive_int, check_sequence
+from .validation import (
+    check_elements,
+    check_label_pair,
+    check_labels,
+    check_positive_int,
+    check_sequence,
+    naming,
+)
 
 __all__ = ["confusion_matrix", "Alignment", "align_states", "many_to_one", "one_to_one", "brackets",
            "BracketScore", "bracket_scores"]
@@ -42,6 +49,7 @@ def confusion_matrix(true, learned, n_true: int | None = None, n_learned: int | 
     t, g = check_label_pair("true", true, "learned", learned)
     n_true = int(t.max()) + 1 if n_true is None else check_positive_int("n_true", n_true)
     n_learned = int(g.max()) + 1 if n_learned is None else check_positive_int("n_learned", n_learned)
+    check_elements("n_true and n_learned", n_true * n_learned, "n_true × n_learned")
     for name, labels, n in (("true", t, n_true), ("learned", g, n_learned)):
         if labels.max() >= n:
             raise ValueError(f"{name} holds state {int(labels.max())}, "
@@ -159,6 +167,10 @@ def bracket_scores(gold_trees, predicted_trees) -> BracketScore:
         raise ValueError("gold_trees is empty")
     matched = predicted = gold = 0
     for n, (g, p) in enumerate(zip(gold_trees, predicted_trees, strict=True)):
+        with naming(f"gold_trees[{n}]"):
+            tree_yield(g)
+        with naming(f"predicted_trees[{n}]"):
+            tree_yield(p)
         if tree_yield(g) != tree_yield(p):
             raise ValueError(f"tree {n}: the predicted tree's words {tree_yield(p)} differ from the "
                              f"gold tree's {tree_yield(g)}")

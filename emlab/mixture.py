@@ -43,6 +43,7 @@ from .validation import (
     check_array,
     check_bool,
     check_counts,
+    check_elements,
     check_instance,
     check_numbers,
     check_positive_int,
@@ -217,6 +218,7 @@ class CategoricalMixture(_Mixture):
         """Weights and every row of ``probs`` drawn from a flat Dirichlet with ``rng``."""
         check_positive_int("K", K)
         check_positive_int("V", V)
+        check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
         g = as_generator(rng)
         return cls(g.dirichlet(np.ones(K)), g.dirichlet(np.ones(V), size=K), learn_weights)
 
@@ -226,6 +228,7 @@ class CategoricalMixture(_Mixture):
         (notebook 06)."""
         check_positive_int("K", K)
         check_positive_int("V", V)
+        check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
         return cls(np.full(K, 1.0 / K), np.full((K, V), 1.0 / V), learn_weights)
 
     @property
@@ -286,6 +289,7 @@ class CategoricalMixture(_Mixture):
         """``n`` items of ``size`` tokens each (an int, or one int per item): returns the
         (n, V) integer counts and the (n,) true components."""
         check_positive_int("n", n)
+        check_elements("n", n * (self.V + 1), "n × (V + 1)")
         sizes = np.asarray(size)
         if sizes.ndim > 1 or sizes.size not in (1, n):
             raise ValueError(f"size must be one integer or one per item ({n}), got shape {sizes.shape}")
@@ -511,6 +515,7 @@ class GaussianMixture(_Mixture):
     def sample(self, n: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """``n`` points (n, D) and their true components (n,)."""
         check_positive_int("n", n)
+        check_elements("n", n * (self.dim + 1), "n × (D + 1)")
         g = as_generator(rng)
         z = g.choice(self.n_components, size=n, p=self.weights)
         sd = np.sqrt(np.broadcast_to(self.variance, (self.n_components,)))[z]

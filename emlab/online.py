@@ -53,8 +53,15 @@ from typing import Any
 import numpy as np
 
 from . import free_energy as fe
-from .em import prepare
-from .validation import as_generator, check_bool, check_categorical_model, check_positive_int, check_sequence
+from .em import MAX_RUN, prepare
+from .validation import (
+    as_generator,
+    check_bool,
+    check_categorical_model,
+    check_count,
+    check_positive_int,
+    check_sequence,
+)
 
 __all__ = ["OnlineResult", "incremental", "stepwise", "step_sizes"]
 
@@ -92,8 +99,7 @@ class OnlineResult:
 
 def step_sizes(n: int, alpha: float = 0.7) -> np.ndarray:
     """Liang & Klein's stepwise-EM steps ``η_k = (k + 2)^{−α}`` for ``k = 0 … n−1``."""
-    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    n = check_count("n", n)
     alpha = _check_alpha(alpha)
     return (np.arange(n) + 2.0) ** -alpha
 
@@ -155,7 +161,8 @@ def incremental(model, data, n_passes: int = 10, batch_size: int = 1, record_eve
     model : any emlab model (``hmm.HMM``, ``pcfg.PCFG``, a mixture).
     data : a list of items (sequences, sentences) or an (N, V) count matrix; a single sequence or
         sentence is one item, as in :func:`emlab.em.fit`.
-    n_passes : passes over the data, the first being the batch E-step at θ_0.
+    n_passes : passes over the data, the first being the batch E-step at θ_0 (at most
+        :data:`emlab.em.MAX_RUN`).
     batch_size : items per block (the blocks are fixed).
     record_every : record the full-data L every this many M-steps (default: once per pass).
     shuffle : visit the blocks in a new random order (from ``rng``) each pass.
@@ -165,7 +172,7 @@ def incremental(model, data, n_passes: int = 10, batch_size: int = 1, record_eve
     """
     check_categorical_model("model", model, "incremental EM")
     shuffle, keep_models = check_bool("shuffle", shuffle), check_bool("keep_models", keep_models)
-    n_passes = check_positive_int("n_passes", n_passes)
+    n_passes = check_positive_int("n_passes", n_passes, high=MAX_RUN)
     batch_size = check_positive_int("batch_size", batch_size)
     data = _items(model, data)                              # validate everything once, naming the item
     n = len(data)
@@ -216,7 +223,7 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
     as in :func:`incremental`."""
     check_categorical_model("model", model, "stepwise EM")
     shuffle, keep_models = check_bool("shuffle", shuffle), check_bool("keep_models", keep_models)
-    n_passes = check_positive_int("n_passes", n_passes)
+    n_passes = check_positive_int("n_passes", n_passes, high=MAX_RUN)
     batch_size = check_positive_int("batch_size", batch_size)
     alpha = _check_alpha(alpha)
     if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float, np.integer, np.floating)) \
@@ -238,10 +245,13 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
             try:
                 counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
             except ValueError as exc:
+                why = ("with alpha=0 every step is η = 1, so the statistics are the last mini-batch's "
+                       "counts alone (μ_0 is forgotten) and words it lacks get probability zero; an "
+                       "alpha > 0 keeps μ_0's share positive" if alpha == 0 else
+                       f"with prior_weight={prior_weight!r} the parameters gave an item probability "
+                       "zero; a prior_weight > 0 keeps every probability of θ_0 positive")
                 raise ValueError(f"stepwise EM: in the mini-batch of corpus items {block.tolist()}: {exc}. "
-                                 f"With prior_weight={prior_weight!r} the parameters gave an item "
-                                 "probability zero; a prior_weight > 0 keeps every probability of θ_0 "
-                                 "positive") from None
+                                 f"{why[0].upper()}{why[1:]}") from None
             eta = (k + 2.0) ** -alpha
             mu = {c: (1 - eta) * mu[c] + eta * np.asarray(counts[c], dtype=float) for c in mu}
             current = current.m_step(mu)

@@ -73,6 +73,7 @@ from .validation import (
     as_generator,
     check_array,
     check_counts,
+    check_elements,
     check_instance,
     check_positive_int,
     check_scalar,
@@ -89,6 +90,9 @@ __all__ = [
 
 #: Target size in bytes of one batch's inside chart (sentences of a length are split into batches).
 BATCH_BYTES = 1 << 19
+
+#: The longest exact ``length`` :func:`sample_trees` draws (its length table is cubic in it).
+MAX_LENGTH = 1000
 
 
 def _name(symbol) -> str:
@@ -735,20 +739,24 @@ def sample_trees(g: PCFG, n: int, rng=None, length: int | None = None, max_lengt
     ``P(A ⇒* a string of length l)`` (an inside algorithm over lengths instead of spans). Without it,
     a draw that grows beyond ``max_length`` words is abandoned and redrawn (a guard against
     grammars whose trees are very large or infinite with positive probability); after
-    ``max_tries`` abandoned draws a ``ValueError`` says so.
+    ``max_tries`` abandoned draws a ``ValueError`` says so. ``length`` is at most :data:`MAX_LENGTH`
+    (its table costs ``O(length³ N³)``), and ``n`` times ``length`` or ``max_length`` at most
+    :data:`~emlab.validation.MAX_ELEMENTS`.
     """
     check_instance("g", g, PCFG, "a pcfg.PCFG")
     rng = as_generator(rng)
     check_positive_int("n", n)
     A0 = g._nt[g.start]
     if length is not None:
-        check_positive_int("length", length)
+        check_positive_int("length", length, high=MAX_LENGTH)
+        check_elements("n and length", n * length, "n × length words")
         table, scale = length_table(g.binary, g.lexical, int(length))
         if table[length, A0] == 0:
             raise ValueError(f"the grammar generates no sentence of length {length}")
         return [_sample_of_length(g, A0, int(length), table, scale, rng) for _ in range(n)]
     check_positive_int("max_length", max_length)
     check_positive_int("max_tries", max_tries)
+    check_elements("n and max_length", n * max_length, "n × max_length words")
     rows = np.concatenate([g.binary.reshape(g.N, g.N * g.N), g.lexical], axis=1)
     trees, tries = [], 0
     while len(trees) < n:

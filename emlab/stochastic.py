@@ -43,10 +43,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .em import EMModel, EMResult, param_change, prepare
-from .validation import as_generator, check_bool, check_model, check_positive_int, check_scalar
+from .em import MAX_RUN, EMModel, EMResult, param_change, prepare
+from .validation import as_generator, check_bool, check_count, check_model, check_positive_int, check_scalar
 
 __all__ = ["mcem", "saem", "geometric_samples", "saem_steps"]
+
+
+#: The most structures per item one :func:`mcem` iteration samples (``n_samples``, ``m_t``).
+MAX_SAMPLES = 100_000
 
 
 def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = None) -> Callable[[int], int]:
@@ -77,13 +81,11 @@ def geometric_samples(first: int = 1, growth: float = 1.1, cap: int | None = Non
 def saem_steps(n: int, exponent: float = 0.7, burn_in: int = 0) -> np.ndarray:
     """``γ_1 … γ_n`` for :func:`saem`: ``1`` for the first ``burn_in`` iterations, then
     ``γ_t = (t − burn_in)^{−exponent}``; ``1/2 < exponent ≤ 1`` gives ``Σ γ = ∞``, ``Σ γ² < ∞``."""
-    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 0):
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    n = check_count("n", n)
     exponent = check_scalar("exponent", exponent)
     if not 0.5 < exponent <= 1:
         raise ValueError(f"exponent must be in (0.5, 1] so that Σγ = ∞ and Σγ² < ∞, got {exponent!r}")
-    if isinstance(burn_in, bool) or not (isinstance(burn_in, (int, np.integer)) and burn_in >= 0):
-        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+    burn_in = check_count("burn_in", burn_in)
     t = np.arange(1, n + 1)
     return np.where(t <= burn_in, 1.0, np.maximum(t - burn_in, 1).astype(float) ** -exponent)
 
@@ -97,8 +99,7 @@ def _average(total: dict[str, np.ndarray] | None, counts: dict[str, np.ndarray],
 
 def _check_run(model, max_iter, keep_models) -> None:
     check_model("model", model, "prepare", "e_step", "m_step", "params")
-    if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    check_count("max_iter", max_iter, high=MAX_RUN)
     check_bool("keep_models", keep_models)
 
 
@@ -115,15 +116,17 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     """Monte Carlo EM: the M-step on the average counts of ``m_t`` sampled structures per item.
 
     ``n_samples`` is an int (the same ``m`` every iteration; ``1`` is stochastic EM) or a schedule
-    ``t -> m_t`` (default :func:`geometric_samples` ``(1, 1.1)``). ``log_likelihoods[t]`` is the exact
-    ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can be compared with soft EM's.
-    Runs all ``max_iter`` iterations (``converged`` is False: a Monte Carlo run has no natural stop).
+    ``t -> m_t`` (default :func:`geometric_samples` ``(1, 1.1)``), at most :data:`MAX_SAMPLES`.
+    ``log_likelihoods[t]`` is the exact ``L(θ_t)`` (from the first E-step at ``θ_t``), so the run can
+    be compared with soft EM's.
+    Runs all ``max_iter`` (at most :data:`emlab.em.MAX_RUN`) iterations (``converged`` is False: a
+    Monte Carlo run has no natural stop).
     """
     _check_run(model, max_iter, keep_models)
     if n_samples is None:
         n_samples = geometric_samples()
     if isinstance(n_samples, (int, np.integer)):
-        check_positive_int("n_samples", n_samples)
+        check_positive_int("n_samples", n_samples, high=MAX_SAMPLES)
         fixed = int(n_samples)
         n_samples = lambda t: fixed  # noqa: E731
     if not callable(n_samples):
@@ -133,7 +136,7 @@ def mcem(model: EMModel, data, max_iter: int = 50, n_samples: int | Callable[[in
     models, lls, changes, used = [model], [], [], []
     current = model
     for t in range(max_iter + 1):
-        m = check_positive_int("n_samples(t)", n_samples(t))
+        m = check_positive_int("n_samples(t)", n_samples(t), high=MAX_SAMPLES)
         first = current.e_step(prepared, "stochastic", gen)
         lls.append(first.log_likelihood)
         if t == max_iter:
@@ -154,7 +157,8 @@ def saem(model: EMModel, data, max_iter: int = 100, exponent: float = 0.7, burn_
     """Stochastic approximation EM: one sampled structure per item and iteration, statistics averaged
     with the steps :func:`saem_steps` ``(max_iter, exponent, burn_in)``; the M-step on the average.
 
-    ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` iterations.
+    ``log_likelihoods[t]`` is the exact ``L(θ_t)``. Runs all ``max_iter`` (at most
+    :data:`emlab.em.MAX_RUN`) iterations.
     """
     _check_run(model, max_iter, keep_models)
     gammas = saem_steps(max_iter, exponent, burn_in)

@@ -21,13 +21,14 @@ recommended reading); notebook 01 walks through this module.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 
 import sympy as sp
 
-from .validation import check_bool, check_positive_int
+from .validation import check_bool, check_positive_int, naming
 
 #: The largest number of outcomes the solving functions accept: SymPy's ``solve`` and the
 #: symbolic determinants grow much faster than K³ (K = 12 takes seconds, K = 24 half a minute,
@@ -42,14 +43,12 @@ __all__ = [
 
 
 def _check_k(K, limit: int | None = MAX_K) -> int:
-    try:
-        K = check_positive_int("K", K)
-    except ValueError:
-        raise ValueError(f"K must be a positive integer (the number of outcomes), got {K!r}") from None
+    if not (isinstance(K, numbers.Integral) and not isinstance(K, bool) and K >= 1):
+        raise ValueError(f"K must be a positive integer (the number of outcomes), got {K!r}")
     if limit is not None and K > limit:
         raise ValueError(f"K must be at most {limit} for a symbolic derivation (SymPy's solve slows down "
                          f"steeply), got {K}")
-    return K
+    return check_positive_int("K", K)
 
 
 def symbols(K: int, name: str | None = None, positive: bool = False):
@@ -145,7 +144,8 @@ def product_categorical_mle(sizes: Mapping[str, int] | Sequence[int]) -> dict:
     for name, k in items:
         if not (isinstance(name, str) and re.fullmatch(r"\w+", name)):
             raise ValueError(f"distribution name {name!r} must be letters, digits or underscores")
-        families[name] = symbols(_check_k(k), name=name)
+        with naming("sizes"):
+            families[name] = symbols(_check_k(k), name=name)
     total = sum(len(theta) for theta, _, _ in families.values())
     if total > 2 * MAX_K:
         raise ValueError(f"sizes has {total} outcomes in all; a joint symbolic solve takes at most "
@@ -212,8 +212,8 @@ def bordered_minors_show_maximum(B: sp.Matrix, n_constraints: int = 1) -> bool:
         raise TypeError(f"B must be a square SymPy Matrix (the bordered Hessian), got {type(B).__name__}")
     m = check_positive_int("n_constraints", n_constraints)
     if B.shape[0] <= 2 * m:
-        raise ValueError(f"B of size {B.shape[0]} has no variables left beyond the border of "
-                         f"{m} constraint(s): it must be larger than {2 * m} x {2 * m}")
+        raise ValueError(f"n_constraints={m} leaves B (of size {B.shape[0]}) no variables beyond its "
+                         f"border: B must be larger than {2 * m} x {2 * m}")
     n = B.shape[0] - m
     for j in range(m + 1, n + 1):
         signed = sp.factor((-1) ** j * B[: m + j, : m + j].det(method="berkowitz"))

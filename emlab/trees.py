@@ -149,6 +149,10 @@ def tree_from_uses(nonterminals, tokens, binary_uses, lexical_uses):
     ``ValueError`` naming the span."""
     check_sequence("nonterminals", nonterminals, "a list of nonterminal symbols")
     check_sequence("tokens", tokens, "a list of words")
+    for name, labels in (("nonterminals", nonterminals), ("tokens", tokens)):
+        bad = [i for i, x in enumerate(labels) if isinstance(x, (float, np.floating)) and np.isnan(x)]
+        if bad:
+            raise ValueError(f"{name}[{bad[0]}] is NaN: a label must equal itself (give a symbol or a word)")
     binary_uses = _uses("binary_uses", binary_uses, 6, len(nonterminals))
     lexical_uses = _uses("lexical_uses", lexical_uses, 2, len(nonterminals))
     at_span = {(int(i), int(j)): (int(A), int(k)) for A, _B, _C, i, k, j in binary_uses}

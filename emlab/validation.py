@@ -11,6 +11,15 @@ import numpy as np
 #: Rows of a categorical must sum to one within this tolerance (DESIGN.md).
 SUM_TOL = 1e-8
 
+#: The largest whole-number size emlab takes (items to draw, states, words, iterations, restarts):
+#: ten million. A count beyond it is refused by name; it is a mistake, or a run of days.
+MAX_COUNT = 10**7
+
+#: The most entries of one array that emlab builds from size arguments (``K × V``, ``n × length``):
+#: 10⁸ float64 numbers, 800 MB. Sizes that would need more are refused by name before anything is
+#: allocated, instead of numpy's ``MemoryError`` (or the machine swapping).
+MAX_ELEMENTS = 10**8
+
 
 def as_generator(rng=None) -> np.random.Generator:
     """Turn ``rng`` (None, an int seed, or a Generator) into a ``numpy.random.Generator``.
@@ -187,11 +196,44 @@ def naming(name: str):
         raise renamed from None
 
 
-def check_positive_int(name: str, value) -> int:
-    """``value`` as an ``int`` when it is a whole number ≥ 1 (not a bool); else ``ValueError`` naming it."""
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def check_count(name: str, value, *, low: int = 0, high: int = MAX_COUNT) -> int:
+    """``value`` as an ``int`` when it is a whole number (an ``int`` or numpy integer, not a bool) in
+    ``[low, high]`` (``high`` is :data:`MAX_COUNT` unless the caller has a tighter bound); else a
+    ``ValueError`` naming it. For counts: iterations, restarts, items, sizes.
+
+    >>> check_count("max_iter", 10**9)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_iter must be at most 10,000,000, got 1000000000
+    """
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low):
+        what = ("a positive integer" if low == 1 else f"an integer >= {low}" if low
+                else "a non-negative integer")
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    if value > high:
+        raise ValueError(f"{name} must be at most {high:,}, got {value!r}")
     return int(value)
+
+
+def check_positive_int(name: str, value, high: int = MAX_COUNT) -> int:
+    """:func:`check_count` with ``low = 1``."""
+    return check_count(name, value, low=1, high=high)
+
+
+def check_elements(names: str, elements: int, what: str = "") -> None:
+    """Refuse, naming ``names`` (the size arguments), sizes whose array would have more than
+    :data:`MAX_ELEMENTS` entries; ``what`` says which array, e.g. ``"K × (K + V)"``.
+
+    >>> check_elements("K and V", 10**6 * 10**6, "K × V")
+    Traceback (most recent call last):
+    ...
+    ValueError: K and V ask for an array of 1,000,000,000,000 entries (K × V); at most 100,000,000 fit
+    """
+    if elements > MAX_ELEMENTS:
+        detail = f" ({what})" if what else ""
+        verb = "ask" if " and " in names else "asks"
+        raise ValueError(f"{names} {verb} for an array of {int(elements):,} entries{detail}; "
+                         f"at most {MAX_ELEMENTS:,} fit")
 
 
 def check_scalar(name: str, value, *, low: float | None = None, high: float | None = None,

@@ -3,10 +3,11 @@
 The other fuzz suites (test_fuzz_models.py, test_fuzz_inputs.py) draw many values for the arguments
 that matter most. This one makes the rule of issue 10, item 6 hold *everywhere*: it starts from one
 valid call of each public callable (:data:`CALLS`), and replaces one argument at a time by each of
-:data:`ODD_VALUES` (None, a string, NaN, a negative number, a fraction, a boolean, an empty list, a
-huge number, an array of the wrong shape). Each call must either return a result without NaN and
-without a numpy RuntimeWarning, or raise a ValueError/TypeError whose message names the argument it
-replaced (:func:`test_fuzz_helpers.outcome`).
+:data:`ODD_VALUES` (None, strings, NaN and infinity, negative, zero and fractional numbers, a complex
+number, a boolean, empty and nested-empty containers, an object, huge numbers and sizes, numpy
+scalars, empty, NaN-holding and wrongly shaped arrays). Each call must either return a result
+without NaN and without a numpy RuntimeWarning, or raise a ValueError/TypeError whose message names
+the argument it replaced (:func:`test_fuzz_helpers.outcome`).
 
 :func:`test_every_public_callable_has_a_valid_call` walks the package, so a new public function
 without an entry here fails the suite; the few left out are in :data:`NOT_FUZZED`, each with the
@@ -82,16 +83,32 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::emlab.em.LikelihoodDecreaseWarning"),
 ]
 
-#: What a new user might pass by mistake, one at a time, in place of any argument.
+#: What a new user might pass by mistake, one at a time, in place of any argument: wrong types,
+#: non-numbers, out-of-range numbers, empty and nested-empty containers, numpy scalars, and sizes
+#: (10**9) whose arrays would not fit in memory (emlab refuses them by name before allocating,
+#: :data:`emlab.validation.MAX_ELEMENTS`).
 ODD_VALUES = {
     "None": None,
     "str": "x",
+    "empty-str": "",
     "nan": math.nan,
+    "inf": math.inf,
     "-1": -1,
+    "0": 0,
+    "-0.0": -0.0,
     "2.5": 2.5,
+    "complex": 1j,
     "True": True,
     "[]": [],
+    "[[]]": [[]],
+    "{}": {},
+    "object": object(),
     "1e308": 1e308,
+    "10**9": 10**9,
+    "np.int64": np.int64(2),
+    "np.float32": np.float32(0.5),
+    "empty-array": np.array([]),
+    "nan-array": np.array([math.nan, 1.0]),
     "wrong-shape": np.ones((2, 1, 3)),
 }
 

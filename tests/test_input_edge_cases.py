@@ -286,3 +286,29 @@ def test_one_row_draw_near_the_float_limit_draws_in_proportion():
     assert draws == [0, 0, 2, 2]
     # ordinary weights take the unscaled sums, so the same uniforms give the same draws as before
     assert int(semiring.draw(np.array([0.2, 0.3, 0.5]), 0.45)) == 1
+
+
+def test_hmm_sample_refuses_a_model_that_stops_too_rarely_instead_of_filling_memory():
+    """With STOP and no length cap the chain stops with probability 1e-12 per step: the draw would
+    run ~10^12 steps. It is refused by name after MAX_ELEMENTS // n_sequences steps."""
+    m = hmm.HMM([1.0], [[1 - 1e-12]], [[1.0]], [1e-12])
+    with pytest.raises(ValueError, match="length"):
+        hmm.sample(m, 2000, rng=0)
+    xs, _ = hmm.sample(m, 2000, length=7, rng=0)       # with a cap it is cut there
+    assert {len(x) for x in xs} == {7}
+
+
+@pytest.mark.parametrize("call", [
+    lambda: hmm.HMM.random(20_000, 20_000),
+    lambda: hmm.sample(HMM2, 10**6, length=10**6),
+    lambda: ibm1.random_table(10**5, 10**5),
+    lambda: mixture.CategoricalMixture.uniform(10**5, 10**5),
+    lambda: metrics.confusion_matrix([0, 1], [1, 0], n_true=10**5, n_learned=10**5),
+    lambda: pcfg.sample(SSG, 10**6, length=1000),
+], ids=["hmm-K-V", "hmm-sample", "ibm1-table", "mixture", "confusion", "pcfg-sample"])
+def test_sizes_whose_arrays_cannot_fit_are_refused_by_name_before_allocating(call):
+    """Each size is allowed alone, their product is not (more than MAX_ELEMENTS entries): a ValueError
+    naming the sizes, not numpy's MemoryError or a machine swapping (some of these would fit in
+    this machine's memory and then simply be built)."""
+    with pytest.raises(ValueError, match=r"ask for an array of .* entries"):
+        call()

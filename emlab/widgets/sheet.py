@@ -225,7 +225,8 @@ def parse_diary(text: str, V: int = 3) -> np.ndarray:
         raise ValueError(f"the diary text is empty: type one count (1 to {V}) per day")
     for i, ch in enumerate(digits):
         if not (ch.isdigit() and 1 <= int(ch) <= V):
-            raise ValueError(f"day {i + 1} of the diary text: {ch!r} is not an ice-cream count from 1 to {V}")
+            raise ValueError(f"day {i + 1} of the diary text: {ch!r} is not an ice-cream count from 1 "
+                             f"to V={V}")
     if len(digits) > MAX_DAYS:
         raise ValueError(f"the diary text has {len(digits)} days; the spreadsheet shows at most {MAX_DAYS}")
     return np.array([int(ch) - 1 for ch in digits], dtype=np.intp)
@@ -260,7 +261,7 @@ def set_day(diary, day: int, count: int, V: int = 3) -> np.ndarray:
     ``diary`` must be a non-empty 1-D sequence of symbols ``0..V-1``; each argument is checked and a
     mistake reported naming it."""
     V = check_scalar("V", V, low=1, integer=True)
-    x = check_symbols("diary", diary, V).copy()
+    x = check_symbols(f"diary (with V={V})", diary, V).copy()
     if isinstance(day, bool) or not isinstance(day, (int, np.integer)) or not 1 <= day <= len(x):
         raise ValueError(f"day must be an integer from 1 to {len(x)}, got {day!r}")
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 1 <= count <= V:
