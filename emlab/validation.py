@@ -4,6 +4,7 @@ mistake is reported as a ``ValueError`` that names the array, row or item at fau
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -172,7 +173,8 @@ def as_corpus(seqs, vocab_size: int) -> list[np.ndarray]:
 @contextmanager
 def naming(name: str):
     """Report a mistake found inside the block under the argument ``name``: a ``ValueError`` or
-    ``TypeError`` whose message does not mention ``name`` is raised again as ``"name: message"``.
+    ``TypeError`` whose message does not begin with ``name`` is raised again as ``"name: message"``
+    (a message that only mentions the word further on, "... rescale the data", is not about it).
     For an argument handed on whole, e.g. ``data`` to ``model.prepare``, whose checks name what they
     see (``X``, ``sequence 0``, ``the corpus``) rather than what the caller called it. Nested blocks
     report the outermost name (``hmm.Corpus`` names ``seqs``; ``em.fit`` handing it ``data`` says ``data``).
@@ -189,7 +191,7 @@ def naming(name: str):
         message, inner = str(exc), getattr(exc, "argument", None)
         if inner is not None and message.startswith(f"{inner}: "):
             message = message[len(inner) + 2:]          # an inner naming(): the outer name wins
-        elif name in message:
+        elif re.match(rf"{re.escape(name)}(?!\w)", message):
             raise
         renamed = (TypeError if isinstance(exc, TypeError) else ValueError)(f"{name}: {message}")
         renamed.argument = name

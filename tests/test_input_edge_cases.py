@@ -312,3 +312,11 @@ def test_sizes_whose_arrays_cannot_fit_are_refused_by_name_before_allocating(cal
     this machine's memory and then simply be built)."""
     with pytest.raises(ValueError, match=r"ask for an array of .* entries"):
         call()
+
+
+def test_data_handed_to_a_model_is_named_even_when_the_message_says_the_word_later():
+    """naming('data') used to accept any message containing 'data' ('... rescale the data') as
+    already naming the argument; the report must begin with the caller's name."""
+    gm = mixture.GaussianMixture([0.5, 0.5], [[0.0, 0.0], [3.0, 3.0]], 1.0)
+    with pytest.raises(ValueError, match=r"^data: X point 0 has a coordinate beyond"):
+        em.fit(gm, np.array([[1e200, 0.0]]), max_iter=1)
