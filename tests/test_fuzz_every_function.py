@@ -134,8 +134,8 @@ NOT_FUZZED = {
     "emlab.free_energy.QSummary",
     "emlab.free_energy.FreeEnergyTrace",
     "emlab.data.arrays.IceCreamArrays",
-    "emlab.widgets.chart_sheet.ChartSheet",
-    "emlab.widgets.sheet.Sheet",
+    "emlab.sheets.ChartSheet",
+    "emlab.sheets.Sheet",
     "emlab.semiring.Semiring",
     # charts and batches: the hooks' return values, built from validated arrays inside emlab
     "emlab.hmm.Batch",

@@ -7,14 +7,13 @@ with a message that names it."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from ..validation import check_instance, check_numbers, check_scalar, check_sequence
+from ..validation import check_numbers, check_scalar, check_sequence
 
 #: The most bins a histogram of restarts draws (more than any notebook needs; a huge ``bins`` would
 #: allocate the bins before drawing).
@@ -163,13 +162,3 @@ def _panels(panels, n_points: int, labels: bool = False) -> list[tuple[str, np.n
             raise ValueError(f"{where}: centres must be (K, 2), got shape {c.shape}")
         out.append((title, z, c))
     return out
-
-
-def _loaded_instance(name: str, value, module: str, cls: str, what: str):
-    """``value`` when it is an instance of the class ``cls`` of the emlab module ``module`` (e.g. the
-    ``Sheet`` of :mod:`emlab.widgets.sheet`), else a ``TypeError`` naming ``name``.
-
-    The class is looked up among the loaded modules instead of imported: :mod:`emlab.widgets` imports
-    :mod:`emlab.plots`, so an import back would close a circle, and while its module is not loaded no
-    instance of the class can exist."""
-    return check_instance(name, value, getattr(sys.modules.get(module), cls, ()), what)

@@ -13,8 +13,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..validation import check_scalar
-from .axes import _loaded_instance, single_axes
+from ..sheets import ChartSheet
+from ..validation import check_instance, check_scalar
+from .axes import single_axes
 
 __all__ = ["plot_inside_chart"]
 
@@ -24,8 +25,8 @@ def plot_inside_chart(sheet, ax=None, max_labels: int = 4):
     (a matplotlib ``Axes``, or None for a new figure that pyplot does not track); returns the figure.
     At most ``max_labels`` (a whole number ≥ 1) nonterminals are listed per cell (the most probable;
     "+k more" says how many are left out)."""
-    _loaded_instance("sheet", sheet, "emlab.widgets.chart_sheet", "ChartSheet",
-                     "an emlab.widgets.chart_sheet.ChartSheet (from chart_sheet.inside_chart_sheet)")
+    check_instance("sheet", sheet, ChartSheet,
+                   "an emlab.widgets.chart_sheet.ChartSheet (from chart_sheet.inside_chart_sheet)")
     max_labels = check_scalar("max_labels", max_labels, low=1, integer=True)
     words = sheet.words
     n = len(words)

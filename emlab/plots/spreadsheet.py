@@ -27,8 +27,9 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..validation import check_scalar
-from .axes import _loaded_instance, _names
+from ..sheets import Sheet
+from ..validation import check_instance, check_scalar
+from .axes import _names
 
 __all__ = ["STATE_COLORS", "STATE_MARKERS", "plot_alpha_beta_trellis", "plot_iterations", "plot_decodings"]
 
@@ -39,8 +40,7 @@ WIDTH = 8.8   # inches: 880 px at 100 dpi
 
 
 def _check_sheet(sheet) -> None:
-    _loaded_instance("sheet", sheet, "emlab.widgets.sheet", "Sheet",
-                     "an emlab.widgets.sheet.Sheet (from sheet.forward_backward_sheet)")
+    check_instance("sheet", sheet, Sheet, "an emlab.widgets.sheet.Sheet (from sheet.forward_backward_sheet)")
 
 
 def _day_axis(ax, diary, symbol_names):

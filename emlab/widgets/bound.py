@@ -54,7 +54,8 @@ def lower_bound_widget(family: Callable, data, theta_t: float = 0.6, thetas=None
     step = check_scalar("step", step, low=0, high=hi - lo, low_open=True)
     theta_t = check_scalar("theta_t", theta_t)
     if not lo <= theta_t <= hi:
-        raise ValueError(f"theta_t must lie in the slider's range [lo, hi] = [{lo:g}, {hi:g}], got {theta_t!r}")
+        raise ValueError(f"theta_t must lie in the slider's range [lo, hi] = [{lo:g}, {hi:g}], "
+                         f"got {theta_t!r}")
     if not callable(family):
         raise TypeError(f"family must be a function theta -> model, got {type(family).__name__}")
     slider = widgets.FloatSlider(value=theta_t, min=lo, max=hi, step=step, description="θ_t",

@@ -19,51 +19,17 @@ imports ipywidgets (:mod:`emlab.widgets.chart` does).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import pcfg
-from ..trees import tree_spans
+from ..sheets import ChartSheet
 from ..validation import check_instance, naming
 
 __all__ = ["MAX_WORDS", "ChartSheet", "inside_chart_sheet", "parse_rules", "format_rules", "parse_sentence"]
 
 #: Longest sentence the explorer shows (its chart has n(n+1)/2 cells).
 MAX_WORDS = 12
-
-
-@dataclass(frozen=True)
-class ChartSheet:
-    """The inside chart and what follows from it, for one grammar and one sentence.
-
-    Attributes (``n`` words, ``N`` nonterminals)
-    ----------
-    grammar : the :class:`emlab.pcfg.PCFG`.
-    words : list of the sentence's words.
-    inside, outside : (n+1, n+1, N) ``β`` and ``α`` (0 where ``j <= i``).
-    log_p : ``log p(x)``; p_x : ``p(x)`` (0.0 when it underflows, below ~1e-308).
-    labelled : (n+1, n+1, N) ``α β / p(x)``, from the scaled charts (:func:`emlab.pcfg.span_posteriors`),
-        so exact even when ``p(x)`` underflows; constituent : (n+1, n+1) its sum over ``A``.
-    counts : ``{(lhs, rhs): expected count}`` for every rule of the grammar.
-    tree : the CKY tree (nested tuples); tree_log_prob : its ``log p(x, t*)``.
-    """
-
-    grammar: pcfg.PCFG
-    words: list
-    inside: np.ndarray
-    outside: np.ndarray
-    log_p: float
-    p_x: float
-    labelled: np.ndarray
-    constituent: np.ndarray
-    counts: dict
-    tree: tuple
-    tree_log_prob: float
-
-    def tree_spans(self) -> set[tuple[int, int, str]]:
-        """The labelled spans ``(i, j, A)`` of the CKY tree."""
-        return {(i, j, label) for label, i, j in tree_spans(self.tree)}
 
 
 def inside_chart_sheet(grammar: pcfg.PCFG, words) -> ChartSheet:

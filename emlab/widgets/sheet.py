@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import em, hmm
+from ..sheets import Sheet
 from ..validation import check_instance, check_scalar, check_symbols
 
 __all__ = ["MAX_DAYS", "MAX_ITER", "PARAMETER_ROWS", "Sheet", "forward_backward_sheet",
@@ -50,59 +50,6 @@ MAX_ITER = 50
 #: The editable tables: ``start`` (one row), ``trans`` (a row per state, STOP as the last column
 #: when the model has STOP: each row is one categorical) and ``emit`` (a row per state).
 PARAMETER_ROWS = ("start", "trans", "emit")
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """All tables of the spreadsheet for one model and one diary (see the module docstring).
-
-    Attributes (``T`` days, ``K`` states, ``V`` symbols, ``N`` iterations)
-    ----------
-    model : the HMM the tables are computed under (iteration 0).
-    diary : (T,) int symbols.
-    alpha, beta : (T, K) unscaled forward and backward probabilities.
-    p_x : float, ``p(x)`` (including the STOP transition when the model has STOP).
-    alpha_beta : (T,) ``Σ_y α_i(y) β_i(y)`` per day: each equals ``p_x``.
-    gamma : (T, K) ``α β / p(x)``; xi : (T-1, K, K) edge posteriors.
-    counts : expected counts, keys and shapes of ``model.params()``.
-    reestimated : the HMM after one M-step on ``counts``.
-    models : the iterates 0..N of Baum-Welch (``models[0] is model``, ``models[1]`` re-estimated).
-    log_likelihoods : (N+1,) ``log p(x)`` of each iterate.
-    gammas : (N+1, T, K) the posteriors of each iterate.
-    viterbi_path : (T,) the best path under ``model``; viterbi_log_prob its ``log p(x, path)``.
-    posterior_path : (T,) ``argmax_y γ_i(y)``.
-    """
-
-    model: hmm.HMM
-    diary: np.ndarray
-    alpha: np.ndarray
-    beta: np.ndarray
-    p_x: float
-    alpha_beta: np.ndarray
-    gamma: np.ndarray
-    xi: np.ndarray
-    counts: dict
-    reestimated: hmm.HMM
-    models: list
-    log_likelihoods: np.ndarray
-    gammas: np.ndarray
-    viterbi_path: np.ndarray
-    viterbi_log_prob: float
-    posterior_path: np.ndarray
-
-    @property
-    def n_iter(self) -> int:
-        return len(self.models) - 1
-
-    @property
-    def decodings_differ(self) -> np.ndarray:
-        """Indices (0-based) of the days where Viterbi and posterior-max decoding disagree."""
-        return np.flatnonzero(self.viterbi_path != self.posterior_path)
-
-    @property
-    def max_check_error(self) -> float:
-        """``max_i |Σ_y α_i(y) β_i(y) / p(x) − 1|``: rounding only, when forward-backward is right."""
-        return float(np.max(np.abs(self.alpha_beta / self.p_x - 1.0)))
 
 
 def _check_diary(diary, V: int) -> np.ndarray:
