@@ -69,7 +69,6 @@ from .span import Chart, length_table, outside_counts, span, walk
 from .threads import one_blas_thread
 from .trees import bracketed, indented, tree_from_uses, tree_log_prob, tree_rules, tree_yield
 from .validation import (
-    SUM_TOL,
     as_generator,
     check_array,
     check_counts,
@@ -80,6 +79,7 @@ from .validation import (
     check_sequence,
     input_eps,
     naming,
+    sum_tolerance,
 )
 
 __all__ = [
@@ -154,7 +154,7 @@ class PCFG:
             raise ValueError(f"lexical must have shape (N, V) = {(N, V)} for the {N} nonterminals and "
                              f"V = {V} words, got {lexical.shape}")
         totals = binary.reshape(N, -1).sum(axis=1) + lexical.sum(axis=1)
-        for A in np.flatnonzero(np.abs(totals - 1.0) > max(SUM_TOL, 2.0 * eps * (N * N + V))):
+        for A in np.flatnonzero(np.abs(totals - 1.0) > sum_tolerance(eps, N * N + V)):
             raise ValueError(f"the probabilities of the rules with left-hand side {_name(nts[A])} sum to "
                              f"{float(totals[A]):.12g}, not 1")
         if eps:                                                # stored renormalized in float64

@@ -86,6 +86,12 @@ def input_eps(value) -> float:
     return 0.0
 
 
+def sum_tolerance(eps: float, terms: int) -> float:
+    """How far from 1 a categorical of ``terms`` entries stored at resolution ``eps``
+    (:func:`input_eps`) may sum: :data:`SUM_TOL`, or ``2 · eps · terms`` when that is coarser."""
+    return max(SUM_TOL, 2.0 * eps * terms)
+
+
 def check_rows_sum_to_one(name: str, arr: np.ndarray, extra: np.ndarray | None = None,
                           extra_name: str | None = None, eps: float = 0.0) -> None:
     """Raise ``ValueError`` naming the first row of ``arr`` (plus ``extra``, e.g. an HMM's
@@ -94,8 +100,7 @@ def check_rows_sum_to_one(name: str, arr: np.ndarray, extra: np.ndarray | None =
     totals = arr.sum(axis=-1)
     if extra is not None:
         totals = totals + extra
-    terms = (arr.shape[-1] if arr.ndim else 1) + (extra is not None)
-    tol = max(SUM_TOL, 2.0 * eps * terms)
+    tol = sum_tolerance(eps, (arr.shape[-1] if arr.ndim else 1) + (extra is not None))
     plus = f" plus {extra_name}" if extra is not None else ""
     if np.ndim(totals) == 0:  # a single categorical (1-D array), e.g. mixture weights or a start vector
         if abs(float(totals) - 1.0) > tol:
