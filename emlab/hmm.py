@@ -71,7 +71,8 @@ TINY = 1e-200
 #: The longest sequence :func:`sample` draws (a cap on ``length``).
 MAX_LENGTH = 10**6
 
-#: Random numbers drawn per chunk of steps in :func:`sample` (steps × sequences).
+#: Random numbers :func:`sample` draws per chunk of steps at most (steps × sequences; a chunk is
+#: 1024 steps unless that would exceed it).
 CHUNK = 2**20
 
 
@@ -599,7 +600,7 @@ def sample(m: HMM, n_sequences: int, length: int | None = None,
     states = []
     t = 0
     while alive.any() and t < cap:               # the chain, all sequences at once, in chunks of steps
-        u = rng.random((min(cap - t, max(1, CHUNK // N)), N))
+        u = rng.random((min(cap - t, 1024, max(1, CHUNK // N)), N))
         for u_t in u:
             states.append(y)
             lengths += alive
