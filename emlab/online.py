@@ -246,7 +246,7 @@ def stepwise(model, data, n_passes: int = 10, batch_size: int = 1, alpha: float 
                 counts = current.e_step(current.prepare(_subset(data, block)), "soft").counts
             except ValueError as exc:
                 why = ("with alpha=0 every step is η = 1, so the statistics are the last mini-batch's "
-                       "counts alone (μ_0 is forgotten) and words it lacks get probability zero; an "
+                       "counts alone (μ_0 is forgotten) and symbols it lacks get probability zero; an "
                        "alpha > 0 keeps μ_0's share positive" if alpha == 0 else
                        f"with prior_weight={prior_weight!r} the parameters gave an item probability "
                        "zero; a prior_weight > 0 keeps every probability of θ_0 positive")

@@ -384,3 +384,39 @@ def test_loglinear_hmm_on_odd_weights_features_and_data(weights, features, l2, s
     ll = outcome(lambda: em.fit(m, [seq], max_iter=2, tol=0.0), "sequence", "seq", "symbol")
     if ll is not REFUSED:
         assert np.all(np.diff(ll.objectives) >= -1e-9 * abs(ll.objectives[0]))
+
+
+#: Odd corpora a new user might hand em.fit, per model: empty, ragged, bool, fractional, float32,
+#: unsigned, NaN, out-of-vocabulary, strings, bytes, nested, dicts.
+_ODD_HMM = hmm.HMM([0.6, 0.4], [[0.7, 0.3], [0.2, 0.8]], [[0.5, 0.4, 0.1], [0.1, 0.3, 0.6]])
+ODD_CORPORA = {
+    "hmm": (_ODD_HMM, [[[]], [np.array([], int)], [[0, 1.5]], [[True, False]], [[0, 10**9]],
+                       [np.array([0, 1], np.uint8)], [[0, -1]], [[0, np.nan]], [["a"]], [[[0, 1]]],
+                       [[0, 1], []], [np.array([0, 1], np.float32)], [np.int64(1)], "012", [b"01"],
+                       {0: [0, 1]}, np.array([[0, 1], [1, 2]])]),
+    "pcfg": (grammars.toy_grammar(), [[[]], [["the", None]], [["the", "dog"], []], [["the", np.nan]],
+                                      [[1, 2]], ["the dog saw a cat"], [[["the"]]], [["THE", "dog"]]]),
+    "categorical mixture": (mixture.CategoricalMixture([0.5, 0.5], [[0.6, 0.3, 0.1], [0.2, 0.3, 0.5]]),
+                            [np.zeros((0, 3)), np.array([[1, 2]]), np.array([[1.5, 0, 0]]),
+                             np.array([[-1, 2, 0]]), np.array([[np.nan, 1, 1]]), np.array([[0, 0, 0]]),
+                             np.array([1, 2, 3]), np.array([["a", "b", "c"]])]),
+    "gaussian mixture": (mixture.GaussianMixture([0.5, 0.5], [[0.0, 0.0], [3.0, 3.0]], 1.0),
+                         [np.zeros((0, 2)), np.array([[1.0]]), np.array([[np.inf, 0]]),
+                          np.array([[1e200, 0]]), np.array([1.0, 2.0]), np.array([["a", "b"]])]),
+}
+ODD_FIT_CASES = [(kind, i) for kind, (_, corpora) in ODD_CORPORA.items() for i in range(len(corpora))]
+
+
+@pytest.mark.filterwarnings("ignore::emlab.em.NotConvergedWarning")
+@pytest.mark.parametrize("method", em.METHODS)
+@pytest.mark.parametrize(("kind", "i"), ODD_FIT_CASES, ids=[f"{k}-{i}" for k, i in ODD_FIT_CASES])
+def test_em_fit_on_odd_data_runs_or_refuses_it_under_the_name_data(kind, i, method):
+    """Whatever check inside the model finds the fault, the caller reads it under their own name
+    (the message begins with ``data``); a corpus that is accepted gives a run without NaN."""
+    model, corpora = ODD_CORPORA[kind]
+    res = outcome(lambda: em.fit(model, corpora[i], method=method, max_iter=2, rng=0), "data")
+    if res is REFUSED:
+        with pytest.raises((ValueError, TypeError), match=r"^data\b"):
+            em.fit(model, corpora[i], method=method, max_iter=2, rng=0)
+    else:
+        assert np.all(np.isfinite(res.log_likelihoods))
