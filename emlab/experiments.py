@@ -38,7 +38,6 @@ from .metrics import Alignment, align_states, confusion_matrix
 from .validation import (
     as_generator,
     check_bool,
-    check_elements,
     check_labels,
     check_model,
     check_numbers,
@@ -219,7 +218,6 @@ def hmm_init(kind: str, K: int, V: int, *, stop: bool = False, concentration: fl
 
     _check_kind(kind)
     K, V = check_positive_int("K", K), check_positive_int("V", V)
-    check_elements("K and V", K * (K + V + 2), "K × (K + V + 2) parameters")
     stop = check_bool("stop", stop)
     concentration = check_scalar("concentration", concentration, low=0, low_open=True)
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
@@ -249,7 +247,6 @@ def mixture_init(kind: str, K: int, V: int, *, scale: float = 1e-3, labelled=Non
 
     _check_kind(kind)
     K, V = check_positive_int("K", K), check_positive_int("V", V)
-    check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
     learn_weights = check_bool("learn_weights", learn_weights)
     scale = check_scalar("scale", scale, low=0, high=MAX_JITTER)
     smoothing = check_scalar("smoothing", smoothing, low=0)

@@ -168,12 +168,12 @@ def bracket_scores(gold_trees, predicted_trees) -> BracketScore:
     matched = predicted = gold = 0
     for n, (g, p) in enumerate(zip(gold_trees, predicted_trees, strict=True)):
         with naming(f"gold_trees[{n}]"):
-            tree_yield(g)
+            gold_words = tree_yield(g)
         with naming(f"predicted_trees[{n}]"):
-            tree_yield(p)
-        if tree_yield(g) != tree_yield(p):
-            raise ValueError(f"tree {n}: the predicted tree's words {tree_yield(p)} differ from the "
-                             f"gold tree's {tree_yield(g)}")
+            predicted_words = tree_yield(p)
+        if gold_words != predicted_words:
+            raise ValueError(f"tree {n}: the predicted tree's words {predicted_words} differ from the "
+                             f"gold tree's {gold_words}")
         gb, pb = brackets(g), brackets(p)
         matched += len(gb & pb)
         predicted += len(pb)

@@ -174,6 +174,14 @@ class _Mixture:
 # mixture of categoricals
 
 
+def _check_sizes(K, V) -> tuple[int, int]:
+    """``K`` components over ``V`` symbols, as ints, their ``K × (V + 1)`` parameters within
+    :data:`~emlab.validation.MAX_ELEMENTS`."""
+    K, V = check_positive_int("K", K), check_positive_int("V", V)
+    check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
+    return K, V
+
+
 class CategoricalMixture(_Mixture):
     """A mixture of ``K`` categoricals over ``V`` symbols (unsupervised naive Bayes).
 
@@ -216,9 +224,7 @@ class CategoricalMixture(_Mixture):
     @classmethod
     def random(cls, K: int, V: int, rng=None, learn_weights: bool = True) -> CategoricalMixture:
         """Weights and every row of ``probs`` drawn from a flat Dirichlet with ``rng``."""
-        check_positive_int("K", K)
-        check_positive_int("V", V)
-        check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
+        K, V = _check_sizes(K, V)
         g = as_generator(rng)
         return cls(g.dirichlet(np.ones(K)), g.dirichlet(np.ones(V), size=K), learn_weights)
 
@@ -226,9 +232,7 @@ class CategoricalMixture(_Mixture):
     def uniform(cls, K: int, V: int, learn_weights: bool = True) -> CategoricalMixture:
         """All components identical and uniform: a symmetric fixed point EM never leaves
         (notebook 06)."""
-        check_positive_int("K", K)
-        check_positive_int("V", V)
-        check_elements("K and V", K * (V + 1), "K × (V + 1) parameters")
+        K, V = _check_sizes(K, V)
         return cls(np.full(K, 1.0 / K), np.full((K, V), 1.0 / V), learn_weights)
 
     @property
