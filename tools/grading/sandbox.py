@@ -230,10 +230,11 @@ class SandboxSpec:
     mpl_cache: Path | None = None  # a matplotlib font cache to copy in (saves ~1 s)
     extra_env: dict = field(default_factory=dict)
 
-    def command(self, answer_fd: int = 3) -> list[str]:
+    def command(self, answer_fd: int = 3, seccomp_fd: int | None = None) -> list[str]:
         privileged = os.geteuid() == 0 and self.uid is not None
         args = [
             bwrap_path(),
+            *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
             "--unshare-ipc",
             "--unshare-pid",
             "--unshare-net",
@@ -368,6 +369,54 @@ class UidLease:
         for fd in self._fds:
             os.close(fd)
         self._fds, self.uids = [], []
+
+
+#: The kernel's keyrings outlive a process: a key that one sandbox adds to its user's keyring could be
+#: read by the next student graded under the same sandbox uid (a channel past every namespace that
+#: bubblewrap unshares). So the sandbox may not call ``add_key``, ``request_key`` or ``keyctl``: the
+#: seccomp filter below makes them fail with EPERM, and every system call of a foreign ABI (i386 or
+#: x32 on x86-64), which could reach them under other numbers, too.
+#: machine -> (AUDIT_ARCH, (add_key, request_key, keyctl) numbers)
+KEYRING_SYSCALLS = {
+    "x86_64": (0xC000003E, (248, 249, 250)),
+    "aarch64": (0xC00000B7, (217, 218, 219)),
+}
+
+
+def seccomp_filter(machine: str | None = None) -> bytes | None:
+    """The classic-BPF program (``struct sock_filter[]``, for ``bwrap --seccomp FD``) that denies the
+    keyring calls of :data:`KEYRING_SYSCALLS`, or None on a machine not listed there."""
+    import platform
+    import struct
+
+    arch_calls = KEYRING_SYSCALLS.get(machine or platform.machine())
+    if arch_calls is None:
+        return None
+    arch, calls = arch_calls
+    LD_W_ABS, JEQ_K, JGE_K, RET_K = 0x20, 0x15, 0x35, 0x06
+    ALLOW, DENY = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    deny_at = 4 + len(calls) + 1  # the index of the last instruction
+    program = [
+        (LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
+        (JEQ_K, 0, deny_at - 2, arch),
+        (LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
+        (JGE_K, deny_at - 4, 0, 0x40000000),  # the x32 ABI's numbers
+    ]
+    for call in calls:
+        program.append((JEQ_K, deny_at - len(program) - 1, 0, call))
+    program += [(RET_K, 0, 0, ALLOW), (RET_K, 0, 0, DENY)]
+    return b"".join(struct.pack("=HBBI", *op) for op in program)
+
+
+def _seccomp_file() -> int | None:
+    """An in-memory file holding :func:`seccomp_filter`, for ``bwrap --seccomp FD``."""
+    program = seccomp_filter()
+    if program is None:
+        return None
+    fd = os.memfd_create("bwrap-seccomp")
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _options_file(argv: list[str]) -> int:
@@ -512,7 +561,8 @@ class Sandbox:
         kwargs = {}
         if uid is not None and os.geteuid() != 0:
             uid = None  # only root can choose the sandbox's user; others run it as themselves
-        argv = self.spec.command(answer_fd=ans_w)
+        seccomp_fd = _seccomp_file()
+        argv = self.spec.command(answer_fd=ans_w, seccomp_fd=seccomp_fd)
         options_fd = _options_file(argv)
         try:
             self.proc = subprocess.Popen(
@@ -520,15 +570,16 @@ class Sandbox:
                 stdin=req_r,
                 stdout=out_w,
                 stderr=out_w,
-                pass_fds=(ans_w, options_fd),
+                pass_fds=(ans_w, options_fd) + ((seccomp_fd,) if seccomp_fd is not None else ()),
                 preexec_fn=confine,
                 start_new_session=True,
                 close_fds=True,
                 **kwargs,
             )
         finally:
-            for fd in (req_r, ans_w, out_w, options_fd):
-                os.close(fd)
+            for fd in (req_r, ans_w, out_w, options_fd, seccomp_fd):
+                if fd is not None:
+                    os.close(fd)
         self.req_w, self.ans_r, self.out_r = req_w, ans_r, out_r
         os.set_blocking(self.out_r, False)
 
