@@ -401,6 +401,31 @@ def attack_sources() -> dict[str, dict]:
         (3, 2),
     )
     add("oracle_positive_walk", correct(forward=oracle(_walk_probe("/grader/runner.py"))), (3, 2))
+    # notebooks that broke the grader itself: each costs only its own items
+    huge_points = {"nbgrader": {"points": 10**400}}
+    add("points_overflow", _with_last_cell(correct(), "x", "markdown", huge_points), (3, 2))
+    add("unrebuildable_answer", _with_last_cell(correct(), UNREBUILDABLE), (0, 2))
+    add("forged_answer", _with_last_cell(correct(), FORGED_ANSWER), (None, None))
+    add("forged_lines", _with_last_cell(correct(), FORGED_LINES), (3, 2))
+    add("surrogate_text", _with_last_cell(correct(), "An answer with a lone surrogate: \ud800", "markdown"),
+        (3, 2))
+    # the kernel keyrings outlive the sandbox: a key added here could be read by the next student graded
+    # under the same sandbox uid; add_key / keyctl (through any ABI) must fail
+    add(
+        "keyring_channel",
+        correct(
+            forward=oracle("""
+                import ctypes, platform
+                libc = ctypes.CDLL(None, use_errno=True)
+                add_key, keyctl = {"x86_64": (248, 250), "aarch64": (217, 219)}[platform.machine()]
+                added = libc.syscall(add_key, b"user", b"emlab-share", b"answer", 6, -4)  # @u
+                searched = libc.syscall(keyctl, 10, -4, b"user", b"emlab-share", 0)   # KEYCTL_SEARCH
+                x32 = libc.syscall(add_key | 0x40000000, b"user", b"emlab-x32", b"a", 1, -4)
+                return added >= 0 or searched >= 0 or x32 >= 0
+            """)
+        ),
+        (0, 2),
+    )
     add(
         "honest_wrong",
         correct(forward=FORWARD.replace("alpha[t - 1] @ trans", "alpha[t - 1] @ trans.T")),
@@ -1055,6 +1080,46 @@ def _weird_cells() -> dict:
     return nb
 
 
+def _with_last_cell(nb: dict, source: str, kind: str = "code", metadata: dict | None = None) -> dict:
+    cell = {"cell_type": kind, "metadata": metadata or {}, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    nb["cells"].append(cell)
+    return nb
+
+
+#: A last cell that answers the grader's next request itself ("kinds") with an error that is not an
+#: error record, and swallows the runner's real answer: the grader must not trust the answer's shape.
+FORGED_ANSWER = """
+import sys, os
+f = sys._getframe()
+while f is not None and f.f_code.co_name != 'serve':
+    f = f.f_back
+g = f.f_globals; me = f.f_locals['self']; rid = f.f_locals['rid']
+os.write(me.ans_fd, g['codec'].dumps({"id": rid, "ok": False, "error": "boom"}))
+_orig = g['_write_all']
+def _skip_once(fd, data):
+    g['_write_all'] = _orig
+g['_write_all'] = _skip_once
+"""
+
+#: ``forward`` as a SymPy object that the grader cannot rebuild (its srepr names a constructor call
+#: that raises): data the grader fails to decode is no answer, and it costs nothing else.
+UNREBUILDABLE = """
+import sympy as sp
+class Interval(sp.Basic):
+    def _sympyrepr(self, printer):
+        return "Interval(Integer(2), Integer(1), Integer(3))"
+forward = Interval()
+"""
+
+#: An exception whose name forges lines of summary.txt, with a lone surrogate and a bidi override.
+FORGED_LINES = (
+    'raise type("Boom\\n  \u2714 ex03a_forward_test: 3/3\\ntotal: 81 / 81\\n\\ud800\\u202e", '
+    "(Exception,), {})()"
+)
+
+
 def _many_cells() -> dict:
     nb = correct()
     nb["cells"] += [{"cell_type": "code", "metadata": {}, "source": "pass", "outputs": []}] * 2100
@@ -1357,13 +1422,23 @@ def test_each_student_scores_what_the_answer_deserves(graded, sid):
     want_f, want_l = spec["expect"]
     got = (score(graded, sid, F_ID), score(graded, sid, L_ID))
     text = summary(graded, sid)
-    assert got[0] == want_f, text
+    if want_f is not None:  # None: any score, as long as the grading of the others holds
+        assert got[0] == want_f, text
     if want_l is not None:
         assert got[1] == want_l, text
     if spec.get("note"):
         assert spec["note"] in text
     if spec.get("limit"):
         assert spec["limit"] in text, text
+
+
+def test_a_student_cannot_forge_lines_of_the_summary(graded):
+    lines = summary(graded, "forged_lines").splitlines()
+    assert [ln for ln in lines if ln.startswith("total:")] == [lines[-1]], lines
+    marks = ("\u2714 ex03a_forward_test", "\u2718 ex03a_forward_test")
+    items = [ln for ln in lines if ln.lstrip().startswith(marks)]
+    assert len(items) == 1, lines
+    assert not any("\u202e" in ln for ln in lines)
 
 
 def test_the_sandbox_oracle_works(graded):
@@ -1750,6 +1825,7 @@ def test_a_folder_name_that_is_not_utf8_costs_nobody_else(workspace):
     os.mkdir(bad)
     with open(bad + b"/" + f"{EX}.ipynb".encode(), "w") as fh:
         fh.write(json.dumps(correct()))
+    write_nb(sub / "caf\\xe9", release())  # the escape's four characters, literally: another student
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     proc = subprocess.run(
         [PY, str(GRADE), *map(str, grader_args(sub, out, "--assignment", EX))],
@@ -1763,9 +1839,11 @@ def test_a_folder_name_that_is_not_utf8_costs_nobody_else(workspace):
     assert float(rows["good"]["total"]) == float(rows["good"]["max"]) > 0
     odd = "caf\\xe9"  # the odd byte kept as an escape in the id
     assert odd in rows and float(rows[odd]["total"]) == float(rows[odd]["max"])
+    literal = "caf\\\\xe9"  # the folder named by the escape itself: its backslash doubled, its own row
+    assert literal in rows and float(rows[literal]["total"]) == 0
     rows = read_csv(out / "grades.csv")
     assert rows["good"][F_ID] == "3"
-    assert len(rows) == 2 or "caf" in (out / "skipped.txt").read_text()
+    assert len(rows) == 3
     assert feedback_folder(out, "good").is_dir()
 
 

@@ -49,8 +49,9 @@ def exercise_names(source: Path) -> list[str]:
 
 def printable_id(name: str) -> str:
     """A folder name as a student id that every output can hold: a name that is not UTF-8 keeps its
-    odd bytes as ``\\xNN`` escapes (the folder itself is still read by its real name)."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    odd bytes as ``\\xNN`` escapes and a backslash is doubled, so two folders never share an id (the
+    byte 0xFF and the four characters ``\\xff``); the folder itself is still read by its real name."""
+    return os.fsencode(name).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
 def student_folders(submissions: Path) -> tuple[list[tuple[str, Path]], list[str]]:

@@ -77,12 +77,33 @@ class NotebookResult:
         return NotebookResult(**{**data, "items": items})
 
 
-def _where(error: dict) -> str:
+def _error(answer) -> dict:
+    """The ``error`` of a sandbox answer as ``{"type": str, "where": [(label, line)], "missing": bool}``:
+    the answer comes from the sandbox, whose code may have forged it, so nothing else is trusted."""
+    err = answer.get("error") if isinstance(answer, dict) else None
+    err = err if isinstance(err, dict) else {}
+    kind = err.get("type")
+    where = err.get("where")
+    pairs = [
+        (str(p[0])[:40], int(p[1]))
+        for p in (where if isinstance(where, list) else [])[-1:]
+        if isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str)
+        and isinstance(p[1], int) and not isinstance(p[1], bool)
+    ]
+    return {
+        "type": kind[:80] if isinstance(kind, str) and kind else "an error",
+        "where": pairs,
+        "missing": err.get("missing") is True,
+    }
+
+
+def _where(error: dict, cell: str | None = None) -> str:
+    """`` (cell 4, line 2)``: where the error was raised (only the line when that is in ``cell``)."""
     where = error.get("where") or []
     if not where:
         return ""
     label, line = where[-1]
-    return f" ({label}, line {line})"
+    return f" (line {line})" if label == cell else f" ({label}, line {line})"
 
 
 class Session:
@@ -125,8 +146,8 @@ class Session:
                 self.box.start()
                 continue
             if not answer.get("ok") and first:
-                err = answer.get("error") or {}
-                text = f"{label} raised {err.get('type', 'an error')}{_where(err)}"
+                err = _error(answer)
+                text = f"{label} raised {err['type']}{_where(err, label)}"
                 (self.instructor_errors if instructor else self.cell_errors).append(text)
         return self.box
 
@@ -163,6 +184,16 @@ class Answer:
                 return key
         return None
 
+    def _why_missing(self) -> str:
+        """What may have kept the function from being defined: the cells that raised."""
+        errors = self._session.cell_errors
+        if not errors:
+            return ""
+        why = f": {'; '.join(errors)}, which may have stopped before defining it"
+        if any("ImportError" in e or "ModuleNotFoundError" in e for e in errors):
+            why += " (while grading, only the modules the notebook's header names can be imported)"
+        return why
+
     def __call__(self, *args, **kwargs):
         try:
             payload = {
@@ -177,10 +208,10 @@ class Answer:
             ) from None
         answer = self._session.request(payload)
         if not answer.get("ok"):
-            err = answer.get("error") or {}
-            if err.get("missing"):
-                raise StudentRaised(f"`{self.__name__}` is not defined in your notebook")
-            kind = err.get("type", "an error")
+            err = _error(answer)
+            if err["missing"]:
+                raise StudentRaised(f"`{self.__name__}` is not defined in your notebook{self._why_missing()}")
+            kind = err["type"]
             if kind == "NotImplementedError":
                 raise StudentRaised(
                     f"`{self.__name__}` is not written yet (it raises NotImplementedError)", not_written=True
@@ -196,7 +227,8 @@ class Answer:
                 )
             ):
                 return codec.decode(answer.get("value"))
-        except (codec.CodecError, JudgeTimeout):
+        except Exception:  # noqa: BLE001 - any failure to rebuild what the sandbox sent (e.g. a SymPy
+            # object whose constructor raises) is the answer's, never the grader's
             raise StudentRaised(f"`{self.__name__}` returned something the grader cannot read") from None
 
     def __repr__(self) -> str:
@@ -297,6 +329,18 @@ def setup_namespace(master: notebooks.Master) -> dict:
     return ns
 
 
+def grader_failed(master: notebooks.Master) -> NotebookResult:
+    """The result of a notebook whose grading failed inside the grader (its traceback is in the log):
+    every item 0, with a message that sends the student to the instructor, who can re-grade it."""
+    why = "the grader failed on this notebook (an internal error, logged for your instructor)"
+    return NotebookResult(
+        master.name,
+        True,
+        [ItemResult(i.grade_id, i.points, 0.0, "fail", why) for i in master.items],
+        notes=[why],
+    )
+
+
 def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.SandboxSpec) -> NotebookResult:
     """Grade one student's notebook for ``master`` (``path`` None: not submitted)."""
     t0 = time.monotonic()
@@ -328,6 +372,7 @@ def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.Sa
             kinds = session.request({"op": "kinds", "names": sorted(master.answer_names)}).get("kinds", {})
         except SandboxStopped:
             kinds = {}
+        kinds = kinds if isinstance(kinds, dict) else {}
         answers: dict = {}
         for name in master.answer_names:
             if kinds.get(name) == "data":
@@ -337,7 +382,7 @@ def grade_notebook(master: notebooks.Master, path: Path | None, spec: sandbox.Sa
                         max(0.01, min(limits.cell_seconds, session.deadline - time.monotonic()))
                     ):
                         answers[name] = codec.decode(got["value"]) if got.get("ok") else None
-                except (SandboxStopped, codec.CodecError, KeyError, JudgeTimeout):
+                except Exception:  # noqa: BLE001 - stopped, or data the grader cannot rebuild: no answer
                     answers[name] = None
             else:
                 answers[name] = Answer(name, session, setup_ns)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ def parse_cells(data: bytes) -> list[Cell]:
         nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         gid = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
         cid = raw.get("id") if isinstance(raw.get("id"), str) else None
-        points = nbg.get("points", 0)
+        points = _points(nbg.get("points", 0))
         cells.append(
             Cell(
                 kind,
@@ -143,7 +144,7 @@ def parse_cells(data: bytes) -> list[Cell]:
                 bool(nbg.get("locked")),
                 bool(nbg.get("solution")),
                 bool(nbg.get("grade")),
-                float(points) if isinstance(points, (int, float)) else 0.0,
+                points,
             )
         )
     return cells
@@ -280,22 +281,36 @@ def _is_setup(cell: Cell, master: Master) -> bool:
     )
 
 
+def _points(value) -> float:
+    """A cell's ``points`` as a finite float (anything else, e.g. a 400-digit integer, counts 0: the
+    points of an item come from the master, never from the student's copy)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        points = float(value)
+    except OverflowError:
+        return 0.0
+    return points if math.isfinite(points) else 0.0
+
+
 def without_magics(source: str) -> str:
     """The cell with IPython's ``%magic`` and ``!shell`` lines blanked (for reading it as Python)."""
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 def _collect_manual(master: Master, student: list[Cell], match, out: Plan) -> None:
-    """The text of each manually graded answer, looked for in its cell and, when that still holds
-    the placeholder, in the student's own markdown cells next to it."""
+    """The text of each manually graded answer, looked for in its cell (without the placeholder, if
+    the student wrote next to it) and, when that holds nothing else, in the student's own markdown
+    cells next to it."""
     for item in (i for i in master.items if i.manual):
         text, index = None, None
         for i, cell in enumerate(student):
             m = match(cell)
             if cell.kind == "markdown" and m is not None and m.grade_id == item.grade_id:
                 text, index = cell.source, i
-        if text is not None and ANSWER_PLACEHOLDER not in text and text.strip():
-            out.manual_answers[item.grade_id] = text
+        answer = None if text is None else text.replace(ANSWER_PLACEHOLDER, "").strip()
+        if answer:  # written in its cell (the placeholder left above or below it is dropped)
+            out.manual_answers[item.grade_id] = text if ANSWER_PLACEHOLDER not in text else answer
             continue
         nearby = []
         for j, cell in enumerate(student):

@@ -28,6 +28,26 @@ from judge import NotebookResult
 MAX_FEEDBACK_BYTES = 256 * 1024
 MAX_MESSAGE = 600
 
+#: Characters that could forge a line of ``summary.txt`` or reorder what a reader sees: line breaks,
+#: other control characters and the bidirectional overrides (a student controls some of the text).
+_LAYOUT = {ord(c): " " for c in "\u2028\u2029\u0085"} | {
+    c: None for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+} | {c: " " for c in (*range(0x00, 0x20), 0x7F)}
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, without the characters of :data:`_LAYOUT`."""
+    return text.translate(_LAYOUT)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a text file; a lone surrogate (from a notebook's JSON) is kept as a ``\\udNNN`` escape."""
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")
+
+
+def _open_csv(path: Path):
+    return path.open("w", newline="", encoding="utf-8", errors="backslashreplace")
+
 
 def csv_safe(text: str) -> str:
     """``text`` for a CSV cell: a leading ``= + - @``, tab or CR (which a spreadsheet would evaluate)
@@ -83,7 +103,7 @@ def read_manual(out: Path) -> dict[tuple[str, str], float]:
     scores = {}
     if not path.exists():
         return scores
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         for row in csv.DictReader(fh):
             sid = csv_unsafe(row.get("student", ""))
             text = (row.get("score") or "").strip()
@@ -111,7 +131,7 @@ def write_all(out: Path, order: list[str], skipped: list[str] | None = None) -> 
     for ex in exercises:
         sample = next(r[ex] for r in results.values() if ex in r)
         columns += [(ex, i.grade_id, i.max) for i in sample.items]
-    with (out / "grades.csv").open("w", newline="") as fh:
+    with _open_csv(out / "grades.csv") as fh:
         w = csv.writer(fh)
         w.writerow(["student", *[c[1] for c in columns], "total", "max"])
         for sid in sorted(results):
@@ -131,7 +151,7 @@ def write_all(out: Path, order: list[str], skipped: list[str] | None = None) -> 
     for sid, per in results.items():
         _write_feedback(out, sid, per, manual, [e for e in order if e in per])
     if skipped is not None:
-        (out / "skipped.txt").write_text("".join(f"{line}\n" for line in skipped) or "nothing was skipped\n")
+        _write(out / "skipped.txt", "".join(f"{line}\n" for line in skipped) or "nothing was skipped\n")
 
 
 def _write_manual(out: Path, results, manual) -> None:
@@ -145,7 +165,7 @@ def _write_manual(out: Path, results, manual) -> None:
                     continue
                 folder = out / "manual" / student_folder(sid)
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{item.grade_id}.md").write_text(res.manual_answers.get(item.grade_id, ""))
+                _write(folder / f"{item.grade_id}.md", res.manual_answers.get(item.grade_id, ""))
                 given = manual.get((sid, item.grade_id))
                 rows.append(
                     [
@@ -158,7 +178,7 @@ def _write_manual(out: Path, results, manual) -> None:
                         f"manual/{student_folder(sid)}/{item.grade_id}.md",
                     ]
                 )
-    with (out / "manual_grades.csv").open("w", newline="") as fh:
+    with _open_csv(out / "manual_grades.csv") as fh:
         w = csv.writer(fh)
         w.writerow(["student", "exercise", "item", "max", "score", "remark", "answer"])
         w.writerows(rows)
@@ -174,7 +194,7 @@ def _write_feedback(out: Path, sid: str, per: dict[str, NotebookResult], manual,
     lines = [f"Feedback for {sid!r}", ""]
     extra = _unknown_files(out, sid)
     if extra:
-        lines += ["Files in your folder that are not exercises (not graded): " + ", ".join(extra)[:2000], ""]
+        lines += ["Files in your folder that are not exercises (not graded): " + one_line(", ".join(extra)[:2000]), ""]
     grand, grand_max = 0.0, 0.0
     for ex in order:
         res = per[ex]
@@ -193,14 +213,14 @@ def _write_feedback(out: Path, sid: str, per: dict[str, NotebookResult], manual,
             shown = "pending" if score is None else f"{score:g}/{item.max:g}"
             lines.append(
                 f"  {mark} {item.grade_id}: {shown}"
-                + (f" — {item.message[:MAX_MESSAGE]}" if item.message else "")
+                + (f" — {one_line(item.message[:MAX_MESSAGE])}" if item.message else "")
             )
         for note in res.notes + [f"stopped by {x}" for x in res.limits_hit]:
-            lines.append(f"  note: {note[:MAX_MESSAGE]}")
+            lines.append(f"  note: {one_line(note[:MAX_MESSAGE])}")
         lines.append("")
-        (folder / f"{ex}.html").write_text(_html(sid, ex, res, got)[:MAX_FEEDBACK_BYTES])
+        _write(folder / f"{ex}.html", _html(sid, ex, res, got)[:MAX_FEEDBACK_BYTES])
     lines.append(f"total: {grand:g} / {grand_max:g}")
-    (folder / "summary.txt").write_text("\n".join(lines)[:MAX_FEEDBACK_BYTES] + "\n")
+    _write(folder / "summary.txt", "\n".join(lines)[:MAX_FEEDBACK_BYTES] + "\n")
 
 
 def _html(sid: str, ex: str, res: NotebookResult, got) -> str:

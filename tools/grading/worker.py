@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +40,11 @@ def grade_student(job: dict, student_dir: str, out: str) -> None:
             mpl_cache=Path(job["mpl_cache"]) if job.get("mpl_cache") else None,
         )
         path = student / f"{exercise}.ipynb"
-        result = judge.grade_notebook(master, path if os.path.lexists(path) else None, spec)
+        try:
+            result = judge.grade_notebook(master, path if os.path.lexists(path) else None, spec)
+        except Exception:  # noqa: BLE001 - one notebook that breaks the grader costs only that notebook
+            print(f"grading {student_dir}/{exercise}.ipynb failed:\n{traceback.format_exc()}", file=sys.stderr)
+            result = judge.grader_failed(master)
         tmp = Path(out) / f".{exercise}.json.part"
         tmp.write_text(json.dumps(result.to_json()))
         tmp.replace(Path(out) / f"{exercise}.json")
