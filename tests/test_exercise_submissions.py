@@ -47,6 +47,7 @@ class Submission:
     expect: dict[str, str]
     check: tuple[str, str] | None = None  # (check function, student function)
     markdown_after: dict[str, str] = field(default_factory=dict)  # grade id -> a new markdown cell after it
+    written: dict[str, str] = field(default_factory=dict)  # grade id -> the text of its markdown answer cell
 
 
 def S(exercise, label, answers, item, verdict, check=None, **kw):
@@ -318,6 +319,16 @@ def forward_stop(start, trans, emit, stop, seq):
     alpha = np.exp(np.array(rows))
     return alpha.tolist(), float(np.exp(la) @ stop)
 '''}, "ex03d_forward_test", FULL, ("check_forward_stop", "forward_stop")),
+    S("03d_forward_stop", "forward_stop in a cell that imports emlab.hmm", {"ex03d_forward_solution": '''
+from emlab import hmm  # only to double-check the answer (not available while grading)
+
+def forward_stop(start, trans, emit, stop, seq):
+    alpha = np.zeros((len(seq), len(start)))
+    alpha[0] = start * emit[:, seq[0]]
+    for t in range(1, len(seq)):
+        alpha[t] = (alpha[t - 1] @ trans) * emit[:, seq[t]]
+    return alpha, float(alpha[-1] @ stop)
+'''}, "ex03d_forward_test", ZERO),
     S("03d_forward_stop", "forward_stop forgetting STOP", {"ex03d_forward_solution": '''
 def forward_stop(start, trans, emit, stop, seq):
     alpha = np.zeros((len(seq), len(start)))
@@ -619,6 +630,17 @@ def run_em(step, loglik, theta0, tol=1e-8, max_iter=500):
             break
     return theta, lls
 '''}, "ex05_run_em_test", ZERO, ("check_run_em", "run_em")),
+    S("05_convergence", "run_em without the starting log-likelihood", {"ex05_run_em_solution": '''
+def run_em(step, loglik, theta0, tol=1e-8, max_iter=500):
+    theta, previous, lls = theta0, loglik(theta0), []
+    for _ in range(max_iter):
+        theta = step(theta)
+        lls.append(loglik(theta))
+        if abs(lls[-1] - previous) / abs(previous) < tol:
+            break
+        previous = lls[-1]
+    return theta, lls
+'''}, "ex05_run_em_test", ZERO, ("check_run_em", "run_em")),
     S("05_convergence", "estimate_rate vectorized", {"ex05_rate_solution": '''
 def estimate_rate(lls):
     lls = np.asarray(lls)
@@ -676,6 +698,11 @@ def restart_finals(seqs, n, rng):
                {"ex06_interpretation": "manual"},
                markdown_after={"ex06_interpretation": "No: the restarts end at several different values, so "
                                "the likelihood has several local maxima; keep the best of many restarts."}),
+    Submission("06_restarts", "the written answer below the placeholder, in its cell", {},
+               {"ex06_interpretation": "manual"},
+               written={"ex06_interpretation": "YOUR ANSWER HERE\n\nNo: the restarts end at different "
+                        "values, so the likelihood has several local maxima; keep the best of "
+                        "many restarts."}),
     # 07: hard EM and k-means
     S("07_hard_em", "hard_e_step with products, returning lists", {"ex07_hard_e_solution": '''
 def hard_e_step(theta_a, theta_b, heads, flips):
@@ -685,6 +712,20 @@ def hard_e_step(theta_a, theta_b, heads, flips):
         pb = theta_b ** h * (1 - theta_b) ** (n - h)
         out.append([1, 0] if pa >= pb else [0, 1])
     return out
+'''}, "ex07_hard_e_test", FULL, ("check_hard_e_step", "hard_e_step")),
+    S("07_hard_em", "hard_e_step by the log-likelihood ratio", {"ex07_hard_e_solution": '''
+def hard_e_step(theta_a, theta_b, heads, flips):
+    heads, flips = np.asarray(heads), np.asarray(flips)
+    llr = heads * np.log(theta_a / theta_b) + (flips - heads) * np.log((1 - theta_a) / (1 - theta_b))
+    return np.stack([llr >= 0, llr < 0], axis=1).astype(int)
+'''}, "ex07_hard_e_test", FULL, ("check_hard_e_step", "hard_e_step")),
+    S("07_hard_em", "hard_e_step in exponential-family form", {"ex07_hard_e_solution": '''
+import math
+
+def hard_e_step(theta_a, theta_b, heads, flips):
+    def score(t, h, n):
+        return h * math.log(t / (1 - t)) + n * math.log(1 - t)
+    return [[1, 0] if score(theta_a, h, n) >= score(theta_b, h, n) else [0, 1] for h, n in zip(heads, flips)]
 '''}, "ex07_hard_e_test", FULL, ("check_hard_e_step", "hard_e_step")),
     S("07_hard_em", "hard_e_step sending ties to coin B", {"ex07_hard_e_solution": '''
 def hard_e_step(theta_a, theta_b, heads, flips):
@@ -952,6 +993,8 @@ def _notebook(sub: Submission):
         gid = _meta(cell).get("grade_id")
         if gid in answers and cell.cell_type == "code":
             cell.source = answers[gid]
+        if gid in sub.written:
+            cell.source = sub.written[gid]
         cells.append(cell)
         if gid in sub.markdown_after:
             if cell.cell_type == "markdown":
@@ -1026,8 +1069,12 @@ def test_every_submission_is_graded_fairly(graded, i):
             assert GRADER_SAYS.get(sub.label, "") in item["message"], (sub.label, item)
         else:  # a written answer: waiting for the instructor, with the text found
             assert item["status"] == "manual" and item["score"] is None, item
-            assert "local maxima" in data["manual_answers"][gid]
-            assert data["manual_flags"][gid] == "answer found outside its cell"
+            answer = data["manual_answers"][gid]
+            assert "local maxima" in answer and "YOUR ANSWER HERE" not in answer, answer
+            if gid in sub.written:  # in its cell: nothing to remark
+                assert gid not in data["manual_flags"], data["manual_flags"]
+            else:
+                assert data["manual_flags"][gid] == "answer found outside its cell"
 
 
 #: What the grader's message says for a mistake the visible check cannot see.
@@ -1035,6 +1082,10 @@ GRADER_SAYS = {
     **{s.label: "write the dynamic program" for s in CLASS if "pasting the kit's" in s.label},
     "sample_paths ignoring rng (each path floor(n p) times, by enumeration)": "different seeds",
     "random_init with a uniform emit": "emit is uniform",
+    "run_em without the starting log-likelihood": "lls[0] is missing",
+    "forward_stop in a cell that imports emlab.hmm": "cell 4 raised ImportError (line 2), which may "
+    "have stopped before defining it (while grading, only the modules the notebook's header names can be "
+    "imported)",
 }
 
 
@@ -1100,7 +1151,7 @@ DIAGNOSES = {
     "estimate_rate returning r squared": "square root",
     "kmeans_step turning an empty cluster into NaN": "NaN",
     "hard_em turning an unused coin into NaN": "NaN",
-    "sample_paths drawing every state from its own marginal": "the joint is not",
+    "sample_paths drawing every state from its own marginal": "their joint draw does not",
     "sample_paths ignoring rng (numpy's global generator)": "same seed",
     "sample_paths ignoring rng (each path floor(n p) times, by enumeration)": "different seeds",
     "random_init with a uniform emit": "emit",

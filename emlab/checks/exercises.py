@@ -207,13 +207,18 @@ def check_forward(forward) -> CheckResult:
 
 def check_log_likelihood(log_likelihood) -> CheckResult:
     """Exercise 03a: ``log_likelihood(start, trans, emit, seq)`` -> log p(x), finite for long sequences."""
+    def without_first_normalizer(s, e, x, log_p):  # log p(x) - log c_1, c_1 = sum_k pi_k e(x_1 | k)
+        return (log_p - float(np.log(np.asarray(s) @ np.asarray(e)[:, x[0]])),
+                "the first normalizer c_1 = sum_k pi_k e(x_1 | k) is missing from the sum of logs")
+
     cases = [
         Case(
             label,
             lambda a=(s, t, e, x): log_likelihood(*a),
-            compare_scalar(float(np.log(brute_force_hmm(s, t, e, x)[0])), "log p(x)"),
+            compare_scalar(log_p, "log p(x)", mistakes=[without_first_normalizer(s, e, x, log_p)]),
         )
         for label, s, t, e, x in _hmm_cases()
+        for log_p in [float(np.log(brute_force_hmm(s, t, e, x)[0]))]
     ]
     start, trans, emit = random_hmm(2, 3, 3)
     long = np.random.default_rng(3).integers(0, 3, size=2000)
@@ -523,10 +528,10 @@ def check_hard_e_step(hard_e_step) -> CheckResult:
     for a, b, label, h, n in [
         (0.6, 0.5, "Do & Batzoglou's tosses", COINS_HEADS, COINS_FLIPS),
         (0.3, 0.8, "sets of 3, 10, 4 and 20 tosses", *_UNEQUAL),
-        (
-            0.25,
-            0.75,
-            "a tie: 5 heads in 10 tosses is as likely under 0.25 as under 0.75",
+        (  # equal coins: a tie in every formula (0.25 vs 0.75 at 5 of 10 is exact only in some)
+            0.4,
+            0.4,
+            "a tie: with equal coins every set is as likely under A as under B",
             np.array([5, 9]),
             np.array([10, 10]),
         ),
@@ -911,6 +916,11 @@ def check_pcfg_m_step(pcfg_m_step) -> CheckResult:
             "random counts, 2 nonterminals, 3 words",
             (rng.gamma(1.0, size=(2, 2, 2)), rng.gamma(1.0, size=(2, 3)) * np.array([[1.0], [5.0]])),
         ),
+        (
+            "random counts, 3 nonterminals, 2 words; nonterminal 1 never used (its rows must be 0)",
+            (rng.gamma(1.0, size=(3, 3, 3)) * np.array([1.0, 0.0, 1.0])[:, None, None],
+             rng.gamma(1.0, size=(3, 2)) * np.array([[1.0], [0.0], [2.0]])),
+        ),
     ):
         total = bc.sum(axis=(1, 2)) + lc.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -994,9 +1004,23 @@ def _state_paths(paths, n: int, T: int, K: int):
     return arr.astype(int)
 
 
-def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
+def _frequency_off(what: str, drawn: float, posterior: str, p: float, z: float, reveal: bool) -> str:
+    """The sentence for an event drawn with frequency ``drawn`` whose posterior ``posterior`` is
+    ``p``; without ``reveal`` (in the grader) it gives neither number, only the direction."""
+    if reveal:
+        return f"{what} was drawn in {fmt(drawn)} of the samples but {posterior} is {fmt(p)}"
+    return (f"{what} was drawn {'more' if drawn > p else 'less'} often than its posterior {posterior} "
+            f"allows (by more than {z:g} standard deviations)")
+
+
+_JOINT_HINT = (": the states one at a time pass this test, their joint draw does not "
+               "(draw y_t given the y_{t+1} you drew, backwards from y_T)")
+
+
+def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5, reveal: bool = True):
     """None if the empirical frequency of every state path in ``paths`` (n, T) is within ``z``
-    binomial standard deviations (+ 1/n) of its posterior ``post`` (a dict path -> p), else a sentence."""
+    binomial standard deviations (+ 1/n) of its posterior ``post`` (a dict path -> p), else a sentence
+    (without the frequencies and posteriors unless ``reveal``: the grader does not show them)."""
     arr = _state_paths(paths, n, T, K)
     if isinstance(arr, str):
         return arr
@@ -1015,18 +1039,12 @@ def path_frequencies_problem(paths, post, T, K, n, z: float = 4.5):
     off = np.abs(freq - gamma) > z * sd + 1.0 / n
     if off.any():
         u, k = (int(i) for i in np.argwhere(off)[0])
-        return (
-            f"state {k} at position {u} was drawn in {fmt(freq[u, k])} of the samples but its posterior "
-            f"p(y_{u} = {k} | x) is {fmt(gamma[u, k])}"
-        )
+        return _frequency_off(f"state {k} at position {u}", freq[u, k], f"p(y_{u} = {k} | x)", gamma[u, k],
+                              z, reveal)
     for path, q in sorted(post.items(), key=lambda pq: -pq[1]):
         f = counts.get(path, 0) / n
         if abs(f - q) > z * np.sqrt(q * (1 - q) / n) + 1.0 / n:
-            return (
-                f"the path {list(path)} was drawn in {fmt(f)} of the samples but p(y | x) = {fmt(q)}: "
-                "the marginals are right, the joint is not (draw y_t given the y_{t+1} you drew, "
-                "backwards from y_T)"
-            )
+            return _frequency_off(f"the path {list(path)}", f, "p(y | x)", q, z, reveal) + _JOINT_HINT
     return None
 
 
@@ -1067,11 +1085,12 @@ def _compare_samples(post, T, K, n, again, with_seed=None):
     return compare
 
 
-def marginal_frequencies_problem(paths, gamma, xi, n, z: float = 5.0):
+def marginal_frequencies_problem(paths, gamma, xi, n, z: float = 5.0, reveal: bool = True):
     """None if in ``paths`` (n, T) the frequency of every state at every position and of every pair
     of states at every two neighbouring positions is within ``z`` binomial standard deviations
     (+ 1/n) of its posterior, ``gamma`` (T, K) and ``xi`` (T-1, K, K), else a sentence. For
-    sequences too long to list every path (:func:`path_frequencies_problem` compares whole paths)."""
+    sequences too long to list every path (:func:`path_frequencies_problem` compares whole paths;
+    ``reveal`` as there)."""
     gamma, xi = np.asarray(gamma, dtype=float), np.asarray(xi, dtype=float)
     T, K = gamma.shape
     arr = _state_paths(paths, n, T, K)
@@ -1090,18 +1109,13 @@ def marginal_frequencies_problem(paths, gamma, xi, n, z: float = 5.0):
     off = np.abs(freq - gamma) > z * np.sqrt(gamma * (1 - gamma) / n) + 1.0 / n
     if off.any():
         u, k = (int(i) for i in np.argwhere(off)[0])
-        return (
-            f"state {k} at position {u} was drawn in {fmt(freq[u, k])} of the samples but its posterior "
-            f"p(y_{u} = {k} | x) is {fmt(gamma[u, k])}"
-        )
+        return _frequency_off(f"state {k} at position {u}", freq[u, k], f"p(y_{u} = {k} | x)", gamma[u, k],
+                              z, reveal)
     off = np.abs(pair - xi) > z * np.sqrt(xi * (1 - xi) / n) + 1.0 / n
     if off.any():
         u, i, j = (int(v) for v in np.argwhere(off)[0])
-        return (
-            f"the states ({i}, {j}) at positions {u}, {u + 1} were drawn together in {fmt(pair[u, i, j])} of "
-            f"the samples but p(y_{u} = {i}, y_{u + 1} = {j} | x) = {fmt(xi[u, i, j])}: the marginals are "
-            "right, the joint is not (draw y_t given the y_{t+1} you drew, backwards from y_T)"
-        )
+        return _frequency_off(f"the states ({i}, {j}) at positions {u}, {u + 1}", pair[u, i, j],
+                              f"p(y_{u} = {i}, y_{u + 1} = {j} | x)", xi[u, i, j], z, reveal) + _JOINT_HINT
     return None
 
 

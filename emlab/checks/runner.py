@@ -177,6 +177,8 @@ def compare_array(expected, name: str = "result", rtol: float = RTOL, atol: floa
             return f"{name} should be real, got complex numbers with imaginary parts: {_short(got)}"
         except (TypeError, ValueError):
             return f"{name} should be an array of numbers, got {type(got).__name__}: {_short(got)}"
+        if arr.size == 0 and expected.size == 0:  # nothing to compare: [] is a fine empty (0, K, K) answer
+            return None
         if arr.shape != expected.shape:
             hint = " (transposed?)" if arr.ndim == 2 and arr.shape == expected.shape[::-1] else ""
             return f"{name} should have shape {expected.shape}, got shape {arr.shape}{hint}"
@@ -239,8 +241,10 @@ def compare_scalar(expected: float, name: str = "value", rtol: float = RTOL, ato
                     hint = " (that is its log: a probability is expected here)"
                 elif np.isfinite(value) and np.isclose(np.exp(value), expected, rtol=1e-6):
                     hint = " (that is a log: the value itself is expected here)"
-                elif value == 0 and expected != 0:
+                elif value == 0 and expected > 0:
                     hint = " (underflow?)"
+                elif value == 0 and expected < 0:
+                    hint = " (0 is the log of 1: is a term of a sum of logs missing?)"
             return f"{name}: expected {fmt(expected)}, got {fmt(value)}{hint}"
         return None
 
