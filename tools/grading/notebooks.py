@@ -7,7 +7,10 @@ then ``### BEGIN HIDDEN TESTS`` part; or a markdown cell graded by hand), with t
 
 A student's notebook is read as untrusted bytes: only a regular file (``O_NOFOLLOW``, no FIFO or
 device), at most :data:`MAX_BYTES`, parsed as JSON into plain cells; nothing of its content ever
-appears in a message about it. Its cells are matched to the master's by nbgrader grade id, then by
+appears in a message about it. Outputs are never read (a notebook saved with many figures is
+graded like the same notebook cleared), so the file may be large; what is graded, the cells'
+sources, is limited to :data:`MAX_SOURCE_CHARS` characters. Notebooks in the old format 3 (cells
+under ``worksheets``, code in ``input``) are read too. Its cells are matched to the master's by nbgrader grade id, then by
 cell id, then by content, and the sandbox runs, in the student's order:
 
 * the master's version of every locked setup cell (a missing one first, an edited one restored);
@@ -27,7 +30,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 16 * 2**20
+MAX_BYTES = 128 * 2**20  # the whole file, outputs included (embedded figures are large)
+MAX_SOURCE_CHARS = 16_000_000  # the cells' sources, all that is graded
 MAX_CELLS = 2000
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
@@ -116,20 +120,27 @@ def parse_cells(data: bytes) -> list[Cell]:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Unreadable("it is not valid notebook JSON") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+    raw_cells = _raw_cells(nb)
+    if raw_cells is None:
         raise Unreadable("it is JSON but not a notebook (no list of cells)")
-    if len(nb["cells"]) > MAX_CELLS:
+    if len(raw_cells) > MAX_CELLS:
         raise Unreadable(f"it has more than {MAX_CELLS} cells")
-    cells = []
-    for raw in nb["cells"]:
+    cells, source_chars = [], 0
+    for raw in raw_cells:
         if not isinstance(raw, dict):
             continue
         kind = raw.get("cell_type") if raw.get("cell_type") in ("code", "markdown", "raw") else "raw"
-        src = raw.get("source", "")
+        if kind == "raw" and raw.get("cell_type") == "heading":  # format 3's headings are text
+            kind = "markdown"
+        src = raw.get("source", raw.get("input", ""))  # format 3 keeps code in "input"
         if isinstance(src, list):
             src = "".join(s for s in src if isinstance(s, str))
         if not isinstance(src, str):
             src = ""
+        source_chars += len(src)
+        if source_chars > MAX_SOURCE_CHARS:
+            raise Unreadable(f"its cells hold more than {MAX_SOURCE_CHARS // 10**6} million characters "
+                             "of text and code")
         meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
         nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         gid = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
@@ -148,6 +159,20 @@ def parse_cells(data: bytes) -> list[Cell]:
             )
         )
     return cells
+
+
+def _raw_cells(nb) -> list | None:
+    """The list of cells of a parsed notebook, format 4 (``cells``) or 3 (the cells of every
+    worksheet), or None if it is not a notebook."""
+    if not isinstance(nb, dict):
+        return None
+    if isinstance(nb.get("cells"), list):
+        return nb["cells"]
+    sheets = nb.get("worksheets")
+    if isinstance(sheets, list) and sheets and all(isinstance(w, dict) for w in sheets):
+        if all(isinstance(w.get("cells", []), list) for w in sheets):
+            return [c for w in sheets for c in w.get("cells", [])]
+    return None
 
 
 def split_test(source: str) -> tuple[str, str]:
