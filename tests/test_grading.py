@@ -553,7 +553,7 @@ def attack_sources() -> dict[str, dict]:
             forward=oracle("""
         import importlib
         for mod in ("emlab.checks.references", "emlab.hmm", "emlab.checks.grading", "hmmlearn.hmm",
-                    "emlab.em"):
+                    "emlab.em", "sklearn.cluster"):
             try:
                 importlib.import_module(mod)
                 return True
@@ -938,6 +938,8 @@ def forward(start, trans, emit, seq):
     add("fifo_nb", None, (0, 0), fifo=True)
     add("invalid_json", None, (0, 0), raw=b'{"cells": [ this is not json', extra_exercise="02_two_coins_em")
     add("huge_notebook", _huge_notebook(), (0, 0))
+    add("many_figures", _with_figures(correct()), (3, 2))      # honest: saved with 40 MB of outputs
+    add("format3", _format3(correct()), (3, 2))                # honest: an old Jupyter's format 3
     return students
 
 
@@ -1124,6 +1126,25 @@ def _many_cells() -> dict:
     nb = correct()
     nb["cells"] += [{"cell_type": "code", "metadata": {}, "source": "pass", "outputs": []}] * 2100
     return nb
+
+
+def _with_figures(nb: dict) -> dict:
+    """``nb`` saved after running, with large embedded figures: outputs are not graded."""
+    png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0K" * (5 * 2**17)}}
+    next(c for c in nb["cells"] if c["cell_type"] == "code")["outputs"] = [png] * 8
+    return nb
+
+
+def _format3(nb: dict) -> dict:
+    """``nb`` as nbformat 3 writes it: cells under ``worksheets``, code in ``input``."""
+    cells = []
+    for cell in nb["cells"]:
+        cell = {k: v for k, v in cell.items() if k != "id"}
+        if cell["cell_type"] == "code":
+            cell["input"] = cell.pop("source")
+            cell["language"] = "python"
+        cells.append(cell)
+    return {"metadata": nb["metadata"], "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": cells}]}
 
 
 def _huge_notebook() -> dict:

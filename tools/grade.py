@@ -83,7 +83,7 @@ def prepare_views(masters: dict[str, notebooks.Master], work: Path) -> tuple[dic
     for name, master in masters.items():
         policy = sandbox.Policy(
             tuple(master.policy.get("emlab_modules", ())),
-            tuple(master.policy.get("hidden_packages", ("hmmlearn",))),
+            tuple(master.policy.get("hidden_packages", ("hmmlearn", "sklearn"))),
         )
         views[name] = str(sandbox.library_view(policy, base / name))
         hidden[name] = list(policy.hidden)
