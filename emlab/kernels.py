@@ -1,8 +1,10 @@
 """The compiled inner loops of emlab's semirings and sweeps (notebooks 03, 04, 07): max-product's
 matrix product, its fused chain step and its choice (an argmax with ties to the first index),
 sum-product's choice (the inverse-CDF draw of :func:`emlab.semiring.draw` over a few outcomes in
-many columns), and the two backward sweeps written as one loop each: the chain back-trace of
-:func:`emlab.chain.backtrace` (argmax or draw) and CKY's top-down walk of :func:`emlab.span.walk`.
+many columns), the chain back-trace of :func:`emlab.chain.backtrace` (argmax or draw) as one loop,
+and the span recursion of :mod:`emlab.span` as one loop per sentence in either semiring: the inside
+or CKY chart (:func:`span_fill`), the outside pass with the expected counts (:func:`outside_fill`)
+and the top-down walk, argmax or draw (:func:`best_trees`).
 
 Sum-product has BLAS (``np.matmul``). Max-product,
 
@@ -17,15 +19,21 @@ multiplication, and a maximum does not round.
 
 The draw is the same: numpy can only add the rows of a column one vector at a time, the loop adds
 them in the same order and compares with the same target, so the sampled index is the same. The
-sweeps are numpy's loops over steps or tree nodes, compiled so that a step costs no Python call:
-the same weights (the same multiplications in the same order), the same choices, so the same
-paths and trees, rows in the same order. (Sampling a tree stays in numpy: its split totals are
-numpy's pairwise sums, which a loop would not reproduce bit for bit.)
+chain sweep is numpy's loop over steps, compiled so that a step costs no Python call: the same
+weights (the same multiplications in the same order), the same choices, so the same paths.
+
+A chart of a PCFG is many tiny products (``N`` nonterminals, a few split points per span), where
+numpy spends more time in passes over memory and calls than in arithmetic; the span loops do a
+sentence at a time in L1/L2 and call BLAS only for the products with the rule tensor. They compute
+what :mod:`emlab.span`'s numpy loops compute, in the same order of spans and with the same
+scaling, equal up to rounding (numba's ``exp`` and numpy's differ in the last bit; sums are added
+in another order than BLAS adds them), and the walk consumes the uniforms in the numpy walk's
+order, so it draws the same trees (unless a uniform falls within rounding of a boundary).
 
 The loops are compiled on first use and cached on disk (numba's ``cache=True``); without numba
 :data:`available` is False and :class:`emlab.semiring.Semiring`, :func:`emlab.chain.backtrace`
-and :func:`emlab.span.walk` use numpy instead (same numbers, slower). ``EMLAB_NUMBA=0`` in the
-environment forces that fallback.
+and :mod:`emlab.span` use numpy instead (the same numbers up to rounding, slower).
+``EMLAB_NUMBA=0`` in the environment forces that fallback.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from functools import cache
 import numpy as np
 
 __all__ = ["available", "max_product", "scaled_max_step", "argmax_rows", "draw_rows", "chain_backtrace",
-           "best_trees"]
+           "best_trees", "span_fill", "outside_fill"]
 
 
 @cache
@@ -166,8 +174,180 @@ def _compiled():
         return 0
 
     @numba.njit(cache=True, nogil=True)
-    def tree_walk(by_start, by_end_rev, W, rules, start, rtol, bins, lexs):   # span.walk on MAX
+    def split_weights(scale_start, scale_end, allowed, b, s, w, out):   # span.span's split weights
+        m = -np.inf
+        for k in range(1, w):
+            c = scale_start[b, s, k] + scale_end[b, s + w, w - k]
+            if c > m:
+                m = c
+        if not np.isfinite(m):
+            m = 0.0
+        for k in range(1, w):
+            out[k - 1] = np.exp(scale_start[b, s, k] + scale_end[b, s + w, w - k] - m)
+        if allowed.shape[0] > 0 and not allowed[b, s, s + w]:
+            for k in range(w - 1):
+                out[k] *= 0.0
+        return m
+
+    @numba.njit(cache=True, nogil=True)
+    def store(values, offset, b, s, w, by_start, by_end_rev, scale_start, scale_end, tops):
+        n = by_start.shape[1] - 1
+        top = values[0]
+        for A in range(1, values.shape[0]):
+            if values[A] > top:
+                top = values[A]
+        alive = top > 0
+        if not alive:
+            top = 1.0
+        for A in range(values.shape[0]):
+            x = values[A] / top
+            by_start[b, s, w, A] = x
+            by_end_rev[b, s + w, n - w, A] = x
+        log_scale = offset + np.log(top) if alive else -np.inf
+        scale_start[b, s, w] = log_scale
+        scale_end[b, s + w, w] = log_scale
+        tops[b, s, w] = top
+
+    @numba.njit(cache=True, nogil=True)
+    def span_fill(rules, rules_t, cells1, allowed, use_max, by_start, by_end_rev, scale_start, scale_end,
+                  tops):                        # span.span in either semiring, one sentence at a time
+        nbatch, n, N = cells1.shape
+        NN = N * N
+        pair = np.empty((n, NN))                # the ⊕ over splits of the children's products
+        values = np.empty((n, N))
+        N4 = (N + 3) // 4 * 4                   # MAX: the rules with zero columns up to a multiple of 4
+        rules4 = np.zeros((NN, N4))
+        rules4[:, :N] = rules_t
+        values4 = np.empty((n, N4))
+        weights = np.empty(max(n - 1, 1))
+        right = np.empty(N)
+        offsets = np.empty(n)
+        for b in range(nbatch):
+            for i in range(n):
+                store(cells1[b, i], 0.0, b, i, 1, by_start, by_end_rev, scale_start, scale_end, tops)
+            for w in range(2, n + 1):
+                S = n - w + 1
+                for s in range(S):
+                    offsets[s] = split_weights(scale_start, scale_end, allowed, b, s, w, weights)
+                    P = pair[s]
+                    for x in range(NN):
+                        P[x] = 0.0
+                    for k in range(w - 1):
+                        if weights[k] == 0.0:
+                            continue
+                        for C in range(N):      # the right child times its split weight, as numpy
+                            right[C] = by_end_rev[b, s + w, n - w + 1 + k, C] * weights[k]
+                        for B in range(N):
+                            lft = by_start[b, s, k + 1, B]
+                            o = B * N
+                            if use_max:
+                                for C in range(N):
+                                    x = right[C] * lft
+                                    v = P[o + C]
+                                    P[o + C] = x if x > v else v
+                            else:
+                                for C in range(N):
+                                    P[o + C] += right[C] * lft
+                if use_max:                     # four nonterminals at a time (a maximum does not round)
+                    for s in range(S):
+                        P = pair[s]
+                        for A in range(0, N, 4):
+                            m0 = m1 = m2 = m3 = 0.0
+                            for x in range(NN):
+                                p = P[x]
+                                y0, y1 = p * rules4[x, A], p * rules4[x, A + 1]
+                                y2, y3 = p * rules4[x, A + 2], p * rules4[x, A + 3]
+                                m0 = y0 if y0 > m0 else m0
+                                m1 = y1 if y1 > m1 else m1
+                                m2 = y2 if y2 > m2 else m2
+                                m3 = y3 if y3 > m3 else m3
+                            values4[s, A], values4[s, A + 1] = m0, m1
+                            values4[s, A + 2], values4[s, A + 3] = m2, m3
+                        for A in range(N):
+                            values[s, A] = values4[s, A]
+                else:
+                    np.dot(pair[:S], rules_t, values[:S])
+                for s in range(S):
+                    store(values[s], offsets[s], b, s, w, by_start, by_end_rev, scale_start, scale_end, tops)
+
+    @numba.njit(cache=True, nogil=True)
+    def outside_fill(rules, words, by_start, by_end_rev, scale_start, scale_end, tops, allowed, start,
+                     counts_t, lexical_counts, alpha):   # span.outside_counts, one sentence at a time
+        nbatch, n = words.shape
+        N = rules.shape[0]
+        NN = N * N
+        nspan = n * (n - 1) // 2
+        g = np.zeros((max(nspan, 1), N))        # α̂ / top of every span of width >= 2, widest first
+        pair = np.zeros((max(nspan, 1), NN))
+        G = np.empty((n, NN))
+        weights = np.empty(max(n - 1, 1))
+        to_right, right = np.empty(N), np.empty(N)
+        acc = np.empty((N, NN))
+        for b in range(nbatch):
+            root = by_start[b, 0, n, start]
+            if root == 0.0:
+                continue
+            alpha[b, 0, n, start] = 1.0 / root
+            row = 0
+            for w in range(n, 1, -1):
+                S = n - w + 1
+                for s in range(S):
+                    for A in range(N):
+                        g[row + s, A] = alpha[b, s, w, A] / tops[b, s, w]
+                np.dot(g[row:row + S], rules, G[:S])
+                for s in range(S):
+                    split_weights(scale_start, scale_end, allowed, b, s, w, weights)
+                    Gs, P = G[s], pair[row + s]
+                    for x in range(NN):
+                        P[x] = 0.0
+                    for k in range(w - 1):
+                        wk = weights[k]
+                        if wk == 0.0:
+                            continue
+                        for C in range(N):
+                            to_right[C] = 0.0
+                            right[C] = by_end_rev[b, s + w, n - w + 1 + k, C] * wk
+                        for B in range(N):
+                            lft = by_start[b, s, k + 1, B]
+                            o = B * N
+                            to_left = 0.0
+                            for C in range(N):
+                                gbc = Gs[o + C]
+                                to_left += gbc * right[C]
+                                to_right[C] += lft * gbc
+                                P[o + C] += right[C] * lft
+                            alpha[b, s, k + 1, B] += to_left
+                        for C in range(N):
+                            alpha[b, s + k + 1, w - k - 1, C] += to_right[C] * wk
+                row += S
+            if nspan:
+                np.dot(g[:nspan].T, pair[:nspan], acc)
+                for A in range(N):
+                    for x in range(NN):
+                        counts_t[A, x] += acc[A, x]
+            for i in range(n):
+                for A in range(N):
+                    lexical_counts[A, words[b, i]] += alpha[b, i, 1, A] * by_start[b, i, 1, A]
+
+    @numba.njit(cache=True, nogil=True)
+    def draw_first(x, count, u):                # the inverse-CDF draw of semiring.draw over x[:count]
+        total = 0.0
+        for r in range(count):
+            total += x[r]
+        target = min(u * total, np.nextafter(total, 0.0))
+        cum, k = 0.0, 0
+        for r in range(count):
+            cum += x[r]
+            if cum <= target:
+                k += 1
+        return k if k < count else -1
+
+    @numba.njit(cache=True, nogil=True)
+    def tree_walk(by_start, by_end_rev, scale_start, scale_end, allowed, rules, start, rtol, u, bins,
+                  lexs):                        # span.walk: the argmax (u empty) or draws with u
         nbatch, n, N = by_start.shape[0], by_start.shape[1] - 1, rules.shape[0]
+        draws, used = u.shape[0] > 0, 0
+        weights = np.empty(max(n - 1, 1))
         cap = nbatch * (2 * n - 1)
         pending = np.empty((cap, 4), np.intp)   # open nodes (b, s, A, width), roots first
         after = np.empty((cap, 4), np.intp)
@@ -190,30 +370,45 @@ def _compiled():
                 return nbins, m
             nafter = npend - here
             left_at, right_at = nafter, nafter + here
-            rest = 0
+            rest, r_here = 0, 0
             for r in range(npend):
                 b, s, A = pending[r, 0], pending[r, 1], pending[r, 2]
                 if pending[r, 3] != w:
                     after[rest] = pending[r]
                     rest += 1
                     continue
+                split_weights(scale_start, scale_end, allowed, b, s, w, weights)
                 for k in range(w - 1):          # ⊕ over the children of every split, as span.walk
-                    weight = W[w, b, s, k]
+                    weight = weights[k]
+                    total = 0.0
                     for B in range(N):
                         lft = by_start[b, s, k + 1, B]
                         for C in range(N):
                             rgt = by_end_rev[b, s + w, n - w + 1 + k, C] * weight
                             x = (lft * rgt) * rules[A, B * N + C]
-                            if (B == 0 and C == 0) or x > by_split[k]:
+                            if draws:
+                                total += x
+                            elif (B == 0 and C == 0) or x > by_split[k]:
                                 by_split[k] = x
-                k = first_within(by_split, w - 1, rtol)
-                weight = W[w, b, s, k]
+                    if draws:
+                        by_split[k] = total
+                if draws:
+                    k = draw_first(by_split, w - 1, u[used + r_here])
+                else:
+                    k = first_within(by_split, w - 1, rtol)
+                weight = weights[k]
                 for B in range(N):
                     lft = by_start[b, s, k + 1, B]
                     for C in range(N):
                         rgt = by_end_rev[b, s + w, n - w + 1 + k, C] * weight
                         children[B * N + C] = (lft * rgt) * rules[A, B * N + C]
-                BC = first_within(children, N * N, rtol)
+                if draws:
+                    BC = draw_first(children, N * N, u[used + here + r_here]) if k >= 0 else -1
+                    if BC < 0:
+                        return -1 - b, 0
+                else:
+                    BC = first_within(children, N * N, rtol)
+                r_here += 1
                 B, C, k = BC // N, BC % N, k + 1
                 row = bins[nbins]
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b, A, B, C, s, s + k, s + w
@@ -225,6 +420,8 @@ def _compiled():
                 right_at += 1
             npend = nafter + 2 * here
             pending, after = after, pending
+            if draws and here:
+                used += 2 * here
         return nbins, 0
 
     @numba.njit(cache=True, nogil=True)
@@ -242,7 +439,8 @@ def _compiled():
                                 m = x
                         out[p, q, i, k] = m
 
-    return rows_long, rows_short, first_near_max, draw_columns, sweep, scaled_step, tree_walk, rows_batched
+    return (rows_long, rows_short, first_near_max, draw_columns, sweep, scaled_step, tree_walk, rows_batched,
+            span_fill, outside_fill)
 
 
 def available() -> bool:
@@ -385,23 +583,80 @@ def chain_backtrace(table: np.ndarray, trans: np.ndarray, last: np.ndarray, u: n
     return path
 
 
-def best_trees(chart, binary: np.ndarray, start: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`emlab.span.walk` over a CKY (``MAX``) chart as one compiled loop: at every open
-    node, widest first, the split whose best children weigh most, then those children, each the
-    first within ``rtol`` of the maximum, from the weights ``cell(i, k)[B] · (cell(k, j)[C] ·
-    weight_k) · q(A → B C)`` multiplied in ``walk``'s order. The same trees, rows in the same order:
-    ``(binary uses (M, 7), lexical uses (L, 3))``; only when :func:`available`."""
+_NO_MASK = np.zeros((0, 0, 0), dtype=bool)
+
+
+def _rules(binary: np.ndarray, N: int) -> np.ndarray:
+    """``binary`` (N, N, N) as the C-contiguous (N, N·N) matrix ``rules[A, B·N + C]``."""
+    if np.shape(binary) != (N, N, N):
+        raise ValueError(f"binary must be ({N}, {N}, {N}) for a chart of {N} nonterminals, got "
+                         f"{np.shape(binary)}")
+    return np.ascontiguousarray(binary, dtype=float).reshape(N, N * N)
+
+
+def _mask(chart) -> np.ndarray:
+    return _NO_MASK if chart.allowed is None else np.ascontiguousarray(chart.allowed, dtype=bool)
+
+
+def span_fill(chart, binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, use_max: bool) -> None:
+    """:func:`emlab.span.span` as one compiled loop per sentence, written into the fresh
+    :class:`emlab.span.Chart` ``chart``: the same split weights, and for every span of width ``w``
+    the ``⊕`` over its splits of ``(cell(k, j) · weight_k) ⊗ cell(i, k)``, then the ``⊕`` with the
+    rules, then the same scaling. Equal to numpy's chart up to rounding: numba's ``exp`` (of the
+    split weights) and numpy's differ in the last bit, and the sums of ``SUM`` (inside) are added in
+    another order than numpy's BLAS. Only when :func:`available`."""
+    fill = _compiled()[8]
+    N = lexical.shape[0]
+    rules = _rules(binary, N)
+    cells1 = np.ascontiguousarray(np.asarray(lexical, dtype=float)[:, words].transpose(1, 2, 0))
+    fill(rules, np.ascontiguousarray(rules.T), cells1, _mask(chart), bool(use_max), chart.by_start,
+         chart.by_end_rev, chart.scale_start, chart.scale_end, chart.tops)
+
+
+def outside_fill(chart, binary: np.ndarray, V: int, words: np.ndarray, start: int):
+    """:func:`emlab.span.outside_counts` as one compiled loop per sentence over an inside chart:
+    the same relative outside values ``α̂`` and expected counts (sums in another order, equal up
+    to rounding). Returns ``(binary counts (N, N, N), lexical counts (N, V), α̂ (B, n+1, n+1, N)
+    indexed [b, start, width])``; only when :func:`available`."""
+    fill = _compiled()[9]
+    nbatch, n = words.shape
+    N = chart.by_start.shape[-1]
+    rules = _rules(binary, N)
+    counts_t = np.zeros((N, N * N))
+    lexical_counts = np.zeros((N, V))
+    alpha = np.zeros((nbatch, n + 1, n + 1, N))
+    fill(rules, np.ascontiguousarray(words, dtype=np.intp), chart.by_start, chart.by_end_rev,
+         chart.scale_start, chart.scale_end, chart.tops, _mask(chart), int(start), counts_t, lexical_counts,
+         alpha)
+    return counts_t.reshape(N, N, N) * binary, lexical_counts, alpha
+
+
+def best_trees(chart, binary: np.ndarray, start: int, rtol: float,
+               u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`emlab.span.walk` as one compiled loop: at every open node, widest first, a split
+    chosen from the ``⊕`` of its children's weights, then the children, from the weights
+    ``cell(i, k)[B] · (cell(k, j)[C] · weight_k) · q(A → B C)`` multiplied in ``walk``'s order.
+    Without ``u`` (a CKY chart) each choice is the first within ``rtol`` of the maximum: the same
+    trees as ``walk``, rows in the same order. With ``u`` (an inside chart; ``2 · B · (n - 1)``
+    uniforms, consumed as ``walk`` draws them: per width, one per node for the splits, then one per
+    node for the children) each choice is an inverse-CDF draw (a split's weight summed in order
+    rather than pairwise: the same trees as ``walk`` except where a uniform falls within rounding
+    of a boundary). Returns ``(binary uses (M, 7), lexical uses (L, 3))``; only when
+    :func:`available`."""
     tree_walk = _compiled()[6]
     nbatch, n = chart.scale_start.shape[0], chart.n
     N = chart.by_start.shape[-1]
-    if np.shape(binary) != (N, N, N) or not 0 <= int(start) < N:
-        raise ValueError(f"binary must be ({N}, {N}, {N}) and start in 0..{N - 1} for a chart of {N} "
-                         f"nonterminals, got {np.shape(binary)} and {start}")
-    W = np.zeros((n + 1, nbatch, n, max(n - 1, 1)))
-    for w, weights in chart.weights.items():
-        W[w, :, :weights.shape[1], :w - 1] = weights
+    if not 0 <= int(start) < N:
+        raise ValueError(f"start must be in 0..{N - 1} for a chart of {N} nonterminals, got {start}")
+    rules = _rules(binary, N)
+    need = 2 * nbatch * max(n - 1, 0)
+    u = np.empty(0) if u is None else np.ascontiguousarray(u, dtype=float)
+    if u.shape not in ((0,), (need,)) or (need == 0 and u.size):
+        raise ValueError(f"u must hold {need} uniforms (2 per binary node), got shape {u.shape}")
     bins = np.empty((nbatch * max(n - 1, 0), 7), dtype=np.intp)
     lexs = np.empty((nbatch * n, 3), dtype=np.intp)
-    rules = np.ascontiguousarray(binary, dtype=float).reshape(N, N * N)
-    nb, nl = tree_walk(chart.by_start, chart.by_end_rev, W, rules, int(start), float(rtol), bins, lexs)
+    nb, nl = tree_walk(chart.by_start, chart.by_end_rev, chart.scale_start, chart.scale_end, _mask(chart),
+                       rules, int(start), float(rtol), u, bins, lexs)
+    if nb < 0:
+        raise ValueError(f"sentence {-1 - nb} of the batch has probability zero: there is no tree to draw")
     return bins[:nb], lexs[:nl]

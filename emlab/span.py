@@ -35,6 +35,13 @@ The outside pass runs the same products backwards, widest spans first (it is the
 ``p(x)`` with respect to the inside chart, ``α(i, j, A) = ∂p(x)/∂β(i, j, A)``): one matrix
 product with the rule tensor, then one batched product per child side.
 
+**Compiled.** With numba, :func:`span`, :func:`outside_counts` and :func:`walk` run the same
+recursion as compiled loops (:func:`emlab.kernels.span_fill`, :func:`~emlab.kernels.outside_fill`,
+:func:`~emlab.kernels.best_trees`), one sentence at a time, in the same order of spans and with the
+same scaling; these numpy loops are the fallback (``EMLAB_NUMBA=0``) and the readable definition.
+The per-width arrays of a compiled chart (``left``, ``right``, ``weights``, ``pairs``) are computed
+from its cells when first read.
+
 **A span mask** (notebook 10, partially bracketed inside-outside; Pereira & Schabes 1992).
 :func:`span` takes an optional boolean ``allowed[b, i, j]``: a span that is not allowed gets the
 value 0 in every cell, in every semiring. The mask multiplies the split weights of the span (the
@@ -69,29 +76,29 @@ class Chart:
     make, for every width, the left and right children of all spans plain slices (no gathering):
 
     - ``by_start[b, i, w, A]`` = the cell of the span starting at ``i`` with width ``w``, log
-      scale ``scale_start[b, i, w]``;
+      scale ``scale_start[b, i, w]``, and ``tops[b, i, w]`` the factor the cell was divided by
+      (1 for an empty cell);
     - ``by_end_rev[b, j, n - w, A]`` = the cell of the span ending at ``j`` with width ``w`` (the
       width axis reversed, so the right children of the split points ``k = i+1 … j-1`` are one
-      increasing slice), log scale ``scale_end[b, j, w]``.
+      increasing slice), log scale ``scale_end[b, j, w]``;
+    - ``allowed``: the span mask it was computed with, or None.
 
-    Kept per width ``w ≥ 2`` for the outside pass and the counts (``S = n - w + 1`` spans):
+    Per width ``w ≥ 2`` (``S = n - w + 1`` spans), for the numpy outside pass and walk, computed
+    from those arrays when first read if the compiled recursion filled the chart:
     ``left[w]`` (B, S, w-1, N) the left children, ``right[w]`` (B, S, w-1, N) the right
     children times the split weights, ``weights[w]`` (B, S, w-1), ``pairs[w]`` (B, S, N, N) the
-    ``⊕`` over splits of the products of the children, transposed (``pairs[w][b, s, C, B]``), and ``top[w]``
-    (B, S) the factor each cell was divided by (1 for an empty cell).
+    ``⊕`` over splits of the products of the children, transposed (``pairs[w][b, s, C, B]``), and
+    ``top[w]`` (B, S) = ``tops[:, :S, w]``.
     """
 
-    def __init__(self, nbatch: int, n: int, N: int, semiring: Semiring = SUM):
-        self.n, self.semiring = n, semiring
+    def __init__(self, nbatch: int, n: int, N: int, semiring: Semiring = SUM, allowed=None):
+        self.n, self.semiring, self.allowed = n, semiring, allowed
         self.by_start = np.zeros((nbatch, n + 1, n + 1, N))
         self.by_end_rev = np.zeros((nbatch, n + 1, n + 1, N))
         self.scale_start = np.full((nbatch, n + 1, n + 1), NEG_INF)
         self.scale_end = np.full((nbatch, n + 1, n + 1), NEG_INF)
-        self.left: dict[int, np.ndarray] = {}
-        self.right: dict[int, np.ndarray] = {}
-        self.weights: dict[int, np.ndarray] = {}
-        self.pairs: dict[int, np.ndarray] = {}
-        self.top: dict[int, np.ndarray] = {}
+        self.tops = np.ones((nbatch, n + 1, n + 1))
+        self._widths: dict[str, dict[int, np.ndarray]] | None = None
 
     def store(self, w: int, values: np.ndarray, log_offset) -> None:
         """Write ``values · exp(log_offset)`` (B, S, N) as the cells of width ``w``."""
@@ -105,7 +112,41 @@ class Chart:
         self.by_end_rev[:, w:, n - w] = cell
         self.scale_start[:, :S, w] = log_scale
         self.scale_end[:, w:, w] = log_scale
-        self.top[w] = top
+        self.tops[:, :S, w] = top
+
+    def splits(self, w: int):
+        """``(left, right, weights, pairs, log offset)`` of the spans of width ``w`` (see the class
+        docstring; the log offset (B, S) is the common scale of their split weights)."""
+        n, S = self.n, self.n - w + 1
+        comb = self.scale_start[:, :S, 1:w] + self.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
+        m = _finite_or_zero(comb.max(axis=-1))
+        weights = np.exp(comb - m[..., None])
+        if self.allowed is not None:  # a masked span: every split weight 0, so its cells are 0
+            starts = np.arange(S)
+            weights *= self.allowed[:, starts, starts + w][..., None]
+        left = self.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
+        right = self.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
+        pair_t = self.semiring.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
+        return left, right, weights, pair_t, m
+
+    def _per_width(self, name: str) -> dict[int, np.ndarray]:
+        if self._widths is None:
+            widths: dict[str, dict[int, np.ndarray]] = {k: {} for k in ("left", "right", "weights", "pairs")}
+            for w in range(2, self.n + 1):
+                left, right, weights, pair_t, _ = self.splits(w)
+                widths["left"][w], widths["right"][w], widths["weights"][w], widths["pairs"][w] = (
+                    left, right, weights, pair_t)
+            self._widths = widths
+        return self._widths[name]
+
+    left = property(lambda self: self._per_width("left"))
+    right = property(lambda self: self._per_width("right"))
+    weights = property(lambda self: self._per_width("weights"))
+    pairs = property(lambda self: self._per_width("pairs"))
+
+    @property
+    def top(self) -> dict[int, np.ndarray]:
+        return {w: self.tops[:, :self.n - w + 1, w] for w in range(1, self.n + 1)}
 
     def log_prob(self, start: int) -> np.ndarray:
         """``log β(0, n, start)`` per sentence: ``log p(sentence)`` (``-inf`` without a parse)."""
@@ -156,24 +197,22 @@ def span(binary: np.ndarray, lexical: np.ndarray, words: np.ndarray, semiring: S
     words = _check_words(binary, lexical, words, allowed)
     nbatch, n = words.shape
     N = lexical.shape[0]
-    chart = Chart(nbatch, n, N, semiring)
+    chart = Chart(nbatch, n, N, semiring, allowed)
+    if kernels.available():  # the same recursion, one compiled loop per sentence
+        kernels.span_fill(chart, binary, lexical, words, semiring is MAX)
+        return chart
     chart.store(1, lexical[:, words].transpose(1, 2, 0), 0.0)
     # rows (C, B), column A: q(A → B C); the split sums are computed transposed, as [C, B]
     rule_mat = binary.transpose(0, 2, 1).reshape(N, N * N).T
+    widths: dict[str, dict[int, np.ndarray]] = {k: {} for k in ("left", "right", "weights", "pairs")}
     for w in range(2, n + 1):
         S = n - w + 1
-        comb = chart.scale_start[:, :S, 1:w] + chart.scale_end[:, w:, w - 1:0:-1]  # (B, S, w-1)
-        m = _finite_or_zero(comb.max(axis=-1))
-        weights = np.exp(comb - m[..., None])
-        if allowed is not None:  # a masked span: every split weight 0, so its cells are 0
-            starts = np.arange(S)
-            weights *= allowed[:, starts, starts + w][..., None]
-        left = chart.by_start[:, :S, 1:w]  # (B, S, w-1, N), a view
-        right = chart.by_end_rev[:, w:, n - w + 1:n] * weights[..., None]  # weighted right children
-        pair_t = semiring.matmul(right.transpose(0, 1, 3, 2), left)  # (B, S, N, N): [C, B]
-        chart.left[w], chart.right[w], chart.weights[w], chart.pairs[w] = left, right, weights, pair_t
+        left, right, weights, pair_t, m = chart.splits(w)
+        widths["left"][w], widths["right"][w], widths["weights"][w], widths["pairs"][w] = (
+            left, right, weights, pair_t)
         cells = semiring.matmul(pair_t.reshape(nbatch * S, N * N), rule_mat)
         chart.store(w, cells.reshape(nbatch, S, N), m)
+    chart._widths = widths
     return chart
 
 
@@ -202,6 +241,9 @@ def outside_counts(binary, lexical, words, ins: Chart, start: int):
     """
     nbatch, n = words.shape
     N, V = lexical.shape
+    if kernels.available():  # the same pass, one compiled loop per sentence
+        cb, cl, alpha = kernels.outside_fill(ins, binary, V, words, start)
+        return cb, cl, {w: alpha[:, :n - w + 1, w] for w in range(1, n + 1)}
     acc_start = np.zeros((nbatch, n + 1, n + 1, N))  # α̂ received as a left child: (start, width)
     acc_end = np.zeros((nbatch, n + 1, n + 1, N))  # as a right child: (end, n - width)
     alpha_hat: dict[int, np.ndarray] = {}
@@ -247,8 +289,9 @@ def walk(chart: Chart, binary: np.ndarray, start: int, rng: np.random.Generator 
     if not (isinstance(start, (int, np.integer)) and 0 <= start < N) or np.shape(binary) != (N, N, N):
         raise ValueError(f"start must be a nonterminal index 0..{N - 1} and binary ({N}, {N}, {N}) for this "
                          f"chart, got start={start!r} and binary of shape {np.shape(binary)}")
-    if semiring is MAX and kernels.available():  # the same choices, as one compiled loop
-        return kernels.best_trees(chart, binary, start, TIE_RTOL)
+    if kernels.available():  # the same choices, as one compiled loop
+        u = semiring.uniforms(rng, (2 * nbatch * max(n - 1, 0),))
+        return kernels.best_trees(chart, binary, start, TIE_RTOL, u)
     N = binary.shape[0]
     rules = binary.reshape(N, N * N)
     # open nodes, rows (b, s, A, width): the roots first; children join as their parents are chosen

@@ -161,6 +161,8 @@ NOT_FUZZED = {
     "emlab.kernels.draw_rows",
     "emlab.kernels.chain_backtrace",
     "emlab.kernels.best_trees",
+    "emlab.kernels.span_fill",
+    "emlab.kernels.outside_fill",
     "emlab.semiring.draw",
     "emlab.semiring.check_semiring",
     "emlab.semiring.check_chart",

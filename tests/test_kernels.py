@@ -250,6 +250,93 @@ def test_the_compiled_cky_walk_reads_the_same_trees_as_span_walk(seed):
         assert chart.log_evidence[0] == pytest.approx(np.log(best), rel=1e-12)
 
 
+def _span_problem(seed):
+    """A random or tied grammar and one batch of equal-length sentences, bracketed for some seeds,
+    with sentences of probability zero for others (a word only one nonterminal emits, unreachable)."""
+    rng = np.random.default_rng(seed)
+    N, V = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    g = (_tied_grammar(rng, N, V) if seed % 2 else
+         pcfg.PCFG.random([f"X{i}" for i in range(N)], [f"w{i}" for i in range(V)], rng=rng, start="X0"))
+    n = int(rng.integers(1, 9))
+    sentences = [[f"w{v}" for v in rng.integers(0, V, n)] for _ in range(int(rng.integers(1, 6)))]
+    data = pcfg.Bracketed.from_trees([pcfg.viterbi_parse(g, s)[0] for s in sentences], 0.5, rng) \
+        if seed % 3 == 0 else sentences
+    return g, g.prepare(data).batches[0]
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_the_compiled_span_recursion_is_the_numpy_recursion(seed):
+    """span.span in both semirings, outside_counts and the sampling walk, compiled, against the
+    numpy loops: the charts, the outside values and the expected counts agree to rounding (numba's
+    exp and numpy's differ in the last bit; the sums are added in another order), and the walk
+    draws the same trees from the same generator."""
+    from emlab.semiring import SUM
+    from emlab.span import outside_counts, span, walk
+    g, batch = _span_problem(seed)
+    start = g.nonterminals.index(g.start)
+
+    def run():
+        cky = span(g.binary, g.lexical, batch.words, MAX, batch.allowed)
+        ins = span(g.binary, g.lexical, batch.words, SUM, batch.allowed)
+        ok = ins.log_prob(start) > -np.inf
+        out = outside_counts(g.binary, g.lexical, batch.words[ok], span(
+            g.binary, g.lexical, batch.words[ok], SUM, None if batch.allowed is None else batch.allowed[ok]),
+            start) if ok.any() else None
+        trees = walk(ins, g.binary, start, np.random.default_rng(seed)) if ok.all() else None
+        return cky, ins, out, trees
+
+    (cky, ins, out, trees), (cky0, ins0, out0, trees0) = run(), _fallback(pytest.MonkeyPatch.context, run)
+    for name in ("by_start", "by_end_rev", "scale_start", "scale_end", "tops"):
+        for got, want in ((cky, cky0), (ins, ins0)):
+            got, want = getattr(got, name), getattr(want, name)
+            assert np.array_equal(np.isfinite(got), np.isfinite(want)), name
+            assert np.allclose(got, want, rtol=1e-12, atol=0, equal_nan=True), name
+    for w in range(2, batch.words.shape[1] + 1):       # the numpy per-width views of a compiled chart
+        assert np.allclose(ins.pairs[w], ins0.pairs[w], rtol=1e-12, atol=1e-300)
+        assert np.allclose(cky.right[w], cky0.right[w], rtol=1e-12, atol=1e-300)
+    if out is not None:
+        for got, want in zip(out[:2], out0[:2], strict=True):
+            assert np.allclose(got, want, rtol=1e-11, atol=1e-13)
+        assert out[2].keys() == out0[2].keys()
+        for w in out[2]:
+            assert np.allclose(out[2][w], out0[2][w], rtol=1e-11, atol=1e-13)
+    if trees is not None:
+        for got, want in zip(trees, trees0, strict=True):
+            assert np.array_equal(got, want)
+
+
+def _all_trees(binary, lexical, words, A, i, j):
+    """Every ``(p, binary rule uses)`` with A ⇒* words[i:j]; a use is ``(A, B, C, i, k, j)``."""
+    if j - i == 1:
+        return [(lexical[A, words[i]], frozenset())]
+    N = binary.shape[0]
+    return [(binary[A, B, C] * pl * pr, tl | tr | {(A, B, C, i, k, j)})
+            for k in range(i + 1, j) for B in range(N) for C in range(N)
+            for pl, tl in _all_trees(binary, lexical, words, B, i, k)
+            for pr, tr in _all_trees(binary, lexical, words, C, k, j)]
+
+
+def test_the_compiled_sampler_draws_trees_from_the_posterior():
+    """Trees drawn through an inside chart (the compiled walk) have the posterior frequencies
+    p(t | x) that enumerating every tree of a 4-word sentence gives."""
+    rng = np.random.default_rng(11)
+    g = pcfg.PCFG.random(["S", "A"], ["a", "b"], rng=rng, start="S")
+    batch = g.prepare([["a", "b", "b", "a"]] * 4000).batches[0]   # (a batch holds fewer)
+    draws = batch.words.shape[0]
+    assert draws >= 1000
+    bins, _ = g.sampled(batch, g.chart(batch), np.random.default_rng(3))
+    trees = _all_trees(g.binary, g.lexical, batch.words[0], 0, 0, 4)
+    total = sum(p for p, _ in trees)
+    seen: dict = {}
+    for b in range(draws):
+        key = frozenset(map(tuple, bins[bins[:, 0] == b][:, 1:].tolist()))
+        seen[key] = seen.get(key, 0) + 1
+    assert set(seen) <= {t for _, t in trees}
+    for p, tree in trees:
+        p /= total
+        assert abs(seen.get(tree, 0) / draws - p) < 4 * np.sqrt(p * (1 - p) / draws) + 1e-3, (tree, p)
+
+
 def test_hooks_refuse_a_chart_of_the_wrong_semiring():
     from emlab.semiring import SUM
     m = hmm.HMM.random(2, 3, rng=0)
